@@ -1,0 +1,164 @@
+package plugin
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// ConfigError is one mistake in a plugin's configuration. Path is the key
+// path inside the plugin's `config:` block, e.g. "batch.max_rows" or
+// "fields.price.scale" or "rules[2].expr"; the engine turns it into the
+// file:line:col of that key in the pipeline's YAML.
+type ConfigError struct {
+	Path    string
+	Message string
+}
+
+func (e ConfigError) Error() string {
+	if e.Path == "" {
+		return e.Message
+	}
+	return e.Path + ": " + e.Message
+}
+
+// ConfigErrors is every mistake found in one configuration.
+type ConfigErrors []ConfigError
+
+func (es ConfigErrors) Error() string {
+	msgs := make([]string, len(es))
+	for i, e := range es {
+		msgs[i] = e.Error()
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// Add records a mistake at path.
+func (es *ConfigErrors) Add(path, format string, args ...any) {
+	*es = append(*es, ConfigError{Path: path, Message: fmt.Sprintf(format, args...)})
+}
+
+// Err returns nil when there are no mistakes, else es.
+func (es ConfigErrors) Err() error {
+	if len(es) == 0 {
+		return nil
+	}
+	return es
+}
+
+// AsConfigErrors returns the ConfigErrors in err, or err as one ConfigError
+// without a path.
+func AsConfigErrors(err error) ConfigErrors {
+	if err == nil {
+		return nil
+	}
+	var es ConfigErrors
+	if errors.As(err, &es) {
+		return es
+	}
+	var e ConfigError
+	if errors.As(err, &e) {
+		return ConfigErrors{e}
+	}
+	return ConfigErrors{{Message: err.Error()}}
+}
+
+var lineRE = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+
+// DecodeConfig decodes a `config:` block into v (a pointer to a struct with
+// yaml tags). Unknown keys and values of the wrong type are errors; all of
+// them are returned together as ConfigErrors with their key paths. An empty
+// block leaves v as it is, so set defaults in v before calling.
+func DecodeConfig(raw []byte, v any) error {
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return nil
+	}
+	var root yaml.Node
+	if err := yaml.Unmarshal(raw, &root); err != nil {
+		return ConfigErrors{{Message: err.Error()}}
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	dec.KnownFields(true)
+	err := dec.Decode(v)
+	if err == nil {
+		return nil
+	}
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return ConfigErrors{{Message: err.Error()}}
+	}
+	var es ConfigErrors
+	for _, msg := range te.Errors {
+		m := lineRE.FindStringSubmatch(msg)
+		if m == nil {
+			es.Add("", "%s", msg)
+			continue
+		}
+		line, _ := strconv.Atoi(m[1])
+		es = append(es, ConfigError{Path: PathAtLine(&root, line), Message: tidyYAMLMessage(m[2])})
+	}
+	return es
+}
+
+var typeSuffixRE = regexp.MustCompile(` (?:in|into) type [\w.\[\]*]+$`)
+
+// tidyYAMLMessage turns yaml.v3's messages into ones for users, who never
+// saw our Go types: "field foo not found in type csvdir.Config" becomes
+// "unknown key foo".
+func tidyYAMLMessage(msg string) string {
+	if strings.HasPrefix(msg, "field ") && strings.Contains(msg, " not found in type ") {
+		name := strings.TrimPrefix(msg, "field ")
+		name = name[:strings.Index(name, " not found")]
+		return "unknown key " + strconv.Quote(name)
+	}
+	if strings.HasPrefix(msg, "cannot unmarshal ") {
+		msg = typeSuffixRE.ReplaceAllString(msg, "")
+		msg = strings.Replace(msg, "cannot unmarshal", "wrong type:", 1)
+		for from, to := range map[string]string{"!!str": "text", "!!int": "integer", "!!map": "mapping", "!!seq": "list", "!!bool": "boolean", "!!float": "number"} {
+			msg = strings.ReplaceAll(msg, from, to)
+		}
+	}
+	return msg
+}
+
+// PathAtLine returns the key path of the deepest node of root that starts
+// on line, e.g. "fields.price.scale", or "" when there is none.
+func PathAtLine(root *yaml.Node, line int) string {
+	best := ""
+	var walk func(n *yaml.Node, path string)
+	walk = func(n *yaml.Node, path string) {
+		switch n.Kind {
+		case yaml.DocumentNode:
+			for _, c := range n.Content {
+				walk(c, path)
+			}
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k, val := n.Content[i], n.Content[i+1]
+				p := k.Value
+				if path != "" {
+					p = path + "." + k.Value
+				}
+				if k.Line == line {
+					best = p
+				}
+				walk(val, p)
+			}
+		case yaml.SequenceNode:
+			for i, c := range n.Content {
+				p := path + "[" + strconv.Itoa(i) + "]"
+				if c.Line == line && c.Kind == yaml.ScalarNode {
+					best = p
+				}
+				walk(c, p)
+			}
+		}
+	}
+	walk(root, "")
+	return best
+}

@@ -1,0 +1,110 @@
+// Package plugin is the contract between the etl engine and its plugins:
+// the Source, Transform and Sink interfaces a plugin implements, Serve to
+// run them as a plugin process, and the gRPC adapters on both sides.
+//
+// A plugin author implements one or more of the interfaces and calls Serve
+// from main; nothing else of etl is needed.
+package plugin
+
+import (
+	"context"
+
+	"etl/core/record"
+)
+
+// Config is what a plugin gets to configure itself.
+type Config struct {
+	// Pipeline is the name of the pipeline, from its YAML file.
+	Pipeline string
+	// Name is the plugin's step name in the pipeline (its YAML key or name).
+	Name string
+	// Raw is the plugin's YAML `config:` block, with ${VAR} already
+	// expanded. Decode it with DecodeConfig.
+	Raw []byte
+}
+
+// ReadRequest tells a source how large a batch may grow before Read must
+// return it.
+type ReadRequest struct {
+	// MaxRows and MaxBytes close a batch when reached.
+	MaxRows  int
+	MaxBytes int
+	// MaxWaitMillis closes a batch holding at least one row after this
+	// long; a source with nothing at all to read returns an empty batch with
+	// CaughtUp set after this long instead.
+	MaxWaitMillis int64
+}
+
+// ReadResult is one batch from a source.
+type ReadResult struct {
+	// Batch holds the rows read; it may be empty.
+	Batch *record.Batch
+	// Rejects are inputs the source could not make into rows, e.g.
+	// malformed CSV lines.
+	Rejects []record.Reject
+	// Positions are the positions reached by this batch, one per partition
+	// it touched, covering its rows and rejects.
+	Positions []record.Position
+	// CaughtUp says nothing more was available when the batch was closed.
+	CaughtUp bool
+}
+
+// Source reads from outside and produces batches.
+type Source interface {
+	// Configure checks cfg and returns the schema of the rows it produces.
+	// Configuration mistakes are returned as ConfigErrors.
+	Configure(ctx context.Context, cfg Config) (record.Schema, error)
+	// Open starts reading just after the given positions; partitions not
+	// in positions are read from their beginning.
+	Open(ctx context.Context, positions []record.Position) error
+	// Read returns the next batch, waiting as ReadRequest allows.
+	Read(ctx context.Context, req ReadRequest) (ReadResult, error)
+	// Ack says that everything up to positions is durably committed, e.g.
+	// so that finished files can be archived.
+	Ack(ctx context.Context, positions []record.Position) error
+	// Close releases everything the source holds.
+	Close(ctx context.Context) error
+}
+
+// Transform turns batches into batches, refusing rows it cannot accept.
+type Transform interface {
+	// Configure checks cfg against the input schema and returns the output
+	// schema.
+	Configure(ctx context.Context, cfg Config, in record.Schema) (record.Schema, error)
+	// Process returns the accepted rows, transformed, and the rejects. An
+	// error (rather than a reject) stops the pipeline.
+	Process(ctx context.Context, b *record.Batch) (*record.Batch, []record.Reject, error)
+	// Close releases everything the transform holds.
+	Close(ctx context.Context) error
+}
+
+// Checkpoint is what a sink has durably committed for a pipeline.
+type Checkpoint struct {
+	// BatchID is the id of the last committed batch, 0 when none.
+	BatchID int64
+	// Positions are the source positions committed, one per partition.
+	Positions []record.Position
+}
+
+// WriteRequest is one micro-batch to commit.
+type WriteRequest struct {
+	// BatchID grows with every batch, across restarts too.
+	BatchID   int64
+	Batch     *record.Batch
+	Rejects   []record.Reject
+	Positions []record.Position
+}
+
+// Sink writes batches out, exactly once.
+type Sink interface {
+	// Configure checks cfg against the schema of the rows it will get.
+	Configure(ctx context.Context, cfg Config, in record.Schema) error
+	// Checkpoint returns what was committed for cfg.Pipeline so far.
+	Checkpoint(ctx context.Context) (Checkpoint, error)
+	// Write commits the rows, the rejects and the positions of req
+	// atomically, all or none. Writing a batch id at or below the
+	// committed one must be a no-op, so that a replay is harmless.
+	Write(ctx context.Context, req WriteRequest) error
+	// Close releases everything the sink holds.
+	Close(ctx context.Context) error
+}
