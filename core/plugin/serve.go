@@ -1,5 +1,20 @@
 package plugin
 
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	goplugin "github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
 // Plugin describes what one plugin offers: its name, its version and a
 // constructor for each kind it implements (leave the others nil). One
 // plugin process serves one instance of one kind.
@@ -35,3 +50,118 @@ const (
 	KindTransform = "transform"
 	KindSink      = "sink"
 )
+
+// ProtocolVersion is the version of the wire contract this package speaks.
+// It changes only when an old plugin could not work with a new engine.
+const ProtocolVersion = 1
+
+// servedProtocol is the version Serve announces, as text so that a test
+// can build an incompatible plugin with
+// -ldflags "-X etl/core/plugin.servedProtocol=99".
+var servedProtocol = strconv.Itoa(ProtocolVersion)
+
+// Handshake is what the engine and a plugin check before talking: a plugin
+// binary run by hand exits with a message instead of waiting for an engine.
+var Handshake = goplugin.HandshakeConfig{
+	ProtocolVersion:  ProtocolVersion,
+	MagicCookieKey:   "ETL_PLUGIN_MAGIC_COOKIE",
+	MagicCookieValue: "a1f6e3c2-etl-plugin",
+}
+
+// MaxMessageBytes bounds one gRPC message. Engines close batches far below
+// it (see the engine's batch.max_bytes); it only protects against a plugin
+// that blows a batch up.
+const MaxMessageBytes = 256 << 20
+
+// Serve runs p as a plugin process: call it from the plugin's main. It
+// returns when the engine is done with the plugin. Run by hand, outside an
+// engine, it prints that it is a plugin and exits.
+func Serve(p Plugin) {
+	v, err := strconv.Atoi(servedProtocol)
+	if err != nil {
+		v = ProtocolVersion
+	}
+	go exitWithParent()
+	goplugin.Serve(&goplugin.ServeConfig{
+		HandshakeConfig:  Handshake,
+		VersionedPlugins: map[int]goplugin.PluginSet{v: pluginSet(p)},
+		GRPCServer: func(opts []grpc.ServerOption) *grpc.Server {
+			opts = append(opts, grpc.MaxRecvMsgSize(MaxMessageBytes), grpc.MaxSendMsgSize(MaxMessageBytes))
+			return grpc.NewServer(opts...)
+		},
+		Logger: hclog.NewNullLogger(),
+	})
+}
+
+// pluginSet is the go-plugin set of what p serves.
+func pluginSet(p Plugin) goplugin.PluginSet {
+	set := goplugin.PluginSet{"info": &infoPlugin{p: p}}
+	if p.Source != nil {
+		set[KindSource] = &sourcePlugin{impl: p.Source}
+	}
+	if p.Transform != nil {
+		set[KindTransform] = &transformPlugin{impl: p.Transform}
+	}
+	if p.Sink != nil {
+		set[KindSink] = &sinkPlugin{impl: p.Sink}
+	}
+	return set
+}
+
+// ClientPlugins is the go-plugin set the engine uses to talk to any plugin,
+// keyed by protocol version.
+func ClientPlugins() map[int]goplugin.PluginSet {
+	return map[int]goplugin.PluginSet{ProtocolVersion: {
+		"info":        &infoPlugin{},
+		KindSource:    &sourcePlugin{},
+		KindTransform: &transformPlugin{},
+		KindSink:      &sinkPlugin{},
+	}}
+}
+
+// ClientOptions are the gRPC options the engine dials plugins with.
+func ClientOptions() []grpc.DialOption {
+	return []grpc.DialOption{grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(MaxMessageBytes), grpc.MaxCallSendMsgSize(MaxMessageBytes))}
+}
+
+// exitWithParent ends the plugin when the engine that started it dies, even
+// by SIGKILL, so that no plugin outlives its engine. (The engine also asks
+// the kernel to kill its children when it dies; this covers other systems
+// and plugins started by other means.)
+func exitWithParent() {
+	parent := os.Getppid()
+	for range time.Tick(200 * time.Millisecond) {
+		if os.Getppid() != parent {
+			os.Exit(3)
+		}
+	}
+}
+
+// statusOf turns a plugin's error into a gRPC status that keeps its text.
+func statusOf(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, context.Canceled) {
+		return status.Error(codes.Canceled, err.Error())
+	}
+	return status.Error(codes.Unknown, err.Error())
+}
+
+// unwrapStatus turns a gRPC status back into a plain error with the
+// plugin's own text.
+func unwrapStatus(err error) error {
+	if err == nil {
+		return nil
+	}
+	if s, ok := status.FromError(err); ok {
+		if s.Code() == codes.Canceled {
+			return fmt.Errorf("%s: %w", s.Message(), context.Canceled)
+		}
+		if s.Code() == codes.Unknown {
+			return errors.New(s.Message())
+		}
+		return fmt.Errorf("%s (%s)", s.Message(), s.Code())
+	}
+	return err
+}

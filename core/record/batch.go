@@ -31,6 +31,10 @@ type Batch struct {
 	meta    []rowMeta
 	cells   []span
 	cur     int // cells appended in the current row
+
+	// wire is the encoded form the batch was decoded from, reused by
+	// AppendBinary while the batch is unchanged.
+	wire []byte
 }
 
 type rowMeta struct {
@@ -67,6 +71,7 @@ func (b *Batch) Reset() {
 	b.meta = b.meta[:0]
 	b.cells = b.cells[:0]
 	b.indexed = true
+	b.wire = nil
 }
 
 // StartRow begins a new row that came from o with the raw input text raw.
@@ -76,6 +81,7 @@ func (b *Batch) StartRow(o Origin, raw []byte) {
 		panic(fmt.Sprintf("record: row %d has %d of %d cells", b.rows-1, b.cur, b.cols))
 	}
 	b.mustIndex()
+	b.wire = nil
 	idx, ok := b.srcIdx[o.Source]
 	if !ok {
 		if b.srcIdx == nil {
@@ -275,6 +281,9 @@ func (b *Batch) AppendBinary(dst []byte) ([]byte, error) {
 	if b.rows > 0 && b.indexed && b.cur != b.cols {
 		return dst, fmt.Errorf("encode batch: last row has %d of %d cells", b.cur, b.cols)
 	}
+	if b.wire != nil {
+		return append(dst, b.wire...), nil
+	}
 	dst = append(dst, magic0, magic1, encVersion)
 	dst = binary.AppendUvarint(dst, uint64(b.cols))
 	dst = binary.AppendUvarint(dst, uint64(b.rows))
@@ -286,8 +295,12 @@ func (b *Batch) AppendBinary(dst []byte) ([]byte, error) {
 	return append(dst, b.body...), nil
 }
 
-// MarshalBinary encodes the batch.
+// MarshalBinary encodes the batch. For a batch decoded by UnmarshalBinary
+// and not changed since, it returns the decoded bytes themselves.
 func (b *Batch) MarshalBinary() ([]byte, error) {
+	if b.wire != nil {
+		return b.wire, nil
+	}
 	return b.AppendBinary(make([]byte, 0, len(b.body)+64))
 }
 
@@ -341,6 +354,7 @@ func (b *Batch) UnmarshalBinary(data []byte) error {
 	}
 	b.body = p
 	b.cur = b.cols
+	b.wire = data
 	return nil
 }
 

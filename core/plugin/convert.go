@@ -1,0 +1,119 @@
+package plugin
+
+import (
+	"fmt"
+
+	"etl/core/plugin/pb"
+	"etl/core/record"
+)
+
+// This file converts between the record types and their protobuf messages.
+
+func schemaToPB(s record.Schema) *pb.Schema {
+	out := &pb.Schema{Fields: make([]*pb.Field, len(s.Fields))}
+	for i, f := range s.Fields {
+		out.Fields[i] = &pb.Field{Name: f.Name, Type: int32(f.Type), Scale: int32(f.Scale), Nullable: f.Nullable}
+	}
+	return out
+}
+
+func schemaFromPB(s *pb.Schema) record.Schema {
+	var out record.Schema
+	for _, f := range s.GetFields() {
+		out.Fields = append(out.Fields, record.Field{Name: f.Name, Type: record.Type(f.Type), Scale: int(f.Scale), Nullable: f.Nullable})
+	}
+	return out
+}
+
+func positionsToPB(ps []record.Position) []*pb.Position {
+	out := make([]*pb.Position, len(ps))
+	for i, p := range ps {
+		out[i] = &pb.Position{Partition: p.Partition, Offset: p.Offset, Done: p.Done}
+	}
+	return out
+}
+
+func positionsFromPB(ps []*pb.Position) []record.Position {
+	out := make([]record.Position, len(ps))
+	for i, p := range ps {
+		out[i] = record.Position{Partition: p.Partition, Offset: p.Offset, Done: p.Done}
+	}
+	return out
+}
+
+func rejectsToPB(rs []record.Reject) []*pb.Reject {
+	out := make([]*pb.Reject, len(rs))
+	for i, r := range rs {
+		out[i] = &pb.Reject{Source: r.Origin.Source, Line: r.Origin.Line, Raw: r.Raw, ErrorType: r.ErrorType, Reason: r.Reason}
+	}
+	return out
+}
+
+func rejectsFromPB(rs []*pb.Reject) []record.Reject {
+	if len(rs) == 0 {
+		return nil
+	}
+	out := make([]record.Reject, len(rs))
+	for i, r := range rs {
+		out[i] = record.Reject{Origin: record.Origin{Source: r.Source, Line: r.Line}, Raw: r.Raw, ErrorType: r.ErrorType, Reason: r.Reason}
+	}
+	return out
+}
+
+func configErrorsToPB(err error) []*pb.ConfigError {
+	es := AsConfigErrors(err)
+	out := make([]*pb.ConfigError, len(es))
+	for i, e := range es {
+		out[i] = &pb.ConfigError{Path: e.Path, Message: e.Message}
+	}
+	return out
+}
+
+func configErrorsFromPB(es []*pb.ConfigError) error {
+	if len(es) == 0 {
+		return nil
+	}
+	out := make(ConfigErrors, len(es))
+	for i, e := range es {
+		out[i] = ConfigError{Path: e.Path, Message: e.Message}
+	}
+	return out
+}
+
+func configureRequest(cfg Config, in *record.Schema) *pb.ConfigureRequest {
+	req := &pb.ConfigureRequest{Pipeline: cfg.Pipeline, Name: cfg.Name, Raw: cfg.Raw}
+	if in != nil {
+		req.Input = schemaToPB(*in)
+	}
+	return req
+}
+
+func configFromPB(req *pb.ConfigureRequest) Config {
+	return Config{Pipeline: req.Pipeline, Name: req.Name, Raw: req.Raw}
+}
+
+// encodeBatch encodes b for the wire; a nil batch is empty bytes.
+func encodeBatch(b *record.Batch) ([]byte, error) {
+	if b == nil {
+		return nil, nil
+	}
+	return b.MarshalBinary()
+}
+
+// decodeBatch decodes a batch from the wire without indexing its rows;
+// check makes it index and validate them, for a side that reads cells.
+func decodeBatch(data []byte, check bool) (*record.Batch, error) {
+	b := &record.Batch{}
+	if len(data) == 0 {
+		return record.NewBatch(0), nil
+	}
+	if err := b.UnmarshalBinary(data); err != nil {
+		return nil, err
+	}
+	if check {
+		if err := b.Check(); err != nil {
+			return nil, fmt.Errorf("batch from the engine: %w", err)
+		}
+	}
+	return b, nil
+}

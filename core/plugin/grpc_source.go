@@ -1,0 +1,101 @@
+package plugin
+
+import (
+	"context"
+
+	goplugin "github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
+
+	"etl/core/plugin/pb"
+	"etl/core/record"
+)
+
+// sourcePlugin serves a Source in a plugin process and dispenses a Source
+// client in the engine.
+type sourcePlugin struct {
+	goplugin.NetRPCUnsupportedPlugin
+	impl func() Source
+}
+
+func (p *sourcePlugin) GRPCServer(_ *goplugin.GRPCBroker, s *grpc.Server) error {
+	pb.RegisterSourceServer(s, &sourceServer{impl: p.impl()})
+	return nil
+}
+
+func (p *sourcePlugin) GRPCClient(_ context.Context, _ *goplugin.GRPCBroker, c *grpc.ClientConn) (any, error) {
+	return &sourceClient{c: pb.NewSourceClient(c)}, nil
+}
+
+// sourceClient is the engine's side: a Source that calls the plugin. The
+// batches it returns are not indexed, so forwarding them costs a copy.
+type sourceClient struct{ c pb.SourceClient }
+
+func (c *sourceClient) Configure(ctx context.Context, cfg Config) (record.Schema, error) {
+	r, err := c.c.Configure(ctx, configureRequest(cfg, nil))
+	if err != nil {
+		return record.Schema{}, unwrapStatus(err)
+	}
+	return schemaFromPB(r.Schema), configErrorsFromPB(r.Errors)
+}
+
+func (c *sourceClient) Open(ctx context.Context, positions []record.Position) error {
+	_, err := c.c.Open(ctx, &pb.OpenRequest{Positions: positionsToPB(positions)})
+	return unwrapStatus(err)
+}
+
+func (c *sourceClient) Read(ctx context.Context, req ReadRequest) (ReadResult, error) {
+	r, err := c.c.Read(ctx, &pb.ReadRequest{MaxRows: int64(req.MaxRows), MaxBytes: int64(req.MaxBytes), MaxWaitMillis: req.MaxWaitMillis})
+	if err != nil {
+		return ReadResult{}, unwrapStatus(err)
+	}
+	b, err := decodeBatch(r.Batch, false)
+	if err != nil {
+		return ReadResult{}, err
+	}
+	return ReadResult{Batch: b, Rejects: rejectsFromPB(r.Rejects), Positions: positionsFromPB(r.Positions), CaughtUp: r.CaughtUp}, nil
+}
+
+func (c *sourceClient) Ack(ctx context.Context, positions []record.Position) error {
+	_, err := c.c.Ack(ctx, &pb.AckRequest{Positions: positionsToPB(positions)})
+	return unwrapStatus(err)
+}
+
+func (c *sourceClient) Close(ctx context.Context) error {
+	_, err := c.c.Close(ctx, &pb.Empty{})
+	return unwrapStatus(err)
+}
+
+// sourceServer is the plugin's side: it calls the author's Source.
+type sourceServer struct {
+	pb.UnimplementedSourceServer
+	impl Source
+}
+
+func (s *sourceServer) Configure(ctx context.Context, req *pb.ConfigureRequest) (*pb.ConfigureResponse, error) {
+	schema, err := s.impl.Configure(ctx, configFromPB(req))
+	return &pb.ConfigureResponse{Schema: schemaToPB(schema), Errors: configErrorsToPB(err)}, nil
+}
+
+func (s *sourceServer) Open(ctx context.Context, req *pb.OpenRequest) (*pb.Empty, error) {
+	return &pb.Empty{}, statusOf(s.impl.Open(ctx, positionsFromPB(req.Positions)))
+}
+
+func (s *sourceServer) Read(ctx context.Context, req *pb.ReadRequest) (*pb.ReadResponse, error) {
+	res, err := s.impl.Read(ctx, ReadRequest{MaxRows: int(req.MaxRows), MaxBytes: int(req.MaxBytes), MaxWaitMillis: req.MaxWaitMillis})
+	if err != nil {
+		return nil, statusOf(err)
+	}
+	data, err := encodeBatch(res.Batch)
+	if err != nil {
+		return nil, statusOf(err)
+	}
+	return &pb.ReadResponse{Batch: data, Rejects: rejectsToPB(res.Rejects), Positions: positionsToPB(res.Positions), CaughtUp: res.CaughtUp}, nil
+}
+
+func (s *sourceServer) Ack(ctx context.Context, req *pb.AckRequest) (*pb.Empty, error) {
+	return &pb.Empty{}, statusOf(s.impl.Ack(ctx, positionsFromPB(req.Positions)))
+}
+
+func (s *sourceServer) Close(ctx context.Context, _ *pb.Empty) (*pb.Empty, error) {
+	return &pb.Empty{}, statusOf(s.impl.Close(ctx))
+}
