@@ -1,0 +1,8 @@
+package main
+
+import "etl/core/plugin"
+
+// bundled are the plugins compiled into etl. Each runs in its own process,
+// served by etl re-executing itself, so it crosses the same gRPC boundary
+// as an external plugin.
+var bundled = map[string]plugin.Plugin{}

@@ -1,0 +1,299 @@
+// Command etl runs streaming ETL pipelines described in YAML, with source,
+// transform and sink plugins running as separate processes over gRPC.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"etl/core/engine"
+	"etl/core/host"
+	"etl/core/spec"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "0.1.0-dev"
+
+const usage = `etl: streaming ETL pipelines from YAML, with plugins over gRPC.
+
+Usage:
+  etl run CONFIG [--once]     run a pipeline (Ctrl-C commits what is in flight, then stops)
+  etl validate CONFIG         check a pipeline file and every plugin's config; moves no data
+  etl plugins                 list the plugins etl can find
+  etl version                 print the version
+
+Run 'etl COMMAND --help' for a command's flags.
+`
+
+func main() {
+	if host.ServeBundled(bundled) {
+		return
+	}
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run is main without the exit, for tests.
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "run":
+		return cmdRun(rest, stdout, stderr)
+	case "validate":
+		return cmdValidate(rest, stdout, stderr)
+	case "plugins":
+		return cmdPlugins(rest, stdout, stderr)
+	case "version", "--version":
+		fmt.Fprintf(stdout, "etl %s (plugin protocol %d)\n", version, pluginProtocol())
+		return 0
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "etl: unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+}
+
+// common are the flags every command that loads plugins takes.
+type common struct {
+	pluginDirs multiFlag
+	logFormat  string
+	logLevel   string
+}
+
+func (c *common) register(fs *flag.FlagSet) {
+	fs.Var(&c.pluginDirs, "plugin-dir", "a folder with etl-plugin-NAME executables, searched before $ETL_PLUGIN_PATH and ./plugins/bin (repeatable)")
+	fs.StringVar(&c.logFormat, "log-format", "auto", "log format: text, json, or auto (text on a terminal, else json)")
+	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+}
+
+func (c *common) host() *host.Host {
+	return &host.Host{Bundled: bundled, Dirs: host.SearchDirs(c.pluginDirs)}
+}
+
+func (c *common) logger(w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", c.logLevel)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch c.logFormat {
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "auto":
+		if isTerminal(w) {
+			return slog.New(slog.NewTextHandler(w, opts)), nil
+		}
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: want text, json or auto", c.logFormat)
+}
+
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "%s\n\nFlags:\n", synopsis)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseArgs parses flags placed before or after the positional arguments.
+func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return positional, nil
+		}
+		positional = append(positional, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
+
+func cmdRun(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("run", "Usage: etl run CONFIG [flags]\n\nRuns the pipeline in CONFIG until stopped. The first Ctrl-C (or SIGTERM) stops reading,\ncommits the batches in flight and exits 0; a second one exits at once (nothing is lost:\nuncommitted batches are read again on the next run).", stderr)
+	var c common
+	c.register(fs)
+	once := fs.Bool("once", false, "process everything available now, then exit (for backfills and tests)")
+	pos, err := parseArgs(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		return 2
+	}
+	if len(pos) != 1 {
+		fmt.Fprintln(stderr, "etl run: want exactly one CONFIG file")
+		return 2
+	}
+	log, err := c.logger(stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "etl run:", err)
+		return 2
+	}
+	s, err := spec.Load(pos[0])
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stop := make(chan struct{})
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	go func() {
+		<-sigs
+		close(stop)
+		<-sigs
+		log.Warn("second signal: exiting now; uncommitted batches will be read again next run")
+		cancel()
+	}()
+
+	in, err := engine.Open(ctx, s, c.host(), log)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	defer in.Kill()
+	log.Info("pipeline started", "pipeline", s.Name, "steps", in.Describe(), "once", *once)
+	opts := engine.OptionsOf(s)
+	opts.Once = *once
+	opts.Logger = log
+	stats := &engine.Stats{}
+	start := time.Now()
+	runErr := engine.Run(ctx, in.Pipeline, opts, stop, stats)
+	closeCtx, closeCancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer closeCancel()
+	if err := in.Close(closeCtx); err != nil && runErr == nil {
+		log.Warn("closing plugins", "error", err)
+	}
+	if runErr != nil {
+		log.Error("pipeline failed", "pipeline", s.Name, "error", runErr.Error())
+		return 1
+	}
+	st := stats.Snapshot()
+	elapsed := time.Since(start)
+	log.Info("pipeline done", "pipeline", s.Name, "rows_written", st.RowsWritten, "rejected", st.Rejected,
+		"batches", st.Batches, "last_batch_id", st.LastBatchID, "elapsed", elapsed.Round(time.Millisecond).String(),
+		"rows_per_s", int64(float64(st.RowsRead)/elapsed.Seconds()))
+	return 0
+}
+
+func cmdValidate(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("validate", "Usage: etl validate CONFIG [flags]\n\nChecks the pipeline file and asks each plugin to check its own config. Moves no data.\nExits 1 listing every mistake, each with file:line:col.", stderr)
+	var c common
+	c.register(fs)
+	pos, err := parseArgs(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		return 2
+	}
+	if len(pos) != 1 {
+		fmt.Fprintln(stderr, "etl validate: want exactly one CONFIG file")
+		return 2
+	}
+	log, err := c.logger(stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "etl validate:", err)
+		return 2
+	}
+	s, err := spec.Load(pos[0])
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	in, err := engine.Open(context.Background(), s, c.host(), log)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	defer in.Kill()
+	_ = in.Close(context.Background())
+	fmt.Fprintf(stdout, "%s: pipeline %q is valid: %s\n", s.File, s.Name, in.Describe())
+	for i, sc := range in.Schemas {
+		label := "source"
+		if i > 0 {
+			label = s.Transforms[i-1].Name
+		}
+		fmt.Fprintf(stdout, "  after %s: %s\n", label, describeSchema(sc))
+	}
+	return 0
+}
+
+func cmdPlugins(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("plugins", "Usage: etl plugins [flags]\n\nLists every plugin etl can find: bundled ones and etl-plugin-NAME executables on the plugin path,\nwith the kinds and version each reports.", stderr)
+	var c common
+	c.register(fs)
+	if _, err := parseArgs(fs, args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	h := c.host()
+	locs, err := h.All()
+	if err != nil {
+		fmt.Fprintln(stderr, "etl plugins:", err)
+	}
+	sort.SliceStable(locs, func(i, j int) bool { return locs[i].Bundled && !locs[j].Bundled })
+	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tKIND\tVERSION\tWHERE")
+	code := 0
+	for _, loc := range locs {
+		p, err := host.StartAt(context.Background(), "plugins", loc, host.StartOptions{StartTimeout: 10 * time.Second})
+		if err != nil {
+			fmt.Fprintf(tw, "%s\t?\t?\t%s (%v)\n", loc.Name, loc.Where(), firstLine(err.Error()))
+			code = 1
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", loc.Name, strings.Join(p.Info.Kinds, ","), p.Info.Version, loc.Where())
+		p.Kill()
+	}
+	tw.Flush()
+	return code
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}

@@ -1,0 +1,352 @@
+// Package engine runs a pipeline: it reads batches from the source, passes
+// them through the transforms and commits them to the sink, stage by stage
+// in parallel over bounded queues, with exactly-once checkpoints kept by
+// the sink.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"etl/core/plugin"
+	"etl/core/record"
+)
+
+// Options tune a run.
+type Options struct {
+	// BatchMaxRows, BatchMaxBytes and BatchMaxWait close a micro-batch at
+	// the source.
+	BatchMaxRows  int
+	BatchMaxBytes int
+	BatchMaxWait  time.Duration
+	// QueueDepth is how many batches may wait between two stages.
+	QueueDepth int
+	// Once stops the run when the source has caught up and everything read
+	// is committed, instead of waiting for more input.
+	Once bool
+	// Logger receives progress and lifecycle messages; nil discards them.
+	Logger *slog.Logger
+	// OnCommit, when set, is called after each committed batch.
+	OnCommit func(Commit)
+}
+
+// Commit describes one committed batch.
+type Commit struct {
+	BatchID   int64
+	Rows      int
+	Rejects   int
+	Bytes     int
+	Positions []record.Position
+	// ReadAt is when the source returned the batch's first read.
+	ReadAt time.Time
+	// Duration is how long the sink took to commit it.
+	Duration time.Duration
+}
+
+// Step is a plugin instance with a name, for messages.
+type Step[T any] struct {
+	Name   string
+	Plugin T
+	// Wrap, when set, explains an error the plugin returned (e.g. that its
+	// process crashed, with its stderr).
+	Wrap func(doing string, err error) error
+}
+
+func (s Step[T]) err(doing string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if s.Wrap != nil {
+		return s.Wrap(doing, err)
+	}
+	return fmt.Errorf("%s: %s: %w", s.Name, doing, err)
+}
+
+// Pipeline is a source, its transforms and a sink, configured and ready.
+type Pipeline struct {
+	Source     Step[plugin.Source]
+	Transforms []Step[plugin.Transform]
+	Sink       Step[plugin.Sink]
+}
+
+// Stats counts what a run has done so far. Read it with Snapshot.
+type Stats struct {
+	rowsRead, rowsWritten, rejected, batches, bytesRead atomic.Int64
+	lastBatchID                                         atomic.Int64
+}
+
+// StatsSnapshot is a copy of the counters.
+type StatsSnapshot struct {
+	RowsRead, RowsWritten, Rejected, Batches, BytesRead, LastBatchID int64
+}
+
+// Snapshot returns the counters now.
+func (s *Stats) Snapshot() StatsSnapshot {
+	return StatsSnapshot{RowsRead: s.rowsRead.Load(), RowsWritten: s.rowsWritten.Load(), Rejected: s.rejected.Load(),
+		Batches: s.batches.Load(), BytesRead: s.bytesRead.Load(), LastBatchID: s.lastBatchID.Load()}
+}
+
+// item is a batch travelling between stages.
+type item struct {
+	batch     *record.Batch
+	rejects   []record.Reject
+	positions []record.Position
+	bytes     int
+	readAt    time.Time
+}
+
+func (it *item) empty() bool {
+	return (it.batch == nil || it.batch.Len() == 0) && len(it.rejects) == 0 && len(it.positions) == 0
+}
+
+// Run runs p until ctx is done or stop is closed (then it stops reading,
+// commits what is in flight and returns nil), until the source has caught
+// up when opts.Once is set, or until a stage fails. The plugins must be
+// configured; Run asks the sink for its checkpoint and opens the source
+// there. It does not close the plugins. Stats, when not nil, is updated
+// as the run goes.
+func Run(ctx context.Context, p Pipeline, opts Options, stop <-chan struct{}, stats *Stats) error {
+	opts = withDefaults(opts)
+	log := opts.Logger
+	if stats == nil {
+		stats = &Stats{}
+	}
+	cp, err := p.Sink.Plugin.Checkpoint(ctx)
+	if err != nil {
+		return p.Sink.err("read its checkpoint", err)
+	}
+	stats.lastBatchID.Store(cp.BatchID)
+	log.Info("resuming", "last_batch_id", cp.BatchID, "partitions", len(cp.Positions))
+	if err := p.Source.Plugin.Open(ctx, cp.Positions); err != nil {
+		return p.Source.err("open", err)
+	}
+
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	// readCtx ends on stop too: reading stops first, the rest drains.
+	readCtx, stopReading := context.WithCancel(ctx)
+	defer stopReading()
+	go func() {
+		select {
+		case <-stop:
+			log.Info("stopping: finishing the batches in flight")
+			stopReading()
+		case <-readCtx.Done():
+		}
+	}()
+
+	read := make(chan *item, opts.QueueDepth)
+	transformed := make(chan *item, opts.QueueDepth)
+	// Every batch in flight can come back as an ack while the reader waits
+	// in Read; the buffer holds them all so that the writer never waits.
+	acks := make(chan []record.Position, 2*opts.QueueDepth+16)
+	var wg sync.WaitGroup
+	fail := func(err error) { cancel(err) }
+
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		defer close(read)
+		if err := readLoop(readCtx, p.Source, opts, read, acks, stats); err != nil && readCtx.Err() == nil {
+			fail(err)
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		defer close(transformed)
+		if err := transformLoop(ctx, p.Transforms, read, transformed); err != nil {
+			fail(err)
+		}
+	}()
+	werr := writeLoop(ctx, p.Sink, opts, cp.BatchID, transformed, acks, stats)
+	if werr != nil {
+		fail(werr)
+	}
+	wg.Wait()
+	close(acks)
+	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	// Acknowledge what the reader had no chance to pass on.
+	if pending := mergePositions(acks); len(pending) > 0 {
+		if err := p.Source.Plugin.Ack(ctx, pending); err != nil {
+			return p.Source.err("acknowledge committed positions", err)
+		}
+	}
+	s := stats.Snapshot()
+	log.Info("stopped", "batches", s.Batches, "rows_written", s.RowsWritten, "rejected", s.Rejected, "last_batch_id", s.LastBatchID)
+	return nil
+}
+
+func withDefaults(o Options) Options {
+	if o.BatchMaxRows <= 0 {
+		o.BatchMaxRows = 10000
+	}
+	if o.BatchMaxBytes <= 0 {
+		o.BatchMaxBytes = 4 << 20
+	}
+	if o.BatchMaxWait <= 0 {
+		o.BatchMaxWait = 250 * time.Millisecond
+	}
+	if o.QueueDepth <= 0 {
+		o.QueueDepth = 2
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return o
+}
+
+// readLoop reads batches until ctx ends or, with opts.Once, the source has
+// caught up. Acks of committed batches are passed to the source between
+// reads, so that the source is never called concurrently.
+func readLoop(ctx context.Context, src Step[plugin.Source], opts Options, out chan<- *item, acks <-chan []record.Position, stats *Stats) error {
+	req := plugin.ReadRequest{MaxRows: opts.BatchMaxRows, MaxBytes: opts.BatchMaxBytes, MaxWaitMillis: opts.BatchMaxWait.Milliseconds()}
+	var pending [][]record.Position
+	for {
+		pending = append(pending, drainPositions(acks))
+		if ps := merge(pending); len(ps) > 0 {
+			if err := src.Plugin.Ack(ctx, ps); err != nil {
+				return src.err("acknowledge committed positions", err)
+			}
+		}
+		pending = pending[:0]
+		if ctx.Err() != nil {
+			return nil
+		}
+		start := time.Now()
+		res, err := src.Plugin.Read(ctx, req)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil // stopping: the unread batch is simply read again next run
+			}
+			return src.err("read", err)
+		}
+		it := &item{batch: res.Batch, rejects: res.Rejects, positions: res.Positions, readAt: start}
+		if res.Batch != nil {
+			it.bytes = res.Batch.Size()
+			stats.rowsRead.Add(int64(res.Batch.Len()))
+			stats.bytesRead.Add(int64(it.bytes))
+		}
+		for sent := it.empty(); !sent; {
+			select {
+			case out <- it:
+				sent = true
+			case ps := <-acks:
+				pending = append(pending, ps)
+			case <-ctx.Done():
+				return nil
+			}
+		}
+		if opts.Once && res.CaughtUp {
+			return nil
+		}
+	}
+}
+
+// transformLoop passes each batch through every transform in order; the
+// rejects of each travel on with the batch.
+func transformLoop(ctx context.Context, ts []Step[plugin.Transform], in <-chan *item, out chan<- *item) error {
+	for it := range in {
+		for _, t := range ts {
+			if it.batch == nil || it.batch.Len() == 0 {
+				break
+			}
+			b, rejects, err := t.Plugin.Process(ctx, it.batch)
+			if err != nil {
+				return t.err("process a batch", err)
+			}
+			it.batch = b
+			it.rejects = append(it.rejects, rejects...)
+		}
+		select {
+		case out <- it:
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
+	}
+	return nil
+}
+
+// writeLoop commits each batch with the next batch id and hands its
+// positions back for acknowledgement.
+func writeLoop(ctx context.Context, sink Step[plugin.Sink], opts Options, lastID int64, in <-chan *item, acks chan<- []record.Position, stats *Stats) error {
+	id := lastID
+	for it := range in {
+		id++
+		rows := 0
+		if it.batch != nil {
+			rows = it.batch.Len()
+		}
+		start := time.Now()
+		err := sink.Plugin.Write(ctx, plugin.WriteRequest{BatchID: id, Batch: it.batch, Rejects: it.rejects, Positions: it.positions})
+		if err != nil {
+			return sink.err(fmt.Sprintf("commit batch %d", id), err)
+		}
+		stats.rowsWritten.Add(int64(rows))
+		stats.rejected.Add(int64(len(it.rejects)))
+		stats.batches.Add(1)
+		stats.lastBatchID.Store(id)
+		if opts.OnCommit != nil {
+			opts.OnCommit(Commit{BatchID: id, Rows: rows, Rejects: len(it.rejects), Bytes: it.bytes, Positions: it.positions, ReadAt: it.readAt, Duration: time.Since(start)})
+		}
+		if len(it.positions) > 0 {
+			select {
+			case acks <- it.positions:
+			case <-ctx.Done():
+				return context.Cause(ctx)
+			}
+		}
+	}
+	return nil
+}
+
+// drainPositions takes every pending ack without waiting and merges them.
+func drainPositions(acks <-chan []record.Position) []record.Position {
+	var batches [][]record.Position
+	for {
+		select {
+		case ps, ok := <-acks:
+			if !ok {
+				return merge(batches)
+			}
+			batches = append(batches, ps)
+		default:
+			return merge(batches)
+		}
+	}
+}
+
+// mergePositions takes every ack left in a closed channel.
+func mergePositions(acks <-chan []record.Position) []record.Position {
+	var batches [][]record.Position
+	for ps := range acks {
+		batches = append(batches, ps)
+	}
+	return merge(batches)
+}
+
+// merge keeps the latest position of each partition, in first-seen order.
+func merge(batches [][]record.Position) []record.Position {
+	idx := map[string]int{}
+	var out []record.Position
+	for _, ps := range batches {
+		for _, p := range ps {
+			if i, ok := idx[p.Partition]; ok {
+				out[i] = p
+				continue
+			}
+			idx[p.Partition] = len(out)
+			out = append(out, p)
+		}
+	}
+	return out
+}

@@ -1,0 +1,171 @@
+// Package host finds plugins and runs each as a child process that the
+// engine talks to over gRPC: the plugins bundled in the etl binary, served
+// by re-executing it, and external `etl-plugin-NAME` executables.
+package host
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"etl/core/plugin"
+)
+
+// ExternalPrefix starts the file name of every external plugin executable.
+const ExternalPrefix = "etl-plugin-"
+
+// BundledEnv names the environment variable under which the etl binary,
+// re-executed by the host, serves one of its bundled plugins.
+const BundledEnv = "ETL_BUNDLED_PLUGIN"
+
+// PathEnv is the environment variable with extra plugin folders,
+// separated by the system's list separator (':').
+const PathEnv = "ETL_PLUGIN_PATH"
+
+// DefaultDir is the plugin folder searched last, relative to the working
+// directory.
+const DefaultDir = "plugins/bin"
+
+// Host knows where plugins are and starts them.
+type Host struct {
+	// Bundled are the plugins compiled into this binary, by name.
+	Bundled map[string]plugin.Plugin
+	// Dirs are the folders searched for external plugins, in order.
+	Dirs []string
+}
+
+// SearchDirs returns the plugin path: the given folders (from the
+// --plugin-dir flag), then those of ETL_PLUGIN_PATH, then plugins/bin.
+func SearchDirs(flagDirs []string) []string {
+	dirs := append([]string(nil), flagDirs...)
+	if env := os.Getenv(PathEnv); env != "" {
+		for _, d := range filepath.SplitList(env) {
+			if d != "" {
+				dirs = append(dirs, d)
+			}
+		}
+	}
+	return append(dirs, DefaultDir)
+}
+
+// ServeBundled serves the bundled plugin named in BundledEnv, if any, and
+// reports whether it did. Call it first thing in main: when it returns
+// true the process was a plugin and should exit.
+func ServeBundled(bundled map[string]plugin.Plugin) bool {
+	name := os.Getenv(BundledEnv)
+	if name == "" {
+		return false
+	}
+	p, ok := bundled[name]
+	if !ok {
+		fmt.Fprintf(os.Stderr, "etl: no bundled plugin %q\n", name)
+		os.Exit(2)
+	}
+	plugin.Serve(p)
+	return true
+}
+
+// Ref is how a pipeline names a plugin: by name, or by an explicit path to
+// an executable.
+type Ref struct {
+	Name string
+	Path string
+}
+
+// Location is where a plugin was found.
+type Location struct {
+	Name string
+	// Path is the executable; for a bundled plugin, the etl binary.
+	Path string
+	// Bundled says the plugin is compiled into etl.
+	Bundled bool
+}
+
+// Where describes the location for people: "bundled" or the path.
+func (l Location) Where() string {
+	if l.Bundled {
+		return "bundled"
+	}
+	return l.Path
+}
+
+// ErrNotFound is wrapped by Find's error for a plugin that is nowhere.
+var ErrNotFound = errors.New("plugin not found")
+
+// Find locates the plugin ref names. An explicit path wins; then a bundled
+// plugin of that name; then etl-plugin-NAME in the search folders.
+func (h *Host) Find(ref Ref) (Location, error) {
+	if ref.Path != "" {
+		st, err := os.Stat(ref.Path)
+		if err != nil {
+			return Location{}, fmt.Errorf("plugin %q: %w", ref.Path, err)
+		}
+		if st.IsDir() || st.Mode()&0o111 == 0 {
+			return Location{}, fmt.Errorf("plugin %q: not an executable file", ref.Path)
+		}
+		name := ref.Name
+		if name == "" {
+			name = strings.TrimPrefix(filepath.Base(ref.Path), ExternalPrefix)
+		}
+		return Location{Name: name, Path: ref.Path}, nil
+	}
+	if _, ok := h.Bundled[ref.Name]; ok {
+		exe, err := os.Executable()
+		if err != nil {
+			return Location{}, fmt.Errorf("plugin %q: find the etl binary: %w", ref.Name, err)
+		}
+		return Location{Name: ref.Name, Path: exe, Bundled: true}, nil
+	}
+	for _, dir := range h.Dirs {
+		p := filepath.Join(dir, ExternalPrefix+ref.Name)
+		if st, err := os.Stat(p); err == nil && !st.IsDir() && st.Mode()&0o111 != 0 {
+			return Location{Name: ref.Name, Path: p}, nil
+		}
+	}
+	return Location{}, fmt.Errorf("%w: %q is not bundled (have %s) and there is no %s%s in %s",
+		ErrNotFound, ref.Name, strings.Join(h.bundledNames(), ", "), ExternalPrefix, ref.Name, strings.Join(h.Dirs, ", "))
+}
+
+func (h *Host) bundledNames() []string {
+	names := make([]string, 0, len(h.Bundled))
+	for n := range h.Bundled {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// All returns every plugin the host can find: the bundled ones, then the
+// external ones of each search folder (a name found twice is listed where
+// Find would take it from).
+func (h *Host) All() ([]Location, error) {
+	var out []Location
+	seen := map[string]bool{}
+	exe, _ := os.Executable()
+	for _, n := range h.bundledNames() {
+		out = append(out, Location{Name: n, Path: exe, Bundled: true})
+		seen[n] = true
+	}
+	for _, dir := range h.Dirs {
+		entries, err := os.ReadDir(dir)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return out, fmt.Errorf("list plugins in %s: %w", dir, err)
+		}
+		for _, e := range entries {
+			name, ok := strings.CutPrefix(e.Name(), ExternalPrefix)
+			if !ok || e.IsDir() || seen[name] {
+				continue
+			}
+			seen[name] = true
+			out = append(out, Location{Name: name, Path: filepath.Join(dir, e.Name())})
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,204 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	goplugin "github.com/hashicorp/go-plugin"
+
+	"etl/core/plugin"
+)
+
+// Process is one running plugin process.
+type Process struct {
+	// Step is the pipeline step the process serves, e.g. "sink".
+	Step string
+	// Location is where the plugin was found.
+	Location Location
+	// Info is what the plugin said of itself.
+	Info plugin.Info
+
+	client *goplugin.Client
+	rpc    goplugin.ClientProtocol
+	stderr *tailWriter
+}
+
+// StartOptions tune how a plugin process starts.
+type StartOptions struct {
+	// Logger receives the plugin's stderr lines; nil discards them.
+	Logger *slog.Logger
+	// StartTimeout bounds the handshake; 0 means 30s.
+	StartTimeout time.Duration
+}
+
+// Start finds the plugin ref names and starts it for pipeline step step.
+// The process is killed when etl exits, even by SIGKILL.
+func (h *Host) Start(ctx context.Context, step string, ref Ref, opts StartOptions) (*Process, error) {
+	loc, err := h.Find(ref)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", step, err)
+	}
+	return StartAt(ctx, step, loc, opts)
+}
+
+// StartAt starts the plugin at loc.
+func StartAt(ctx context.Context, step string, loc Location, opts StartOptions) (*Process, error) {
+	cmd := exec.Command(loc.Path)
+	cmd.Env = os.Environ()
+	if loc.Bundled {
+		cmd.Env = append(cmd.Env, BundledEnv+"="+loc.Name)
+	}
+	dieWithParent(cmd)
+	p := &Process{Step: step, Location: loc, stderr: newTailWriter(8<<10, opts.Logger, step, loc.Name)}
+	timeout := opts.StartTimeout
+	if timeout == 0 {
+		timeout = 30 * time.Second
+	}
+	p.client = goplugin.NewClient(&goplugin.ClientConfig{
+		HandshakeConfig:  plugin.Handshake,
+		VersionedPlugins: plugin.ClientPlugins(),
+		Cmd:              cmd,
+		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
+		GRPCDialOptions:  plugin.ClientOptions(),
+		Stderr:           p.stderr,
+		Logger:           hclog.NewNullLogger(),
+		StartTimeout:     timeout,
+	})
+	rpc, err := p.client.Client()
+	if err != nil {
+		p.client.Kill()
+		return nil, p.startError(err)
+	}
+	p.rpc = rpc
+	raw, err := rpc.Dispense("info")
+	if err != nil {
+		p.Kill()
+		return nil, p.Err("start", err)
+	}
+	info, err := raw.(*plugin.InfoClient).Describe(ctx)
+	if err != nil {
+		p.Kill()
+		return nil, p.Err("describe itself", err)
+	}
+	p.Info = info
+	return p, nil
+}
+
+func (p *Process) startError(err error) error {
+	msg := err.Error()
+	if strings.Contains(msg, "incompatible API version") {
+		return fmt.Errorf("%s: plugin %s (%s) speaks another protocol: %s; this etl speaks protocol version %d: rebuild the plugin against this etl's core/plugin",
+			p.Step, p.Location.Name, p.Location.Where(), strings.TrimPrefix(msg, "incompatible API version with plugin. "), plugin.ProtocolVersion)
+	}
+	if tail := p.stderr.Tail(); tail != "" {
+		return fmt.Errorf("%s: start plugin %s (%s): %w; its stderr ends with:\n%s", p.Step, p.Location.Name, p.Location.Where(), err, tail)
+	}
+	return fmt.Errorf("%s: start plugin %s (%s): %w", p.Step, p.Location.Name, p.Location.Where(), err)
+}
+
+func (p *Process) dispense(kind string) (any, error) {
+	if !hasKind(p.Info, kind) {
+		return nil, fmt.Errorf("%s: plugin %s (%s) is not a %s: it offers %s", p.Step, p.Location.Name, p.Location.Where(), kind, strings.Join(p.Info.Kinds, ", "))
+	}
+	raw, err := p.rpc.Dispense(kind)
+	if err != nil {
+		return nil, p.Err("dispense "+kind, err)
+	}
+	return raw, nil
+}
+
+// Source returns the process as a Source.
+func (p *Process) Source() (plugin.Source, error) {
+	raw, err := p.dispense(plugin.KindSource)
+	if err != nil {
+		return nil, err
+	}
+	return raw.(plugin.Source), nil
+}
+
+// Transform returns the process as a Transform.
+func (p *Process) Transform() (plugin.Transform, error) {
+	raw, err := p.dispense(plugin.KindTransform)
+	if err != nil {
+		return nil, err
+	}
+	return raw.(plugin.Transform), nil
+}
+
+// Sink returns the process as a Sink.
+func (p *Process) Sink() (plugin.Sink, error) {
+	raw, err := p.dispense(plugin.KindSink)
+	if err != nil {
+		return nil, err
+	}
+	return raw.(plugin.Sink), nil
+}
+
+// Exited reports whether the process has ended.
+func (p *Process) Exited() bool { return p.client.Exited() }
+
+// Pid returns the process id, or 0.
+func (p *Process) Pid() int {
+	if rc := p.client.ReattachConfig(); rc != nil {
+		return rc.Pid
+	}
+	return 0
+}
+
+// Err wraps err, from doing what, with the plugin's name; when the process
+// has died it says so and adds the tail of its stderr.
+func (p *Process) Err(doing string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, context.Canceled) {
+		return fmt.Errorf("%s (%s): %s: %w", p.Step, p.Location.Name, doing, err)
+	}
+	// The RPC may fail a moment before go-plugin notices the exit.
+	for i := 0; i < 20 && !p.client.Exited(); i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if p.client.Exited() {
+		return &CrashError{Step: p.Step, Plugin: p.Location.Name, Doing: doing, Err: err, Stderr: p.stderr.Tail()}
+	}
+	return fmt.Errorf("%s (%s): %s: %w", p.Step, p.Location.Name, doing, err)
+}
+
+// CrashError is a plugin process that died under the engine.
+type CrashError struct {
+	Step, Plugin, Doing string
+	Err                 error
+	Stderr              string
+}
+
+func (e *CrashError) Error() string {
+	msg := fmt.Sprintf("%s: plugin %s crashed while it had to %s (%v)", e.Step, e.Plugin, e.Doing, e.Err)
+	if e.Stderr != "" {
+		msg += "; its stderr ends with:\n" + e.Stderr
+	}
+	return msg
+}
+
+func (e *CrashError) Unwrap() error { return e.Err }
+
+// Kill stops the process: gracefully when it answers, else by force.
+func (p *Process) Kill() { p.client.Kill() }
+
+// Stderr returns the last lines the plugin wrote to its stderr.
+func (p *Process) Stderr() string { return p.stderr.Tail() }
+
+func hasKind(info plugin.Info, kind string) bool {
+	for _, k := range info.Kinds {
+		if k == kind {
+			return true
+		}
+	}
+	return false
+}
