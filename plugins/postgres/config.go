@@ -1,0 +1,307 @@
+package postgres
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"gopkg.in/yaml.v3"
+
+	"etl/core/plugin"
+	"etl/core/record"
+)
+
+// Config is the sink's `config:` block.
+type Config struct {
+	// DSN says where the database is, as a URL
+	// (postgres://user:pw@host:5432/db?sslmode=disable) or as key=value
+	// pairs. Its password never appears in a log line or an error.
+	DSN string `yaml:"dsn"`
+	// Table is the table the rows go into, optionally schema-qualified
+	// ("public.events").
+	Table string `yaml:"table"`
+	// Columns maps an input field name to the column it goes into; a field
+	// not listed goes into the column of the same name, and a field mapped
+	// to "-" is not written.
+	Columns map[string]string `yaml:"columns"`
+	// RejectsTable receives the rejected rows (default corrupt_records).
+	RejectsTable string `yaml:"rejects_table"`
+	// OffsetsTable holds the committed source positions (default
+	// etl_offsets); the sink creates it when it is missing.
+	OffsetsTable string `yaml:"offsets_table"`
+	// SetupSQL is the path of an SQL file run once at start, e.g.
+	// sql/postgres_setup.sql.
+	SetupSQL string `yaml:"setup_sql"`
+	// Retry bounds the retries on connection failures.
+	Retry RetryConfig `yaml:"retry"`
+	// StatementTimeout bounds each statement (0: the server's setting).
+	StatementTimeout Duration `yaml:"statement_timeout"`
+	// ConnectTimeout bounds each connection attempt (default 10s).
+	ConnectTimeout Duration `yaml:"connect_timeout"`
+}
+
+// RetryConfig says how long and how often the sink retries after a
+// connection failure, with exponential backoff.
+type RetryConfig struct {
+	// MaxTime is how long one operation keeps retrying (default 1m; 0
+	// means no retry).
+	MaxTime Duration `yaml:"max_time"`
+	// InitialBackoff is the first wait (default 100ms); it doubles each
+	// time up to MaxBackoff (default 5s).
+	InitialBackoff Duration `yaml:"initial_backoff"`
+	MaxBackoff     Duration `yaml:"max_backoff"`
+}
+
+// Duration is a time.Duration written in YAML as text such as "500ms" or
+// "1m".
+type Duration time.Duration
+
+// UnmarshalYAML parses a duration, reporting mistakes with their line so
+// that the engine can point at them.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		if v, err := time.ParseDuration(n.Value); err == nil {
+			*d = Duration(v)
+			return nil
+		}
+		if n.Value == "0" {
+			*d = 0
+			return nil
+		}
+	}
+	return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: invalid duration %q: want e.g. 500ms, 10s or 1m", n.Line, n.Value)}}
+}
+
+// D returns d as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+func defaultConfig() Config {
+	return Config{
+		RejectsTable: "corrupt_records",
+		OffsetsTable: "etl_offsets",
+		Retry: RetryConfig{
+			MaxTime:        Duration(time.Minute),
+			InitialBackoff: Duration(100 * time.Millisecond),
+			MaxBackoff:     Duration(5 * time.Second),
+		},
+		ConnectTimeout: Duration(10 * time.Second),
+	}
+}
+
+// skipColumn, as the column of a field in Config.Columns, leaves the field
+// out.
+const skipColumn = "-"
+
+// field is one input field that is written, and the column it goes to.
+type field struct {
+	index  int // in the input schema and the batch
+	name   string
+	column string
+	typ    record.Type
+	scale  int
+	// mapped says the column came from Config.Columns, for error paths.
+	mapped bool
+}
+
+// settings is a checked Config, ready to use.
+type settings struct {
+	cfg      Config
+	conn     *pgx.ConnConfig
+	addr     string // host:port (every host when there are several), for messages
+	password string
+	table    pgx.Identifier
+	rejects  pgx.Identifier
+	offsets  pgx.Identifier
+	fields   []field
+}
+
+// parseSettings decodes and checks raw against the input schema, returning
+// every mistake together as plugin.ConfigErrors.
+func parseSettings(raw []byte, in record.Schema) (*settings, error) {
+	cfg := defaultConfig()
+	if err := plugin.DecodeConfig(raw, &cfg); err != nil {
+		return nil, err
+	}
+	var es plugin.ConfigErrors
+	s := &settings{cfg: cfg}
+
+	if strings.TrimSpace(cfg.DSN) == "" {
+		es.Add("dsn", "required: the database to write to, e.g. postgres://data_user@127.0.0.1:5432/ecommerce_database?sslmode=disable")
+	} else {
+		pw := dsnPassword(cfg.DSN)
+		cc, err := pgx.ParseConfig(cfg.DSN)
+		if err != nil {
+			es.Add("dsn", "%s", redact(err.Error(), pw))
+		} else {
+			s.conn = cc
+			s.password = cc.Password
+			s.addr = addresses(cc)
+			if cfg.ConnectTimeout > 0 {
+				cc.ConnectTimeout = cfg.ConnectTimeout.D()
+			}
+			if cfg.StatementTimeout > 0 {
+				cc.RuntimeParams["statement_timeout"] = strconv.FormatInt(cfg.StatementTimeout.D().Milliseconds(), 10)
+			}
+			if _, ok := cc.RuntimeParams["application_name"]; !ok {
+				cc.RuntimeParams["application_name"] = "etl postgres sink"
+			}
+		}
+	}
+
+	var err error
+	if strings.TrimSpace(cfg.Table) == "" {
+		es.Add("table", "required: the table the rows go into, e.g. events or public.events")
+	} else if s.table, err = parseIdent(cfg.Table); err != nil {
+		es.Add("table", "%v", err)
+	}
+	if s.rejects, err = parseIdent(cfg.RejectsTable); err != nil {
+		es.Add("rejects_table", "%v", err)
+	}
+	if s.offsets, err = parseIdent(cfg.OffsetsTable); err != nil {
+		es.Add("offsets_table", "%v", err)
+	}
+
+	keys := make([]string, 0, len(cfg.Columns))
+	for k := range cfg.Columns {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if in.Index(k) < 0 {
+			es.Add("columns."+k, "no input field %q (the input has %s)", k, strings.Join(in.Names(), ", "))
+		}
+		if strings.TrimSpace(cfg.Columns[k]) == "" {
+			es.Add("columns."+k, "empty column name (write %q to leave the field out)", skipColumn)
+		}
+	}
+	taken := map[string]string{}
+	for i, f := range in.Fields {
+		col, mapped := cfg.Columns[f.Name]
+		if !mapped {
+			col = f.Name
+		}
+		if col == skipColumn || strings.TrimSpace(col) == "" {
+			continue
+		}
+		if prev, ok := taken[col]; ok {
+			path := "columns." + f.Name
+			if !mapped {
+				path = "columns"
+			}
+			es.Add(path, "fields %q and %q both go into column %q", prev, f.Name, col)
+			continue
+		}
+		taken[col] = f.Name
+		s.fields = append(s.fields, field{index: i, name: f.Name, column: col, typ: f.Type, scale: f.Scale, mapped: mapped})
+	}
+	if len(in.Fields) > 0 && len(s.fields) == 0 {
+		es.Add("columns", "every input field is left out: nothing to write")
+	}
+
+	if cfg.SetupSQL != "" {
+		if st, err := os.Stat(cfg.SetupSQL); err != nil {
+			es.Add("setup_sql", "%v", err)
+		} else if st.IsDir() {
+			es.Add("setup_sql", "%s is a directory, want an SQL file", cfg.SetupSQL)
+		}
+	}
+
+	r := cfg.Retry
+	if r.MaxTime < 0 {
+		es.Add("retry.max_time", "must be >= 0 (0: do not retry)")
+	}
+	if r.InitialBackoff <= 0 {
+		es.Add("retry.initial_backoff", "must be > 0")
+	}
+	if r.MaxBackoff <= 0 {
+		es.Add("retry.max_backoff", "must be > 0")
+	} else if r.MaxBackoff < r.InitialBackoff {
+		es.Add("retry.max_backoff", "must be >= retry.initial_backoff (%s)", r.InitialBackoff.D())
+	}
+	if cfg.StatementTimeout < 0 {
+		es.Add("statement_timeout", "must be >= 0 (0: the server's setting)")
+	} else if cfg.StatementTimeout > 0 && cfg.StatementTimeout.D() < time.Millisecond {
+		es.Add("statement_timeout", "must be at least 1ms")
+	}
+	if cfg.ConnectTimeout < 0 {
+		es.Add("connect_timeout", "must be >= 0 (0: no limit)")
+	}
+	if err := es.Err(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// parseIdent splits a possibly schema-qualified table name.
+func parseIdent(name string) (pgx.Identifier, error) {
+	if strings.TrimSpace(name) == "" {
+		return nil, fmt.Errorf("empty table name")
+	}
+	parts := strings.Split(name, ".")
+	if len(parts) > 2 {
+		return nil, fmt.Errorf("table name %q: want table or schema.table", name)
+	}
+	for _, p := range parts {
+		if p == "" {
+			return nil, fmt.Errorf("table name %q has an empty part", name)
+		}
+		if strings.ContainsRune(p, 0) {
+			return nil, fmt.Errorf("table name %q contains a NUL byte", name)
+		}
+	}
+	return pgx.Identifier(parts), nil
+}
+
+// addresses lists the host:port pairs the configuration connects to.
+func addresses(cc *pgx.ConnConfig) string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(host string, port uint16) {
+		a := net.JoinHostPort(host, strconv.Itoa(int(port)))
+		if strings.HasPrefix(host, "/") {
+			a = fmt.Sprintf("%s/.s.PGSQL.%d", host, port)
+		}
+		if !seen[a] {
+			seen[a] = true
+			out = append(out, a)
+		}
+	}
+	add(cc.Host, cc.Port)
+	for _, f := range cc.Fallbacks {
+		add(f.Host, f.Port)
+	}
+	return strings.Join(out, ",")
+}
+
+var (
+	urlPasswordRE = regexp.MustCompile(`(?i)(postgres(?:ql)?://[^:@/\s]*:)([^@\s]*)@`)
+	kvPasswordRE  = regexp.MustCompile(`(?i)(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)`)
+)
+
+// dsnPassword returns the password written in dsn, if any, so that it can
+// be redacted even from the errors of a DSN that does not parse.
+func dsnPassword(dsn string) string {
+	if m := urlPasswordRE.FindStringSubmatch(dsn); m != nil {
+		return m[2]
+	}
+	if m := kvPasswordRE.FindStringSubmatch(dsn); m != nil {
+		return strings.Trim(m[2], "'")
+	}
+	return ""
+}
+
+// redact removes passwords from s: the one given and any written in a URL
+// or as password=... .
+func redact(s, password string) string {
+	if password != "" {
+		s = strings.ReplaceAll(s, password, "xxxxx")
+	}
+	s = urlPasswordRE.ReplaceAllString(s, "${1}xxxxx@")
+	return kvPasswordRE.ReplaceAllString(s, "${1}xxxxx")
+}

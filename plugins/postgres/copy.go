@@ -1,0 +1,316 @@
+package postgres
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"time"
+
+	"etl/core/record"
+)
+
+// The rows go to PostgreSQL as a binary COPY stream encoded straight from
+// the batch's cells: most of them already are in PostgreSQL's binary form
+// (int8, float8, bool and text are the same bytes), and the others need a
+// few operations each (a timestamp moves its epoch, a decimal becomes a
+// numeric). See "Binary Format" in the COPY chapter of the PostgreSQL
+// manual.
+
+// encKind is how one column's cells are encoded.
+type encKind uint8
+
+const (
+	encRaw           encKind = iota // the cell is the column's binary form
+	encJSONB                        // a version byte, then the text
+	encTimestamp                    // µs since 1970 to µs since 2000
+	encNumeric                      // unscaled int64 and scale to numeric
+	encInt4                         // int64 to int4, range checked
+	encInt2                         // int64 to int2, range checked
+	encFloat4                       // float64 to float4, range checked
+	encFloat8FromInt                // int64 to float8
+	encFloat8FromDec                // unscaled decimal to float8
+	encText                         // any value formatted as text
+)
+
+// colEnc encodes one input field into one column.
+type colEnc struct {
+	kind   encKind
+	idx    int // input field index
+	typ    record.Type
+	scale  int
+	column string
+	pgType string // the column's type as PostgreSQL writes it, for messages
+}
+
+// pgEpochMicros is 2000-01-01 00:00:00 UTC, PostgreSQL's epoch, in µs since
+// the Unix epoch.
+const pgEpochMicros = 946684800000000
+
+var (
+	copyHeader  = []byte("PGCOPY\n\xff\r\n\x00\x00\x00\x00\x00\x00\x00\x00\x00")
+	copyTrailer = []byte{0xff, 0xff}
+)
+
+// copyData is a batch encoded as the tuples of a binary COPY stream.
+type copyData struct {
+	buf  []byte
+	off  []int // off[i] is where tuple i starts; off[len(rows)] is the end
+	rows []int // the batch row of tuple i
+	// refused are rows refused while encoding (a value the column's type
+	// cannot hold), as rejects.
+	refused []record.Reject
+}
+
+// reset empties d, keeping its memory.
+func (d *copyData) reset() {
+	d.buf, d.off, d.rows, d.refused = d.buf[:0], d.off[:0], d.rows[:0], d.refused[:0]
+}
+
+// encode appends the rows of b to d, one tuple per row, except rows with a
+// value that the column cannot hold, which become rejects.
+func (d *copyData) encode(b *record.Batch, cols []colEnc) {
+	d.reset()
+	n := b.Len()
+	if n == 0 {
+		return
+	}
+	if cap(d.buf) < b.Size()+n*(2+4*len(cols)) {
+		d.buf = make([]byte, 0, b.Size()+n*(2+4*len(cols)+8))
+	}
+	buf := d.buf
+	for r := 0; r < n; r++ {
+		start := len(buf)
+		buf = binary.BigEndian.AppendUint16(buf, uint16(len(cols)))
+		var bad string
+		for i := range cols {
+			c := &cols[i]
+			v := b.Bytes(r, c.idx)
+			if v == nil {
+				buf = binary.BigEndian.AppendUint32(buf, math.MaxUint32) // -1: null
+				continue
+			}
+			if c.kind == encRaw {
+				buf = binary.BigEndian.AppendUint32(buf, uint32(len(v)))
+				buf = append(buf, v...)
+				continue
+			}
+			var err error
+			buf, err = c.appendCell(buf, v)
+			if err != nil {
+				bad = err.Error()
+				break
+			}
+		}
+		if bad != "" {
+			buf = buf[:start]
+			d.refused = append(d.refused, b.Reject(r, ErrorTypeDBRejected, bad))
+			continue
+		}
+		d.off = append(d.off, start)
+		d.rows = append(d.rows, r)
+	}
+	d.off = append(d.off, len(buf))
+	d.buf = buf
+}
+
+// appendCell appends the length and value of the non-null cell v, for the
+// kinds that are not a plain copy.
+func (c *colEnc) appendCell(buf, v []byte) ([]byte, error) {
+	if c.kind == encJSONB {
+		buf = binary.BigEndian.AppendUint32(buf, uint32(len(v)+1))
+		buf = append(buf, 1)
+		return append(buf, v...), nil
+	}
+	if c.kind == encText {
+		lenAt := len(buf)
+		buf = append(buf, 0, 0, 0, 0)
+		buf = c.appendText(buf, v)
+		binary.BigEndian.PutUint32(buf[lenAt:], uint32(len(buf)-lenAt-4))
+		return buf, nil
+	}
+	if len(v) != 8 {
+		return buf, fmt.Errorf("column %s: a %s cell of %d bytes, want 8", c.column, c.typ, len(v))
+	}
+	x := int64(binary.BigEndian.Uint64(v))
+	switch c.kind {
+	case encTimestamp:
+		// A value PostgreSQL would take as ±infinity, or one that would
+		// overflow, is sent as a value it refuses as out of range instead.
+		if x < math.MinInt64+pgEpochMicros+1 {
+			x = math.MinInt64 + 1
+		} else {
+			x -= pgEpochMicros
+			if x == math.MaxInt64 {
+				x--
+			}
+		}
+		buf = binary.BigEndian.AppendUint32(buf, 8)
+		return binary.BigEndian.AppendUint64(buf, uint64(x)), nil
+	case encNumeric:
+		return appendNumeric(buf, x, c.scale), nil
+	case encInt4:
+		if x < math.MinInt32 || x > math.MaxInt32 {
+			return buf, fmt.Errorf("value %d out of range for column %s of type %s", x, c.column, c.pgType)
+		}
+		buf = binary.BigEndian.AppendUint32(buf, 4)
+		return binary.BigEndian.AppendUint32(buf, uint32(int32(x))), nil
+	case encInt2:
+		if x < math.MinInt16 || x > math.MaxInt16 {
+			return buf, fmt.Errorf("value %d out of range for column %s of type %s", x, c.column, c.pgType)
+		}
+		buf = binary.BigEndian.AppendUint32(buf, 2)
+		return binary.BigEndian.AppendUint16(buf, uint16(int16(x))), nil
+	case encFloat4:
+		f := math.Float64frombits(uint64(x))
+		f32 := float32(f)
+		if math.IsInf(float64(f32), 0) && !math.IsInf(f, 0) {
+			return buf, fmt.Errorf("value %g out of range for column %s of type %s", f, c.column, c.pgType)
+		}
+		buf = binary.BigEndian.AppendUint32(buf, 4)
+		return binary.BigEndian.AppendUint32(buf, math.Float32bits(f32)), nil
+	case encFloat8FromInt:
+		buf = binary.BigEndian.AppendUint32(buf, 8)
+		return binary.BigEndian.AppendUint64(buf, math.Float64bits(float64(x))), nil
+	case encFloat8FromDec:
+		f, _ := strconv.ParseFloat(record.FormatDecimal(x, c.scale), 64)
+		buf = binary.BigEndian.AppendUint32(buf, 8)
+		return binary.BigEndian.AppendUint64(buf, math.Float64bits(f)), nil
+	}
+	return buf, fmt.Errorf("column %s: no encoding for %s into %s", c.column, c.typ, c.pgType)
+}
+
+// appendText appends the non-null cell v formatted as text.
+func (c *colEnc) appendText(buf, v []byte) []byte {
+	switch c.typ {
+	case record.String:
+		return append(buf, v...)
+	case record.Bool:
+		if len(v) == 1 && v[0] == 1 {
+			return append(buf, "true"...)
+		}
+		return append(buf, "false"...)
+	}
+	if len(v) != 8 {
+		return buf
+	}
+	x := int64(binary.BigEndian.Uint64(v))
+	switch c.typ {
+	case record.Int64:
+		return strconv.AppendInt(buf, x, 10)
+	case record.Decimal:
+		return record.AppendDecimal(buf, x, c.scale)
+	case record.Float64:
+		return strconv.AppendFloat(buf, math.Float64frombits(uint64(x)), 'g', -1, 64)
+	case record.Timestamp:
+		return time.UnixMicro(x).UTC().AppendFormat(buf, time.RFC3339Nano)
+	}
+	return buf
+}
+
+// appendNumeric appends the length and the binary form of the numeric
+// unscaled / 10^scale: a count of base-10000 digits, the weight of the
+// first, the sign, the display scale, then the digits.
+func appendNumeric(buf []byte, unscaled int64, scale int) []byte {
+	var sign uint16
+	u := uint64(unscaled)
+	if unscaled < 0 {
+		sign = 0x4000
+		u = -u // two's complement: right for math.MinInt64 as well
+	}
+	var digits [12]uint16 // at most 5 integer and 5 fraction groups for 18 decimal digits
+	nd := 0
+	// Integer part, least significant group first, reversed below.
+	p := uint64(1)
+	for i := 0; i < scale; i++ {
+		p *= 10
+	}
+	ip, fp := u, uint64(0)
+	if scale > 0 {
+		ip, fp = u/p, u%p
+	}
+	var ig [8]uint16
+	ni := 0
+	for ip > 0 {
+		ig[ni] = uint16(ip % 10000)
+		ip /= 10000
+		ni++
+	}
+	for i := ni - 1; i >= 0; i-- {
+		digits[nd] = ig[i]
+		nd++
+	}
+	// Fraction part: scale digits, padded on the right to whole groups.
+	if scale > 0 {
+		nf := (scale + 3) / 4
+		pad := nf*4 - scale
+		var fg [8]uint16
+		first := uint64(1)
+		for i := 0; i < 4-pad; i++ {
+			first *= 10
+		}
+		mul := uint64(1)
+		for i := 0; i < pad; i++ {
+			mul *= 10
+		}
+		fg[nf-1] = uint16((fp % first) * mul)
+		fp /= first
+		for i := nf - 2; i >= 0; i-- {
+			fg[i] = uint16(fp % 10000)
+			fp /= 10000
+		}
+		for i := 0; i < nf; i++ {
+			digits[nd] = fg[i]
+			nd++
+		}
+	}
+	weight := ni - 1
+	ds := digits[:nd]
+	for len(ds) > 0 && ds[0] == 0 {
+		ds = ds[1:]
+		weight--
+	}
+	for len(ds) > 0 && ds[len(ds)-1] == 0 {
+		ds = ds[:len(ds)-1]
+	}
+	if len(ds) == 0 {
+		weight, sign = 0, 0
+	}
+	buf = binary.BigEndian.AppendUint32(buf, uint32(8+2*len(ds)))
+	buf = binary.BigEndian.AppendUint16(buf, uint16(len(ds)))
+	buf = binary.BigEndian.AppendUint16(buf, uint16(int16(weight)))
+	buf = binary.BigEndian.AppendUint16(buf, sign)
+	buf = binary.BigEndian.AppendUint16(buf, uint16(scale))
+	for _, g := range ds {
+		buf = binary.BigEndian.AppendUint16(buf, g)
+	}
+	return buf
+}
+
+// copyReader reads a COPY stream made of the header, tuples [lo, hi) of a
+// copyData and the trailer, without copying the tuples.
+type copyReader struct {
+	parts [3][]byte
+	i     int
+}
+
+func newCopyReader(d *copyData, lo, hi int) *copyReader {
+	return &copyReader{parts: [3][]byte{copyHeader, d.buf[d.off[lo]:d.off[hi]], copyTrailer}}
+}
+
+func (r *copyReader) Read(p []byte) (int, error) {
+	n := 0
+	for n < len(p) && r.i < len(r.parts) {
+		c := copy(p[n:], r.parts[r.i])
+		r.parts[r.i] = r.parts[r.i][c:]
+		n += c
+		if len(r.parts[r.i]) == 0 {
+			r.i++
+		}
+	}
+	if n == 0 && r.i >= len(r.parts) {
+		return 0, io.EOF
+	}
+	return n, nil
+}

@@ -1,0 +1,579 @@
+// Package postgres is an etl sink that writes batches into a PostgreSQL
+// table exactly once.
+//
+// Each Write is one transaction holding the rows (a binary COPY encoded
+// straight from the batch), the rejects (into the rejects table) and the
+// source positions (into the offsets table, with the batch id). A batch
+// whose id is already recorded for one of its partitions was committed
+// before and is skipped, so that a replay is harmless and a commit whose
+// outcome is unknown is resolved by reading the database. Rows the database
+// refuses (a constraint, a value out of range) are isolated and stored as
+// rejects with the database's message; the rest of their batch is
+// committed. Connection failures are retried with backoff.
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sort"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+
+	"etl/core/plugin"
+	"etl/core/record"
+)
+
+// Plugin describes the postgres sink to the etl engine.
+var Plugin = plugin.Plugin{Name: "postgres", Version: "0.1.0", Sink: func() plugin.Sink { return New() }}
+
+// ErrorTypeDBRejected is the error type of a row the database refused, or
+// one holding a value its column's type cannot hold.
+const ErrorTypeDBRejected = "DB_REJECTED"
+
+// noPartition is the offsets row of the batches that carry no position,
+// so that they are idempotent too. Checkpoint does not return it.
+const noPartition = ""
+
+// Sink writes batches into PostgreSQL. Create it with New; it is not safe
+// for concurrent use.
+type Sink struct {
+	log      *slog.Logger
+	set      *settings
+	pipeline string
+	ncols    int
+
+	conn      *pgx.Conn
+	ready     bool // tables checked and statements built
+	setupDone bool
+
+	cols    []colEnc
+	rej     rejectsPlan
+	copySQL string
+	sqlOff  offsetsSQL
+	data    copyData
+}
+
+type offsetsSQL struct {
+	create, claim, lock, upsert, read string
+}
+
+// New returns an unconfigured sink.
+func New() *Sink { return &Sink{} }
+
+func (s *Sink) logger() *slog.Logger {
+	if s.log != nil {
+		return s.log
+	}
+	return slog.Default()
+}
+
+// Configure checks the configuration against the input schema. Mistakes
+// are returned together as plugin.ConfigErrors; those that need the
+// database (a field without a column) are found by the first Checkpoint
+// or Write.
+func (s *Sink) Configure(ctx context.Context, cfg plugin.Config, in record.Schema) error {
+	set, err := parseSettings(cfg.Raw, in)
+	if err != nil {
+		return err
+	}
+	s.closeConn(ctx)
+	*s = Sink{log: s.log, set: set, pipeline: cfg.Pipeline, ncols: len(in.Fields)}
+	off := set.offsets.Sanitize()
+	s.sqlOff = offsetsSQL{
+		create: `CREATE TABLE IF NOT EXISTS ` + off + ` (
+			pipeline     TEXT NOT NULL,
+			partition    TEXT NOT NULL,
+			"offset"     BIGINT NOT NULL,
+			done         BOOLEAN NOT NULL DEFAULT false,
+			batch_id     BIGINT NOT NULL,
+			committed_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+			PRIMARY KEY (pipeline, partition))`,
+		// claim makes sure each partition has a row to lock; a row it adds
+		// only lives in this transaction unless the upsert fills it.
+		claim: `INSERT INTO ` + off + ` (pipeline, partition, "offset", done, batch_id)
+			SELECT $1, p, 0, false, 0 FROM unnest($2::text[]) AS p ORDER BY p
+			ON CONFLICT (pipeline, partition) DO NOTHING`,
+		lock: `SELECT coalesce(max(batch_id), 0) FROM (
+			SELECT batch_id FROM ` + off + ` WHERE pipeline = $1 AND partition = ANY($2::text[])
+			ORDER BY partition FOR UPDATE) AS locked`,
+		upsert: `INSERT INTO ` + off + ` AS o (pipeline, partition, "offset", done, batch_id, committed_at)
+			SELECT $1, t.p, t.o, t.d, $5, now() FROM unnest($2::text[], $3::bigint[], $4::boolean[]) AS t(p, o, d)
+			ON CONFLICT (pipeline, partition) DO UPDATE SET "offset" = EXCLUDED."offset", done = EXCLUDED.done,
+				batch_id = EXCLUDED.batch_id, committed_at = EXCLUDED.committed_at`,
+		read: `SELECT partition, "offset", done, batch_id FROM ` + off + ` WHERE pipeline = $1 ORDER BY partition`,
+	}
+	return nil
+}
+
+// Checkpoint connects (retrying while the database is unreachable), runs
+// setup_sql when set, creates the offsets table when missing, checks the
+// tables against the configuration, and returns the positions committed
+// for the pipeline and the highest batch id among them.
+func (s *Sink) Checkpoint(ctx context.Context) (plugin.Checkpoint, error) {
+	if s.set == nil {
+		return plugin.Checkpoint{}, errors.New("postgres: Checkpoint before Configure")
+	}
+	if err := s.ensureReady(ctx); err != nil {
+		return plugin.Checkpoint{}, err
+	}
+	var cp plugin.Checkpoint
+	err := s.retry(ctx, "read the checkpoint", func(ctx context.Context) error {
+		cp = plugin.Checkpoint{}
+		conn, err := s.connection(ctx)
+		if err != nil {
+			return err
+		}
+		rows, err := conn.Query(ctx, s.sqlOff.read, s.pipeline)
+		if err != nil {
+			return fmt.Errorf("read %s: %w", s.set.offsets.Sanitize(), err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var p record.Position
+			var id int64
+			if err := rows.Scan(&p.Partition, &p.Offset, &p.Done, &id); err != nil {
+				return fmt.Errorf("read %s: %w", s.set.offsets.Sanitize(), err)
+			}
+			cp.BatchID = max(cp.BatchID, id)
+			if p.Partition != noPartition {
+				cp.Positions = append(cp.Positions, p)
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("read %s: %w", s.set.offsets.Sanitize(), err)
+		}
+		return nil
+	})
+	return cp, err
+}
+
+// Write commits the rows, the rejects and the positions of req in one
+// transaction, or nothing. A batch already committed is skipped. Rows the
+// database refuses go to the rejects table with error type DB_REJECTED.
+func (s *Sink) Write(ctx context.Context, req plugin.WriteRequest) error {
+	if s.set == nil {
+		return errors.New("postgres: Write before Configure")
+	}
+	b := req.Batch
+	rows := 0
+	if b != nil {
+		if err := b.Check(); err != nil {
+			return fmt.Errorf("postgres: batch %d: %w", req.BatchID, err)
+		}
+		if b.Len() > 0 && b.Cols() != s.ncols {
+			return fmt.Errorf("postgres: batch %d has %d columns, the input schema %d", req.BatchID, b.Cols(), s.ncols)
+		}
+		rows = b.Len()
+	}
+	if rows == 0 && len(req.Rejects) == 0 && len(req.Positions) == 0 {
+		return nil
+	}
+	if req.BatchID <= 0 {
+		return fmt.Errorf("postgres: batch id %d: want > 0", req.BatchID)
+	}
+	pos, err := normalizePositions(req.Positions)
+	if err != nil {
+		return fmt.Errorf("postgres: batch %d: %w", req.BatchID, err)
+	}
+	if err := s.ensureReady(ctx); err != nil {
+		return err
+	}
+	s.data.reset()
+	if rows > 0 {
+		s.data.encode(b, s.cols)
+	}
+	start := time.Now()
+	var out writeOutcome
+	err = s.retry(ctx, fmt.Sprintf("write batch %d", req.BatchID), func(ctx context.Context) error {
+		out = writeOutcome{}
+		return s.writeOnce(ctx, req, pos, &out)
+	})
+	if err != nil {
+		return err
+	}
+	if out.skipped {
+		s.logger().Info("postgres: batch already committed, skipped", "batch", req.BatchID, "pipeline", s.pipeline)
+		return nil
+	}
+	s.logger().Debug("postgres: batch committed", "batch", req.BatchID, "rows", len(s.data.rows)-out.dbRejected,
+		"rejects", len(req.Rejects)+len(s.data.refused)+out.dbRejected, "db_rejected", out.dbRejected+len(s.data.refused),
+		"took", time.Since(start))
+	return nil
+}
+
+// Close closes the connection.
+func (s *Sink) Close(ctx context.Context) error {
+	s.closeConn(ctx)
+	return nil
+}
+
+// writeOutcome tells Write what one attempt did.
+type writeOutcome struct {
+	skipped    bool
+	dbRejected int
+}
+
+// normalizePositions keeps the last position of each partition, sorted by
+// partition so that the rows are locked in the same order by everyone.
+func normalizePositions(in []record.Position) ([]record.Position, error) {
+	if len(in) == 0 {
+		return []record.Position{{Partition: noPartition}}, nil
+	}
+	last := map[string]record.Position{}
+	for _, p := range in {
+		if !utf8.ValidString(p.Partition) || strings.IndexByte(p.Partition, 0) >= 0 {
+			return nil, fmt.Errorf("partition %q is not valid UTF-8 text, which the offsets table cannot store", p.Partition)
+		}
+		if p.Partition == noPartition {
+			return nil, errors.New("a position with an empty partition name")
+		}
+		last[p.Partition] = p
+	}
+	out := make([]record.Position, 0, len(last))
+	for _, p := range last {
+		out = append(out, p)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Partition < out[j].Partition })
+	return out, nil
+}
+
+// writeOnce is one attempt at committing req.
+func (s *Sink) writeOnce(ctx context.Context, req plugin.WriteRequest, pos []record.Position, out *writeOutcome) error {
+	conn, err := s.connection(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := conn.Exec(ctx, "BEGIN ISOLATION LEVEL READ COMMITTED; SET CONSTRAINTS ALL IMMEDIATE"); err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	finished := false
+	defer func() {
+		if !finished {
+			s.rollback(ctx, conn)
+		}
+	}()
+
+	names := make([]string, len(pos))
+	offsets := make([]int64, len(pos))
+	dones := make([]bool, len(pos))
+	for i, p := range pos {
+		names[i], offsets[i], dones[i] = p.Partition, p.Offset, p.Done
+	}
+	if _, err := conn.Exec(ctx, s.sqlOff.claim, s.pipeline, names); err != nil {
+		return fmt.Errorf("claim the offsets of batch %d: %w", req.BatchID, err)
+	}
+	var committed int64
+	if err := conn.QueryRow(ctx, s.sqlOff.lock, s.pipeline, names).Scan(&committed); err != nil {
+		return fmt.Errorf("lock the offsets of batch %d: %w", req.BatchID, err)
+	}
+	if committed >= req.BatchID {
+		out.skipped = true
+		return nil // the deferred rollback releases the locks
+	}
+
+	var dbRejects []record.Reject
+	if n := len(s.data.rows); n > 0 {
+		if err := s.copyRows(ctx, conn, req.Batch, 0, n, &dbRejects); err != nil {
+			return fmt.Errorf("copy batch %d into %s: %w", req.BatchID, s.set.table.Sanitize(), err)
+		}
+	}
+	out.dbRejected = len(dbRejects)
+	if len(dbRejects) > 0 {
+		s.logger().Warn("postgres: the database refused rows; they go to the rejects table",
+			"batch", req.BatchID, "rows", len(dbRejects), "first", dbRejects[0].Origin.String(), "reason", dbRejects[0].Reason)
+	}
+	if n := len(req.Rejects) + len(s.data.refused) + len(dbRejects); n > 0 {
+		all := make([]record.Reject, 0, n)
+		all = append(append(append(all, req.Rejects...), s.data.refused...), dbRejects...)
+		if err := s.writeRejects(ctx, conn, req.BatchID, all); err != nil {
+			return fmt.Errorf("write %d rejects of batch %d into %s: %w", n, req.BatchID, s.set.rejects.Sanitize(), err)
+		}
+	}
+	if _, err := conn.Exec(ctx, s.sqlOff.upsert, s.pipeline, names, offsets, dones, req.BatchID); err != nil {
+		return fmt.Errorf("store the offsets of batch %d: %w", req.BatchID, err)
+	}
+
+	finished = true
+	tag, err := conn.Exec(ctx, "COMMIT")
+	if err != nil {
+		if classify(err, conn.IsClosed()) == classConn {
+			s.logger().Warn("postgres: connection lost during COMMIT; the outcome is unknown and will be read back from the offsets table",
+				"batch", req.BatchID, "addr", s.set.addr, "error", err.Error())
+		}
+		return fmt.Errorf("commit batch %d: %w", req.BatchID, err)
+	}
+	if tag.String() != "COMMIT" {
+		return fmt.Errorf("commit batch %d: the server answered %q: the transaction was rolled back", req.BatchID, tag.String())
+	}
+	return nil
+}
+
+// rollback ends a failed transaction; a connection that cannot do it is
+// closed.
+func (s *Sink) rollback(ctx context.Context, conn *pgx.Conn) {
+	if conn.IsClosed() {
+		return
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if _, err := conn.Exec(rctx, "ROLLBACK"); err != nil {
+		s.closeConn(ctx)
+	}
+}
+
+// copyRows copies tuples [lo, hi) of s.data under a savepoint. When the
+// database refuses a row (SQLSTATE class 22 or 23), the copy is rolled
+// back to the savepoint and the range split: around the row the error
+// names when it names one, else in halves; a single refused row becomes a
+// reject with the database's message.
+func (s *Sink) copyRows(ctx context.Context, conn *pgx.Conn, b *record.Batch, lo, hi int, rejects *[]record.Reject) error {
+	if lo >= hi {
+		return nil
+	}
+	err := s.copyUnderSavepoint(ctx, conn, lo, hi)
+	if err == nil || classify(err, conn.IsClosed()) != classData {
+		return err
+	}
+	if hi-lo == 1 {
+		*rejects = append(*rejects, b.Reject(s.data.rows[lo], ErrorTypeDBRejected, dbReason(err)))
+		return nil
+	}
+	if line := copyErrorLine(err); line >= 1 && line <= hi-lo {
+		bad := lo + line - 1
+		for _, r := range [][2]int{{lo, bad}, {bad, bad + 1}, {bad + 1, hi}} {
+			if err := s.copyRows(ctx, conn, b, r[0], r[1], rejects); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	mid := lo + (hi-lo)/2
+	if err := s.copyRows(ctx, conn, b, lo, mid, rejects); err != nil {
+		return err
+	}
+	return s.copyRows(ctx, conn, b, mid, hi, rejects)
+}
+
+func (s *Sink) copyUnderSavepoint(ctx context.Context, conn *pgx.Conn, lo, hi int) error {
+	if _, err := conn.Exec(ctx, "SAVEPOINT etl_rows"); err != nil {
+		return fmt.Errorf("savepoint: %w", err)
+	}
+	_, err := conn.PgConn().CopyFrom(ctx, newCopyReader(&s.data, lo, hi), s.copySQL)
+	if err != nil {
+		if classify(err, conn.IsClosed()) == classData {
+			if _, rerr := conn.Exec(ctx, "ROLLBACK TO SAVEPOINT etl_rows; RELEASE SAVEPOINT etl_rows"); rerr != nil {
+				return fmt.Errorf("roll back to savepoint after %v: %w", err, rerr)
+			}
+		}
+		return err
+	}
+	if _, err := conn.Exec(ctx, "RELEASE SAVEPOINT etl_rows"); err != nil {
+		return fmt.Errorf("release savepoint: %w", err)
+	}
+	return nil
+}
+
+// writeRejects copies rejects into the rejects table, their text made
+// valid for TEXT columns.
+func (s *Sink) writeRejects(ctx context.Context, conn *pgx.Conn, batchID int64, rejects []record.Reject) error {
+	rows := make([][]any, len(rejects))
+	for i, r := range rejects {
+		raw, escaped := textSafe(r.Raw)
+		reason, _ := textSafe(r.Reason)
+		if escaped {
+			reason += escapedNote
+		}
+		source, _ := textSafe(r.Origin.Source)
+		errType, _ := textSafe(r.ErrorType)
+		if s.rej.errorTypeLen > 0 {
+			errType = truncateRunes(errType, s.rej.errorTypeLen)
+		}
+		var line any
+		if r.Origin.Line > 0 {
+			line = r.Origin.Line
+		}
+		row := make([]any, 0, len(s.rej.columns))
+		for _, c := range s.rej.columns {
+			switch c {
+			case "corrupt_record":
+				row = append(row, raw)
+			case "batch_id":
+				row = append(row, batchID)
+			case "error_type":
+				row = append(row, errType)
+			case "source":
+				row = append(row, source)
+			case "line":
+				row = append(row, line)
+			case "reason":
+				row = append(row, reason)
+			case "pipeline":
+				row = append(row, s.pipeline)
+			}
+		}
+		rows[i] = row
+	}
+	_, err := conn.CopyFrom(ctx, s.set.rejects, s.rej.columns, pgx.CopyFromRows(rows))
+	return err
+}
+
+// ensureReady connects, runs setup_sql, creates the offsets table and
+// checks the target and rejects tables, once.
+func (s *Sink) ensureReady(ctx context.Context) error {
+	if s.ready {
+		return nil
+	}
+	return s.retry(ctx, "start", func(ctx context.Context) error {
+		conn, err := s.connection(ctx)
+		if err != nil {
+			return err
+		}
+		if s.set.cfg.SetupSQL != "" && !s.setupDone {
+			text, err := os.ReadFile(s.set.cfg.SetupSQL)
+			if err != nil {
+				return plugin.ConfigErrors{{Path: "setup_sql", Message: err.Error()}}
+			}
+			if _, err := conn.Exec(ctx, string(text)); err != nil {
+				return fmt.Errorf("run setup_sql %s: %w", s.set.cfg.SetupSQL, err)
+			}
+			s.setupDone = true
+			s.logger().Info("postgres: setup_sql applied", "file", s.set.cfg.SetupSQL)
+		}
+		if err := s.createOffsets(ctx, conn); err != nil {
+			return err
+		}
+		table := s.set.table.Sanitize()
+		cols, err := loadColumns(ctx, conn, s.set.table)
+		if err != nil {
+			return err
+		}
+		if cols == nil {
+			return plugin.ConfigErrors{{Path: "table", Message: fmt.Sprintf("table %s does not exist (create it, e.g. with sql/postgres_setup.sql or setup_sql)", table)}}
+		}
+		var es plugin.ConfigErrors
+		plan, err := planColumns(s.set.fields, table, cols)
+		es = append(es, plugin.AsConfigErrors(err)...)
+		rejTable := s.set.rejects.Sanitize()
+		rcols, err := loadColumns(ctx, conn, s.set.rejects)
+		if err != nil {
+			return err
+		}
+		if rcols == nil {
+			es.Add("rejects_table", "table %s does not exist (create it, e.g. with sql/postgres_setup.sql or setup_sql)", rejTable)
+		} else {
+			rp, err := planRejects(rejTable, rcols)
+			es = append(es, plugin.AsConfigErrors(err)...)
+			s.rej = rp
+		}
+		if err := es.Err(); err != nil {
+			return err
+		}
+		s.cols = plan
+		cnames := make([]string, len(plan))
+		for i, c := range plan {
+			cnames[i] = pgx.Identifier{c.column}.Sanitize()
+		}
+		s.copySQL = fmt.Sprintf("COPY %s (%s) FROM STDIN (FORMAT binary)", table, strings.Join(cnames, ", "))
+		s.ready = true
+		return nil
+	})
+}
+
+// createOffsets creates the offsets table when it is missing. Two sinks
+// creating it at once may collide; the loser finds it made.
+func (s *Sink) createOffsets(ctx context.Context, conn *pgx.Conn) error {
+	var err error
+	for range 2 {
+		if _, err = conn.Exec(ctx, s.sqlOff.create); err == nil {
+			return nil
+		}
+		var code string
+		if pe := pgErrorOf(err); pe != nil {
+			code = pe.Code
+		}
+		if code != "23505" && code != "42P07" {
+			break
+		}
+	}
+	return fmt.Errorf("create the offsets table %s: %w", s.set.offsets.Sanitize(), err)
+}
+
+// connection returns the open connection, or makes one.
+func (s *Sink) connection(ctx context.Context) (*pgx.Conn, error) {
+	if s.conn != nil && !s.conn.IsClosed() {
+		return s.conn, nil
+	}
+	s.closeConn(ctx)
+	conn, err := pgx.ConnectConfig(ctx, s.set.conn.Copy())
+	if err != nil {
+		return nil, fmt.Errorf("connect to PostgreSQL at %s: %w", s.set.addr, redactErr(err, s.set.password))
+	}
+	s.conn = conn
+	return conn, nil
+}
+
+// closeConn closes the connection, if any.
+func (s *Sink) closeConn(ctx context.Context) {
+	if s.conn == nil {
+		return
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	_ = s.conn.Close(cctx)
+	s.conn = nil
+}
+
+// retry runs f until it succeeds, fails with an error that a retry cannot
+// mend, or retry.max_time is spent. A lost connection is dropped, so that f
+// reconnects; the waits grow from retry.initial_backoff to
+// retry.max_backoff.
+func (s *Sink) retry(ctx context.Context, what string, f func(context.Context) error) error {
+	r := s.set.cfg.Retry
+	start := time.Now()
+	backoff := r.InitialBackoff.D()
+	for attempt := 1; ; attempt++ {
+		err := f(ctx)
+		if err == nil {
+			if attempt > 1 {
+				s.logger().Info("postgres: "+what+" succeeded after retrying", "addr", s.set.addr, "attempts", attempt)
+			}
+			return nil
+		}
+		err = redactErr(err, s.set.password)
+		if ctx.Err() != nil {
+			return fmt.Errorf("postgres: %s: %w (%v)", what, ctx.Err(), err)
+		}
+		var ce plugin.ConfigErrors
+		if errors.As(err, &ce) {
+			return err
+		}
+		class := classify(err, s.conn == nil || s.conn.IsClosed())
+		if class != classConn && class != classTransient {
+			return fmt.Errorf("postgres: %s: %w", what, err)
+		}
+		if class == classConn {
+			s.closeConn(ctx)
+		}
+		elapsed := time.Since(start)
+		if elapsed+backoff > r.MaxTime.D() {
+			return fmt.Errorf("postgres: %s: PostgreSQL at %s still failing after %d attempts in %s: %w",
+				what, s.set.addr, attempt, elapsed.Round(time.Millisecond), err)
+		}
+		s.logger().Warn("postgres: "+what+" failed, retrying", "addr", s.set.addr, "attempt", attempt,
+			"retry_in", backoff, "kind", class.String(), "error", err.Error())
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("postgres: %s: %w (%v)", what, ctx.Err(), err)
+		case <-t.C:
+		}
+		backoff = min(2*backoff, r.MaxBackoff.D())
+	}
+}
