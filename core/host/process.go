@@ -67,9 +67,14 @@ func StartAt(ctx context.Context, step string, loc Location, opts StartOptions) 
 		Cmd:              cmd,
 		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
 		GRPCDialOptions:  plugin.ClientOptions(),
-		Stderr:           p.stderr,
-		Logger:           hclog.NewNullLogger(),
-		StartTimeout:     timeout,
+		// Stderr gets what the plugin writes to file descriptor 2 (the log
+		// package, slog's default, panics); SyncStderr what it writes to
+		// os.Stderr, which go-plugin forwards over gRPC.
+		Stderr:       p.stderr,
+		SyncStderr:   p.stderr,
+		SyncStdout:   p.stderr,
+		Logger:       hclog.NewNullLogger(),
+		StartTimeout: timeout,
 	})
 	rpc, err := p.client.Client()
 	if err != nil {
