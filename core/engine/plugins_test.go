@@ -44,8 +44,9 @@ type genSource struct {
 		// Delay slows each Read, to give crash tests time to strike.
 		Delay time.Duration `yaml:"delay"`
 	}
-	next []int
-	turn int
+	next  []int
+	names []string
+	turn  int
 	buf  []byte
 }
 
@@ -70,6 +71,10 @@ func (g *genSource) Configure(_ context.Context, cfg plugin.Config) (record.Sche
 
 func (g *genSource) Open(_ context.Context, positions []record.Position) error {
 	g.next = make([]int, g.cfg.Partitions)
+	g.names = make([]string, g.cfg.Partitions)
+	for i := range g.names {
+		g.names[i] = fmt.Sprintf("p%d", i)
+	}
 	for _, p := range positions {
 		var n int
 		if _, err := fmt.Sscanf(p.Partition, "p%d", &n); err != nil || n >= len(g.next) {
@@ -89,6 +94,7 @@ func (g *genSource) Read(ctx context.Context, req plugin.ReadRequest) (plugin.Re
 		}
 	}
 	b := record.NewBatch(len(ecommerceFields))
+	b.Grow(req.MaxRows, min(req.MaxBytes, req.MaxRows*150))
 	var res plugin.ReadResult
 	touched := map[int]bool{}
 	for b.Len() < req.MaxRows && b.Size() < req.MaxBytes {
@@ -111,7 +117,7 @@ func (g *genSource) Read(ctx context.Context, req plugin.ReadRequest) (plugin.Re
 		uid := strconv.Itoa(p*1000000 + k)
 		g.buf = append(g.buf[:0], uid...)
 		g.buf = append(g.buf, ",VIEW,4711,Widget,19.99,2026-11-25T10:00:00Z,s-0a1b2c3d"...)
-		origin := record.Origin{Source: fmt.Sprintf("p%d", p), Line: int64(k + 1)}
+		origin := record.Origin{Source: g.names[p], Line: int64(k + 1)}
 		if g.cfg.RejectEvery > 0 && k%g.cfg.RejectEvery == 0 {
 			res.Rejects = append(res.Rejects, record.Reject{Origin: origin, Raw: string(g.buf), ErrorType: "GEN_REJECT", Reason: "every n-th row"})
 			continue
@@ -184,6 +190,7 @@ func (t *copyTransform) Configure(_ context.Context, _ plugin.Config, in record.
 
 func (t *copyTransform) Process(_ context.Context, b *record.Batch) (*record.Batch, []record.Reject, error) {
 	out := record.NewBatch(b.Cols())
+	out.Grow(b.Len(), b.Size())
 	for i := 0; i < b.Len(); i++ {
 		out.CopyRow(b, i)
 	}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"time"
 
@@ -82,15 +84,44 @@ func Serve(p Plugin) {
 		v = ProtocolVersion
 	}
 	go exitWithParent()
+	if dir := os.Getenv(ProfileEnv); dir != "" {
+		stop := startProfile(dir, p.Name)
+		defer stop()
+	}
 	goplugin.Serve(&goplugin.ServeConfig{
 		HandshakeConfig:  Handshake,
 		VersionedPlugins: map[int]goplugin.PluginSet{v: pluginSet(p)},
 		GRPCServer: func(opts []grpc.ServerOption) *grpc.Server {
-			opts = append(opts, grpc.MaxRecvMsgSize(MaxMessageBytes), grpc.MaxSendMsgSize(MaxMessageBytes))
+			opts = append(opts, grpc.MaxRecvMsgSize(MaxMessageBytes), grpc.MaxSendMsgSize(MaxMessageBytes),
+				grpc.InitialWindowSize(windowBytes), grpc.InitialConnWindowSize(windowBytes),
+				grpc.WriteBufferSize(ioBufferBytes), grpc.ReadBufferSize(ioBufferBytes))
 			return grpc.NewServer(opts...)
 		},
 		Logger: hclog.NewNullLogger(),
 	})
+}
+
+// ProfileEnv names an environment variable: when it holds a folder, each
+// plugin process writes a CPU profile there (cpu-NAME-PID.prof) until it
+// stops, for `go tool pprof`.
+const ProfileEnv = "ETL_PLUGIN_CPUPROFILE"
+
+func startProfile(dir, name string) (stop func()) {
+	path := filepath.Join(dir, fmt.Sprintf("cpu-%s-%d.prof", name, os.Getpid()))
+	f, err := os.Create(path)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "plugin %s: cpu profile: %v\n", name, err)
+		return func() {}
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		fmt.Fprintf(os.Stderr, "plugin %s: cpu profile: %v\n", name, err)
+		f.Close()
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}
 }
 
 // pluginSet is the go-plugin set of what p serves.
@@ -121,8 +152,20 @@ func ClientPlugins() map[int]goplugin.PluginSet {
 
 // ClientOptions are the gRPC options the engine dials plugins with.
 func ClientOptions() []grpc.DialOption {
-	return []grpc.DialOption{grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(MaxMessageBytes), grpc.MaxCallSendMsgSize(MaxMessageBytes))}
+	return []grpc.DialOption{
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(MaxMessageBytes), grpc.MaxCallSendMsgSize(MaxMessageBytes)),
+		grpc.WithInitialWindowSize(windowBytes), grpc.WithInitialConnWindowSize(windowBytes),
+		grpc.WithWriteBufferSize(ioBufferBytes), grpc.WithReadBufferSize(ioBufferBytes),
+	}
 }
+
+// Batches are megabytes and cross a local socket: a flow-control window
+// that holds a whole batch and large socket buffers spare round trips and
+// system calls (gRPC's defaults, 64 KiB and 32 KiB, suit small messages).
+const (
+	windowBytes   = 32 << 20
+	ioBufferBytes = 1 << 20
+)
 
 // exitWithParent ends the plugin when the engine that started it dies, even
 // by SIGKILL, so that no plugin outlives its engine. (The engine also asks

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 )
 
@@ -42,6 +43,9 @@ type rowMeta struct {
 	line      int64
 	raw       span
 	cellStart uint32
+	// start is where the row begins in body, rest where it goes on after
+	// its source index: CopyRow copies body[rest:end] as it is.
+	start, rest uint32
 }
 
 type span struct{ start, end uint32 }
@@ -91,12 +95,14 @@ func (b *Batch) StartRow(o Origin, raw []byte) {
 		b.sources = append(b.sources, o.Source)
 		b.srcIdx[o.Source] = idx
 	}
+	rowStart := uint32(len(b.body))
 	b.body = binary.AppendUvarint(b.body, uint64(idx))
+	rest := uint32(len(b.body))
 	b.body = binary.AppendUvarint(b.body, uint64(o.Line))
 	b.body = binary.AppendUvarint(b.body, uint64(len(raw)))
 	start := uint32(len(b.body))
 	b.body = append(b.body, raw...)
-	b.meta = append(b.meta, rowMeta{src: idx, line: o.Line, raw: span{start, uint32(len(b.body))}, cellStart: uint32(len(b.cells))})
+	b.meta = append(b.meta, rowMeta{src: idx, line: o.Line, raw: span{start, uint32(len(b.body))}, cellStart: uint32(len(b.cells)), start: rowStart, rest: rest})
 	b.rows++
 	b.cur = 0
 }
@@ -259,13 +265,48 @@ func (b *Batch) Reject(row int, errorType, reason string) Reject {
 	return Reject{Origin: b.Origin(row), Raw: string(b.Raw(row)), ErrorType: errorType, Reason: reason}
 }
 
+// Grow makes room for rows more rows of about bytes encoded bytes in all,
+// so that building a batch of known size copies nothing twice.
+func (b *Batch) Grow(rows, bytes int) {
+	b.body = slices.Grow(b.body, bytes)
+	b.meta = slices.Grow(b.meta, rows)
+	b.cells = slices.Grow(b.cells, rows*b.cols)
+}
+
 // CopyRow appends row of src, origin, raw text and cells, to b. Both batches
-// must have the same number of columns.
+// must have the same number of columns. It copies the row's encoded bytes
+// as they are.
 func (b *Batch) CopyRow(src *Batch, row int) {
-	b.StartRow(src.Origin(row), src.Raw(row))
-	for c := 0; c < src.cols; c++ {
-		b.AppendCell(src, row, c)
+	if src.cols != b.cols {
+		panic(fmt.Sprintf("record: CopyRow from %d to %d columns", src.cols, b.cols))
 	}
+	src.mustIndex()
+	m := src.meta[row]
+	end := uint32(len(src.body))
+	if row+1 < len(src.meta) {
+		end = src.meta[row+1].start
+	}
+	// Start the row as StartRow would, with a raw text of the right length
+	// but not yet copied, then copy the rest of the row in one go.
+	b.StartRow(Origin{Source: src.sources[m.src], Line: m.line}, nil)
+	b.rows-- // StartRow counted it; undo its meta and redo it below
+	nm := b.meta[len(b.meta)-1]
+	b.meta = b.meta[:len(b.meta)-1]
+	b.body = b.body[:nm.rest]
+	base := uint32(len(b.body))
+	b.body = append(b.body, src.body[m.rest:end]...)
+	shift := func(s span) span {
+		if s.start == nullStart {
+			return s
+		}
+		return span{s.start - m.rest + base, s.end - m.rest + base}
+	}
+	b.meta = append(b.meta, rowMeta{src: nm.src, line: m.line, raw: shift(m.raw), cellStart: uint32(len(b.cells)), start: nm.start, rest: nm.rest})
+	for _, c := range src.cells[m.cellStart : int(m.cellStart)+src.cols] {
+		b.cells = append(b.cells, shift(c))
+	}
+	b.rows++
+	b.cur = b.cols
 }
 
 const (
@@ -388,10 +429,12 @@ func (b *Batch) buildIndex() error {
 	meta := make([]rowMeta, 0, b.rows)
 	cells := make([]span, 0, b.rows*b.cols)
 	for r := 0; r < b.rows; r++ {
+		rowStart := uint32(off)
 		src, err := next()
 		if err != nil {
 			return err
 		}
+		rest := uint32(off)
 		if src >= uint64(len(b.sources)) {
 			return fmt.Errorf("decode batch: %w: row %d names source %d of %d", ErrCorrupt, r, src, len(b.sources))
 		}
@@ -407,7 +450,7 @@ func (b *Batch) buildIndex() error {
 		if err != nil {
 			return err
 		}
-		meta = append(meta, rowMeta{src: uint32(src), line: int64(line), raw: raw, cellStart: uint32(len(cells))})
+		meta = append(meta, rowMeta{src: uint32(src), line: int64(line), raw: raw, cellStart: uint32(len(cells)), start: rowStart, rest: rest})
 		for c := 0; c < b.cols; c++ {
 			l, err := next()
 			if err != nil {
