@@ -125,10 +125,30 @@ type settings struct {
 // every mistake together as plugin.ConfigErrors.
 func parseSettings(raw []byte, in record.Schema) (*settings, error) {
 	cfg := defaultConfig()
-	if err := plugin.DecodeConfig(raw, &cfg); err != nil {
-		return nil, err
+	decodeErrs := plugin.AsConfigErrors(plugin.DecodeConfig(raw, &cfg))
+	for _, e := range decodeErrs {
+		if e.Path == "" {
+			// The block is not valid YAML: nothing else can be checked.
+			return nil, decodeErrs
+		}
 	}
+	// The keys that decoded are checked too, so that every mistake is
+	// reported at once; a key that did not decode is not checked again.
 	var es plugin.ConfigErrors
+	s := checkSettings(cfg, in, &es)
+	for _, e := range es {
+		if !hasPath(decodeErrs, e.Path) {
+			decodeErrs = append(decodeErrs, e)
+		}
+	}
+	if len(decodeErrs) > 0 {
+		return nil, decodeErrs
+	}
+	return s, nil
+}
+
+// checkSettings checks a decoded configuration, adding its mistakes to es.
+func checkSettings(cfg Config, in record.Schema, es *plugin.ConfigErrors) *settings {
 	s := &settings{cfg: cfg}
 
 	if strings.TrimSpace(cfg.DSN) == "" {
@@ -232,10 +252,17 @@ func parseSettings(raw []byte, in record.Schema) (*settings, error) {
 	if cfg.ConnectTimeout < 0 {
 		es.Add("connect_timeout", "must be >= 0 (0: no limit)")
 	}
-	if err := es.Err(); err != nil {
-		return nil, err
+	return s
+}
+
+// hasPath says whether es holds a mistake at path.
+func hasPath(es plugin.ConfigErrors, path string) bool {
+	for _, e := range es {
+		if e.Path == path {
+			return true
+		}
 	}
-	return s, nil
+	return false
 }
 
 // parseIdent splits a possibly schema-qualified table name.

@@ -57,6 +57,10 @@ type Sink struct {
 	copySQL string
 	sqlOff  offsetsSQL
 	data    copyData
+
+	// noLineHints makes copyRows split refused ranges in halves only, to
+	// test that path.
+	noLineHints bool
 }
 
 type offsetsSQL struct {
@@ -83,7 +87,7 @@ func (s *Sink) Configure(ctx context.Context, cfg plugin.Config, in record.Schem
 		return err
 	}
 	s.closeConn(ctx)
-	*s = Sink{log: s.log, set: set, pipeline: cfg.Pipeline, ncols: len(in.Fields)}
+	*s = Sink{log: s.log, noLineHints: s.noLineHints, set: set, pipeline: cfg.Pipeline, ncols: len(in.Fields)}
 	off := set.offsets.Sanitize()
 	s.sqlOff = offsetsSQL{
 		create: `CREATE TABLE IF NOT EXISTS ` + off + ` (
@@ -344,7 +348,7 @@ func (s *Sink) copyRows(ctx context.Context, conn *pgx.Conn, b *record.Batch, lo
 		*rejects = append(*rejects, b.Reject(s.data.rows[lo], ErrorTypeDBRejected, dbReason(err)))
 		return nil
 	}
-	if line := copyErrorLine(err); line >= 1 && line <= hi-lo {
+	if line := copyErrorLine(err); !s.noLineHints && line >= 1 && line <= hi-lo {
 		bad := lo + line - 1
 		for _, r := range [][2]int{{lo, bad}, {bad, bad + 1}, {bad + 1, hi}} {
 			if err := s.copyRows(ctx, conn, b, r[0], r[1], rejects); err != nil {
