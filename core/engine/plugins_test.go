@@ -229,6 +229,8 @@ func (t *crashTransform) Close(context.Context) error { return nil }
 type fileSink struct {
 	cfg struct {
 		Path string `yaml:"path"`
+		// Column is the column whose values are recorded (default 0).
+		Column int `yaml:"column"`
 	}
 	f    *os.File
 	last int64
@@ -318,7 +320,7 @@ func (s *fileSink) Write(_ context.Context, req plugin.WriteRequest) error {
 	c := commitLine{BatchID: req.BatchID, Positions: req.Positions}
 	if req.Batch != nil {
 		for i := 0; i < req.Batch.Len(); i++ {
-			c.Users = append(c.Users, req.Batch.Text(i, 0))
+			c.Users = append(c.Users, req.Batch.Text(i, s.cfg.Column))
 		}
 	}
 	for _, r := range req.Rejects {

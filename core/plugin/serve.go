@@ -57,10 +57,10 @@ const (
 // It changes only when an old plugin could not work with a new engine.
 const ProtocolVersion = 1
 
-// servedProtocol is the version Serve announces, as text so that a test
-// can build an incompatible plugin with
+// servedProtocol, when set, replaces the version Serve announces; it is
+// text so that a test can build an incompatible plugin with
 // -ldflags "-X etl/core/plugin.servedProtocol=99".
-var servedProtocol = strconv.Itoa(ProtocolVersion)
+var servedProtocol string
 
 // Handshake is what the engine and a plugin check before talking: a plugin
 // binary run by hand exits with a message instead of waiting for an engine.
@@ -79,9 +79,9 @@ const MaxMessageBytes = 256 << 20
 // returns when the engine is done with the plugin. Run by hand, outside an
 // engine, it prints that it is a plugin and exits.
 func Serve(p Plugin) {
-	v, err := strconv.Atoi(servedProtocol)
-	if err != nil {
-		v = ProtocolVersion
+	v := ProtocolVersion
+	if n, err := strconv.Atoi(servedProtocol); err == nil {
+		v = n
 	}
 	go exitWithParent()
 	if dir := os.Getenv(ProfileEnv); dir != "" {
