@@ -47,7 +47,7 @@ type genSource struct {
 	next  []int
 	names []string
 	turn  int
-	buf  []byte
+	buf   []byte
 }
 
 var ecommerceFields = []string{"user_id", "action", "product_id", "product_name", "price", "event_time", "session_id"}
