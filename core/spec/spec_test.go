@@ -1,0 +1,175 @@
+package spec
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(vars map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) {
+		v, ok := vars[k]
+		return v, ok
+	}
+}
+
+const good = `version: 1
+name: shop
+engine:
+  batch:
+    max_rows: 500
+    max_bytes: 1MiB
+    max_wait: 100ms
+  queue_depth: 3
+source:
+  plugin: csvdir
+  config:
+    path: ${EVENTS_DIR:-data/events}
+    header: true
+transforms:
+  - name: clean
+    plugin: cleanser
+    config:
+      rules:
+        - {name: r1, expr: "price >= 0"}
+sink:
+  plugin: postgres
+  config:
+    dsn: ${DATABASE_URL}
+    cost: "$$5"
+`
+
+func TestParseGoodPipeline(t *testing.T) {
+	s, err := Parse("p.yaml", []byte(good), env(map[string]string{"DATABASE_URL": "postgres://x@h/db"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Name != "shop" || s.Version != 1 {
+		t.Errorf("name/version = %q/%d", s.Name, s.Version)
+	}
+	want := Engine{BatchMaxRows: 500, BatchMaxBytes: 1 << 20, BatchMaxWait: 100 * time.Millisecond, QueueDepth: 3}
+	if s.Engine != want {
+		t.Errorf("engine = %+v, want %+v", s.Engine, want)
+	}
+	if s.Source.Plugin != "csvdir" || s.Source.Name != "source" || s.Transforms[0].Name != "clean" || s.Sink.Name != "sink" {
+		t.Errorf("steps: %+v / %+v / %+v", s.Source, s.Transforms, s.Sink)
+	}
+	for _, want := range []string{"path: data/events", "header: true"} {
+		if !strings.Contains(string(s.Source.Config), want) {
+			t.Errorf("source config %q lacks %q", s.Source.Config, want)
+		}
+	}
+	for _, want := range []string{"dsn: postgres://x@h/db", `cost: "$5"`} {
+		if !strings.Contains(string(s.Sink.Config), want) {
+			t.Errorf("sink config %q lacks %q", s.Sink.Config, want)
+		}
+	}
+}
+
+func TestParseDefaults(t *testing.T) {
+	s, err := Parse("p.yaml", []byte("version: 1\nname: n\nsource: {plugin: a}\nsink: {plugin: b}\n"), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Engine{BatchMaxRows: DefaultBatchMaxRows, BatchMaxBytes: DefaultBatchMaxBytes, BatchMaxWait: DefaultBatchMaxWait, QueueDepth: DefaultQueueDepth}
+	if s.Engine != want || len(s.Transforms) != 0 {
+		t.Errorf("engine = %+v, transforms %v", s.Engine, s.Transforms)
+	}
+}
+
+func TestParseReportsEveryMistakeWithPosition(t *testing.T) {
+	cases := []struct {
+		name string
+		yaml string
+		want []string
+	}{
+		{"three mistakes", `version: 1
+name: shop
+engine:
+  batch:
+    max_rows: 0
+    max_wait: soon
+source:
+  plugin: csvdir
+  colour: red
+sink:
+  plugin: postgres
+`, []string{
+			"p.yaml:5:15: engine.batch.max_rows: must be > 0",
+			`p.yaml:6:15: engine.batch.max_wait: "soon" is not a duration`,
+			"p.yaml:9:3: source.colour: unknown key",
+		}},
+		{"missing parts", "version: 2\n", []string{
+			"p.yaml:1:10: version: unsupported version 2",
+			"p.yaml:1:1: name: missing",
+			"p.yaml:1:1: source: missing",
+			"p.yaml:1:1: sink: missing",
+		}},
+		{"unset variable", "version: 1\nname: n\nsource: {plugin: a}\nsink:\n  plugin: b\n  config:\n    dsn: ${NOPE}\n", []string{
+			"p.yaml:7:10: sink.config.dsn: environment variable NOPE is not set",
+		}},
+		{"no plugin, duplicate names", "version: 1\nname: n\nsource: {name: x, plugin: a}\ntransforms:\n  - {name: x, plugin: t}\n  - config: {}\nsink: {plugin: b}\n", []string{
+			"p.yaml:5:5: transforms[0].name: name \"x\" is already used by source",
+			"p.yaml:6:5: transforms[1].plugin: missing",
+		}},
+		{"bad yaml", "version: 1\nname: [\n", []string{"p.yaml:2:1: invalid YAML"}},
+		{"bad size", "version: 1\nname: n\nengine: {batch: {max_bytes: lots}}\nsource: {plugin: a}\nsink: {plugin: b}\n", []string{
+			`engine.batch.max_bytes: "lots" is not a size`,
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Parse("p.yaml", []byte(c.yaml), env(nil))
+			if err == nil {
+				t.Fatal("want errors")
+			}
+			es, ok := err.(Errors)
+			if !ok {
+				t.Fatalf("want Errors, got %T", err)
+			}
+			if len(es) != len(c.want) {
+				t.Errorf("got %d errors, want %d:\n%v", len(es), len(c.want), err)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("errors lack %q; got:\n%v", w, err)
+				}
+			}
+		})
+	}
+}
+
+func TestLocatePluginErrorPaths(t *testing.T) {
+	s, err := Parse("p.yaml", []byte(good), env(map[string]string{"DATABASE_URL": "x"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		step *Step
+		path string
+		want string
+	}{
+		{&s.Source, "header", "p.yaml:13:5: source.config.header"},
+		{&s.Transforms[0], "rules[0].expr", "p.yaml:19:22: transforms[0].config.rules[0].expr"},
+		{&s.Transforms[0], "rules[0]", "p.yaml:19:11: transforms[0].config.rules[0]"},
+		{&s.Sink, "nothing.here", "p.yaml:23:5: sink.config.nothing.here"},
+	}
+	for _, c := range cases {
+		e := s.Locate(c.step, c.path)
+		e.Msg = "m"
+		if got := e.Error(); got != c.want+": m" {
+			t.Errorf("Locate(%s, %q) = %q, want %q", c.step.Role, c.path, got, c.want+": m")
+		}
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	for in, want := range map[string]int{"10": 10, "4MiB": 4 << 20, "512 KB": 512000, "1GiB": 1 << 30, "7B": 7} {
+		if got, err := ParseSize(in); err != nil || got != want {
+			t.Errorf("ParseSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	if _, err := ParseSize("4 apples"); err == nil {
+		t.Error("ParseSize(4 apples) must fail")
+	}
+}
