@@ -1,0 +1,282 @@
+package postgres
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// fault is what the proxy does to the next connection that reaches its
+// trigger.
+type fault int
+
+const (
+	faultNone fault = iota
+	// faultCutAfterCommit forwards the client's COMMIT, lets the server
+	// answer, and cuts the connection without passing the answer on: the
+	// transaction committed but the client never hears it.
+	faultCutAfterCommit
+	// faultCutBeforeCommit cuts the connection instead of forwarding the
+	// client's COMMIT: the server rolls the transaction back.
+	faultCutBeforeCommit
+	// faultTerminateMidCopy, at the first COPY data the client sends, has
+	// the server end the backend with pg_terminate_backend from another
+	// connection.
+	faultTerminateMidCopy
+)
+
+// pgProxy forwards PostgreSQL connections from a loopback port to a server,
+// reading the protocol's messages on the way so that it can inject one
+// fault at an exact point. It needs sslmode=disable.
+type pgProxy struct {
+	t        testing.TB
+	ln       net.Listener
+	upstream string // host:port of the server
+	adminDSN string // to terminate backends
+
+	mu    sync.Mutex
+	armed fault
+	fired chan fault
+	conns []net.Conn
+}
+
+// startProxy starts a proxy in front of the server of dsn (a URL) and
+// returns it with the DSN that goes through it.
+func startProxy(t testing.TB, dsn string) (*pgProxy, string) {
+	t.Helper()
+	u, err := url.Parse(dsn)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		t.Skipf("the proxy tests need the test DSN as a postgres:// URL")
+	}
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.HasPrefix(cfg.Host, "/") {
+		t.Skipf("the proxy tests need a TCP server, not the socket %s", cfg.Host)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &pgProxy{t: t, ln: ln, upstream: net.JoinHostPort(cfg.Host, fmt.Sprint(cfg.Port)), adminDSN: dsn, fired: make(chan fault, 1)}
+	go p.accept()
+	t.Cleanup(p.close)
+	pu := *u
+	pu.Host = ln.Addr().String()
+	q := pu.Query()
+	q.Set("sslmode", "disable")
+	pu.RawQuery = q.Encode()
+	return p, pu.String()
+}
+
+// arm sets the fault for the next trigger.
+func (p *pgProxy) arm(f fault) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.armed = f
+}
+
+// take returns and disarms the fault if it is f.
+func (p *pgProxy) take(f fault) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.armed != f {
+		return false
+	}
+	p.armed = faultNone
+	return true
+}
+
+// waitFired fails the test unless the armed fault happened.
+func (p *pgProxy) waitFired(t testing.TB, f fault) {
+	t.Helper()
+	select {
+	case got := <-p.fired:
+		if got != f {
+			t.Fatalf("fault %d happened, want %d", got, f)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatalf("fault %d never happened", f)
+	}
+}
+
+func (p *pgProxy) close() {
+	p.ln.Close()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		c.Close()
+	}
+}
+
+func (p *pgProxy) accept() {
+	for {
+		client, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		server, err := net.Dial("tcp", p.upstream)
+		if err != nil {
+			client.Close()
+			continue
+		}
+		p.mu.Lock()
+		p.conns = append(p.conns, client, server)
+		p.mu.Unlock()
+		pc := &proxyConn{p: p, client: client, server: server, commitSent: make(chan struct{})}
+		go pc.clientToServer()
+		go pc.serverToClient()
+	}
+}
+
+// proxyConn is one proxied connection.
+type proxyConn struct {
+	p              *pgProxy
+	client, server net.Conn
+
+	mu          sync.Mutex
+	pid         uint32
+	dropReplies bool
+	commitSent  chan struct{}
+}
+
+// readMessage reads one typed protocol message.
+func readMessage(r *bufio.Reader) (typ byte, msg []byte, err error) {
+	var hdr [5]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		return 0, nil, err
+	}
+	n := binary.BigEndian.Uint32(hdr[1:])
+	msg = make([]byte, 5+int(n)-4)
+	copy(msg, hdr[:])
+	if _, err := io.ReadFull(r, msg[5:]); err != nil {
+		return 0, nil, err
+	}
+	return hdr[0], msg, nil
+}
+
+func (c *proxyConn) cut() {
+	c.client.Close()
+	c.server.Close()
+}
+
+func (c *proxyConn) clientToServer() {
+	defer c.cut()
+	r := bufio.NewReader(c.client)
+	// The startup message has no type byte.
+	var n [4]byte
+	if _, err := io.ReadFull(r, n[:]); err != nil {
+		return
+	}
+	start := make([]byte, binary.BigEndian.Uint32(n[:]))
+	copy(start, n[:])
+	if _, err := io.ReadFull(r, start[4:]); err != nil {
+		return
+	}
+	if _, err := c.server.Write(start); err != nil {
+		return
+	}
+	for {
+		typ, msg, err := readMessage(r)
+		if err != nil {
+			return
+		}
+		switch {
+		case typ == 'Q' && isCommit(msg[5:]):
+			if c.p.take(faultCutBeforeCommit) {
+				c.p.fired <- faultCutBeforeCommit
+				return
+			}
+			if c.p.take(faultCutAfterCommit) {
+				c.mu.Lock()
+				c.dropReplies = true
+				c.mu.Unlock()
+				c.server.Write(msg)
+				c.client.Close()
+				// serverToClient cuts the server side once it answered.
+				select {
+				case <-c.commitSent:
+					c.p.fired <- faultCutAfterCommit
+				case <-time.After(10 * time.Second):
+					c.p.t.Errorf("proxy: the server never answered the COMMIT")
+				}
+				return
+			}
+		case typ == 'd' && c.p.take(faultTerminateMidCopy):
+			c.mu.Lock()
+			pid := c.pid
+			c.mu.Unlock()
+			if err := terminateBackend(c.p.adminDSN, pid); err != nil {
+				c.p.t.Errorf("proxy: %v", err)
+			}
+			c.p.fired <- faultTerminateMidCopy
+		}
+		if _, err := c.server.Write(msg); err != nil {
+			return
+		}
+	}
+}
+
+func (c *proxyConn) serverToClient() {
+	defer c.cut()
+	r := bufio.NewReader(c.server)
+	for {
+		typ, msg, err := readMessage(r)
+		if err != nil {
+			return
+		}
+		c.mu.Lock()
+		if typ == 'K' && len(msg) >= 9 {
+			c.pid = binary.BigEndian.Uint32(msg[5:9])
+		}
+		drop := c.dropReplies
+		c.mu.Unlock()
+		if drop {
+			if typ == 'Z' { // the server has answered the COMMIT
+				close(c.commitSent)
+				return
+			}
+			continue
+		}
+		if _, err := c.client.Write(msg); err != nil {
+			return
+		}
+	}
+}
+
+// isCommit says whether a simple query is a COMMIT.
+func isCommit(q []byte) bool {
+	s := strings.TrimRight(string(q), "\x00; \n\t")
+	return strings.EqualFold(strings.TrimSpace(s), "commit")
+}
+
+// terminateBackend ends backend pid from another connection and waits
+// until it is gone.
+func terminateBackend(dsn string, pid uint32) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return fmt.Errorf("terminate backend %d: %w", pid, err)
+	}
+	defer conn.Close(ctx)
+	var ok bool
+	if err := conn.QueryRow(ctx, "SELECT pg_terminate_backend($1, 5000)", int32(pid)).Scan(&ok); err != nil {
+		return fmt.Errorf("terminate backend %d: %w", pid, err)
+	}
+	if !ok {
+		return fmt.Errorf("terminate backend %d: not terminated", pid)
+	}
+	return nil
+}
