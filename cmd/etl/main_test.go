@@ -1,0 +1,116 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"etl/core/host"
+)
+
+func TestMain(m *testing.M) {
+	// The bundled plugins are served by re-executing this test binary, as
+	// etl re-executes itself.
+	if host.ServeBundled(bundled) {
+		return
+	}
+	os.Exit(m.Run())
+}
+
+func etl(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestValidateListsEveryMistakeWithPosition(t *testing.T) {
+	path := writeFile(t, "bad.yaml", `version: 1
+name: shop
+engine:
+  batch:
+    max_wait: soon
+source:
+  plugin: csvdir
+  colour: red
+sink:
+  plugin: postgres
+  config:
+    dsn: ${ETL_TEST_SURELY_UNSET_VARIABLE}
+`)
+	code, _, stderr := etl(t, "validate", path)
+	if code != 1 {
+		t.Fatalf("exit code %d, want 1; stderr:\n%s", code, stderr)
+	}
+	for _, want := range []string{
+		path + `:5:15: engine.batch.max_wait: "soon" is not a duration`,
+		path + `:8:3: source.colour: unknown key`,
+		path + `:12:10: sink.config.dsn: environment variable ETL_TEST_SURELY_UNSET_VARIABLE is not set`,
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q; got:\n%s", want, stderr)
+		}
+	}
+}
+
+func TestValidateAsksThePlugins(t *testing.T) {
+	path := writeFile(t, "p.yaml", `version: 1
+name: shop
+source:
+  plugin: no-such-source
+sink:
+  plugin: postgres
+`)
+	code, _, stderr := etl(t, "validate", path)
+	if code != 1 || !strings.Contains(stderr, `"no-such-source" is not bundled`) {
+		t.Fatalf("exit %d, stderr:\n%s\nwant exit 1 naming the unknown plugin", code, stderr)
+	}
+}
+
+func TestPluginsListsBundled(t *testing.T) {
+	code, stdout, stderr := etl(t, "plugins", "--plugin-dir", t.TempDir())
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for name, kind := range map[string]string{"postgres": "sink"} {
+		re := regexp.MustCompile(`(?m)^` + name + `\s+` + kind + `\s+\S+\s+bundled$`)
+		if !re.MatchString(stdout) {
+			t.Errorf("etl plugins does not list %s as a bundled %s:\n%s", name, kind, stdout)
+		}
+	}
+}
+
+func TestHelpAndVersion(t *testing.T) {
+	cases := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"version"}, 0, "etl " + version},
+		{[]string{"--help"}, 0, "etl run CONFIG"},
+		{[]string{"run", "--help"}, 0, "--once"},
+		{[]string{"validate", "--help"}, 0, "Moves no data"},
+		{[]string{"plugins", "--help"}, 0, "--plugin-dir"},
+		{[]string{"frobnicate"}, 2, `unknown command "frobnicate"`},
+		{[]string{"run"}, 2, "want exactly one CONFIG"},
+		{nil, 2, "Usage"},
+	}
+	for _, c := range cases {
+		code, stdout, stderr := etl(t, c.args...)
+		if code != c.code || !strings.Contains(stdout+stderr, c.want) {
+			t.Errorf("etl %v: exit %d, output %q; want exit %d and %q", c.args, code, stdout+stderr, c.code, c.want)
+		}
+	}
+}
