@@ -92,22 +92,27 @@ func configFromPB(req *pb.ConfigureRequest) Config {
 	return Config{Pipeline: req.Pipeline, Name: req.Name, Raw: req.Raw}
 }
 
-// encodeBatch encodes b for the wire; a nil batch is empty bytes.
-func encodeBatch(b *record.Batch) ([]byte, error) {
+// encodeBatch encodes b for the wire without copying its rows; a nil
+// batch is nil.
+func encodeBatch(b *record.Batch) (*pb.Batch, error) {
 	if b == nil {
 		return nil, nil
 	}
-	return b.MarshalBinary()
+	head, body, err := b.Parts()
+	if err != nil {
+		return nil, err
+	}
+	return &pb.Batch{Head: head, Body: body}, nil
 }
 
 // decodeBatch decodes a batch from the wire without indexing its rows;
 // check makes it index and validate them, for a side that reads cells.
-func decodeBatch(data []byte, check bool) (*record.Batch, error) {
-	b := &record.Batch{}
-	if len(data) == 0 {
+func decodeBatch(m *pb.Batch, check bool) (*record.Batch, error) {
+	if m == nil || len(m.Head) == 0 {
 		return record.NewBatch(0), nil
 	}
-	if err := b.UnmarshalBinary(data); err != nil {
+	b := &record.Batch{}
+	if err := b.UnmarshalParts(m.Head, m.Body); err != nil {
 		return nil, err
 	}
 	if check {

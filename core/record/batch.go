@@ -33,9 +33,9 @@ type Batch struct {
 	cells   []span
 	cur     int // cells appended in the current row
 
-	// wire is the encoded form the batch was decoded from, reused by
-	// AppendBinary while the batch is unchanged.
-	wire []byte
+	// head is the encoded head the batch was decoded from, reused by
+	// Parts while the batch is unchanged.
+	head []byte
 }
 
 type rowMeta struct {
@@ -75,7 +75,7 @@ func (b *Batch) Reset() {
 	b.meta = b.meta[:0]
 	b.cells = b.cells[:0]
 	b.indexed = true
-	b.wire = nil
+	b.head = nil
 }
 
 // StartRow begins a new row that came from o with the raw input text raw.
@@ -85,7 +85,7 @@ func (b *Batch) StartRow(o Origin, raw []byte) {
 		panic(fmt.Sprintf("record: row %d has %d of %d cells", b.rows-1, b.cur, b.cols))
 	}
 	b.mustIndex()
-	b.wire = nil
+	b.head = nil
 	idx, ok := b.srcIdx[o.Source]
 	if !ok {
 		if b.srcIdx == nil {
@@ -319,37 +319,51 @@ var ErrCorrupt = errors.New("corrupt batch")
 
 // AppendBinary appends the encoded batch to dst and returns the result.
 func (b *Batch) AppendBinary(dst []byte) ([]byte, error) {
-	if b.rows > 0 && b.indexed && b.cur != b.cols {
-		return dst, fmt.Errorf("encode batch: last row has %d of %d cells", b.cur, b.cols)
+	head, body, err := b.Parts()
+	if err != nil {
+		return dst, err
 	}
-	if b.wire != nil {
-		return append(dst, b.wire...), nil
-	}
-	dst = append(dst, magic0, magic1, encVersion)
-	dst = binary.AppendUvarint(dst, uint64(b.cols))
-	dst = binary.AppendUvarint(dst, uint64(b.rows))
-	dst = binary.AppendUvarint(dst, uint64(len(b.sources)))
-	for _, s := range b.sources {
-		dst = binary.AppendUvarint(dst, uint64(len(s)))
-		dst = append(dst, s...)
-	}
-	return append(dst, b.body...), nil
+	return append(append(dst, head...), body...), nil
 }
 
-// MarshalBinary encodes the batch. For a batch decoded by UnmarshalBinary
-// and not changed since, it returns the decoded bytes themselves.
+// MarshalBinary encodes the batch.
 func (b *Batch) MarshalBinary() ([]byte, error) {
-	if b.wire != nil {
-		return b.wire, nil
-	}
 	return b.AppendBinary(make([]byte, 0, len(b.body)+64))
 }
 
-// UnmarshalBinary decodes a batch encoded by MarshalBinary. Only the header
+// Parts returns the batch encoded in two parts, a small head (counts and
+// source names) and the body (the rows), without copying the body: the
+// encoding is head followed by body. The body aliases the batch.
+func (b *Batch) Parts() (head, body []byte, err error) {
+	if b.rows > 0 && b.indexed && b.cur != b.cols {
+		return nil, nil, fmt.Errorf("encode batch: last row has %d of %d cells", b.cur, b.cols)
+	}
+	if b.head != nil {
+		return b.head, b.body, nil
+	}
+	head = append(head, magic0, magic1, encVersion)
+	head = binary.AppendUvarint(head, uint64(b.cols))
+	head = binary.AppendUvarint(head, uint64(b.rows))
+	head = binary.AppendUvarint(head, uint64(len(b.sources)))
+	for _, s := range b.sources {
+		head = binary.AppendUvarint(head, uint64(len(s)))
+		head = append(head, s...)
+	}
+	return head, b.body, nil
+}
+
+// UnmarshalBinary decodes a batch encoded by MarshalBinary. Only the head
 // is read; the rows are indexed on first access, or by Check. The batch
 // keeps data; the caller must not modify it afterwards.
 func (b *Batch) UnmarshalBinary(data []byte) error {
+	return b.UnmarshalParts(data, nil)
+}
+
+// UnmarshalParts decodes a batch from the two parts of Parts. The batch
+// keeps both; the caller must not modify them afterwards.
+func (b *Batch) UnmarshalParts(head, body []byte) error {
 	*b = Batch{}
+	data := head
 	if len(data) < 3 || data[0] != magic0 || data[1] != magic1 {
 		return fmt.Errorf("decode batch: %w: bad magic", ErrCorrupt)
 	}
@@ -393,9 +407,16 @@ func (b *Batch) UnmarshalBinary(data []byte) error {
 		b.sources[i] = string(p[:l])
 		p = p[l:]
 	}
-	b.body = p
+	if body == nil {
+		// one piece: the body follows the head
+		b.head, b.body = head[:len(head)-len(p)], p
+	} else {
+		if len(p) != 0 {
+			return fmt.Errorf("decode batch: %w: %d stray bytes after the head", ErrCorrupt, len(p))
+		}
+		b.head, b.body = head, body
+	}
 	b.cur = b.cols
-	b.wire = data
 	return nil
 }
 

@@ -312,6 +312,60 @@ func (x *Reject) GetReason() string {
 	return ""
 }
 
+// Batch is a record.Batch in its encoding: a small head (counts, source
+// names) and the rows, so that neither side copies the rows to join them.
+type Batch struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Head          []byte                 `protobuf:"bytes,1,opt,name=head,proto3" json:"head,omitempty"`
+	Body          []byte                 `protobuf:"bytes,2,opt,name=body,proto3" json:"body,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Batch) Reset() {
+	*x = Batch{}
+	mi := &file_plugin_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Batch) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Batch) ProtoMessage() {}
+
+func (x *Batch) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Batch.ProtoReflect.Descriptor instead.
+func (*Batch) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *Batch) GetHead() []byte {
+	if x != nil {
+		return x.Head
+	}
+	return nil
+}
+
+func (x *Batch) GetBody() []byte {
+	if x != nil {
+		return x.Body
+	}
+	return nil
+}
+
 type ConfigError struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Path          string                 `protobuf:"bytes,1,opt,name=path,proto3" json:"path,omitempty"`
@@ -322,7 +376,7 @@ type ConfigError struct {
 
 func (x *ConfigError) Reset() {
 	*x = ConfigError{}
-	mi := &file_plugin_proto_msgTypes[5]
+	mi := &file_plugin_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -334,7 +388,7 @@ func (x *ConfigError) String() string {
 func (*ConfigError) ProtoMessage() {}
 
 func (x *ConfigError) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[5]
+	mi := &file_plugin_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -347,7 +401,7 @@ func (x *ConfigError) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigError.ProtoReflect.Descriptor instead.
 func (*ConfigError) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{5}
+	return file_plugin_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ConfigError) GetPath() string {
@@ -376,7 +430,7 @@ type ConfigureRequest struct {
 
 func (x *ConfigureRequest) Reset() {
 	*x = ConfigureRequest{}
-	mi := &file_plugin_proto_msgTypes[6]
+	mi := &file_plugin_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -388,7 +442,7 @@ func (x *ConfigureRequest) String() string {
 func (*ConfigureRequest) ProtoMessage() {}
 
 func (x *ConfigureRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[6]
+	mi := &file_plugin_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -401,7 +455,7 @@ func (x *ConfigureRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigureRequest.ProtoReflect.Descriptor instead.
 func (*ConfigureRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{6}
+	return file_plugin_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ConfigureRequest) GetPipeline() string {
@@ -442,7 +496,7 @@ type ConfigureResponse struct {
 
 func (x *ConfigureResponse) Reset() {
 	*x = ConfigureResponse{}
-	mi := &file_plugin_proto_msgTypes[7]
+	mi := &file_plugin_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -454,7 +508,7 @@ func (x *ConfigureResponse) String() string {
 func (*ConfigureResponse) ProtoMessage() {}
 
 func (x *ConfigureResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[7]
+	mi := &file_plugin_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -467,7 +521,7 @@ func (x *ConfigureResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigureResponse.ProtoReflect.Descriptor instead.
 func (*ConfigureResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{7}
+	return file_plugin_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ConfigureResponse) GetSchema() *Schema {
@@ -495,7 +549,7 @@ type DescribeResponse struct {
 
 func (x *DescribeResponse) Reset() {
 	*x = DescribeResponse{}
-	mi := &file_plugin_proto_msgTypes[8]
+	mi := &file_plugin_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -507,7 +561,7 @@ func (x *DescribeResponse) String() string {
 func (*DescribeResponse) ProtoMessage() {}
 
 func (x *DescribeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[8]
+	mi := &file_plugin_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -520,7 +574,7 @@ func (x *DescribeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DescribeResponse.ProtoReflect.Descriptor instead.
 func (*DescribeResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{8}
+	return file_plugin_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *DescribeResponse) GetName() string {
@@ -553,7 +607,7 @@ type OpenRequest struct {
 
 func (x *OpenRequest) Reset() {
 	*x = OpenRequest{}
-	mi := &file_plugin_proto_msgTypes[9]
+	mi := &file_plugin_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -565,7 +619,7 @@ func (x *OpenRequest) String() string {
 func (*OpenRequest) ProtoMessage() {}
 
 func (x *OpenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[9]
+	mi := &file_plugin_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -578,7 +632,7 @@ func (x *OpenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenRequest.ProtoReflect.Descriptor instead.
 func (*OpenRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{9}
+	return file_plugin_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *OpenRequest) GetPositions() []*Position {
@@ -599,7 +653,7 @@ type ReadRequest struct {
 
 func (x *ReadRequest) Reset() {
 	*x = ReadRequest{}
-	mi := &file_plugin_proto_msgTypes[10]
+	mi := &file_plugin_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -611,7 +665,7 @@ func (x *ReadRequest) String() string {
 func (*ReadRequest) ProtoMessage() {}
 
 func (x *ReadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[10]
+	mi := &file_plugin_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -624,7 +678,7 @@ func (x *ReadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadRequest.ProtoReflect.Descriptor instead.
 func (*ReadRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{10}
+	return file_plugin_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ReadRequest) GetMaxRows() int64 {
@@ -650,7 +704,7 @@ func (x *ReadRequest) GetMaxWaitMillis() int64 {
 
 type ReadResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Batch         []byte                 `protobuf:"bytes,1,opt,name=batch,proto3" json:"batch,omitempty"`
+	Batch         *Batch                 `protobuf:"bytes,1,opt,name=batch,proto3" json:"batch,omitempty"`
 	Rejects       []*Reject              `protobuf:"bytes,2,rep,name=rejects,proto3" json:"rejects,omitempty"`
 	Positions     []*Position            `protobuf:"bytes,3,rep,name=positions,proto3" json:"positions,omitempty"`
 	CaughtUp      bool                   `protobuf:"varint,4,opt,name=caught_up,json=caughtUp,proto3" json:"caught_up,omitempty"`
@@ -660,7 +714,7 @@ type ReadResponse struct {
 
 func (x *ReadResponse) Reset() {
 	*x = ReadResponse{}
-	mi := &file_plugin_proto_msgTypes[11]
+	mi := &file_plugin_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -672,7 +726,7 @@ func (x *ReadResponse) String() string {
 func (*ReadResponse) ProtoMessage() {}
 
 func (x *ReadResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[11]
+	mi := &file_plugin_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -685,10 +739,10 @@ func (x *ReadResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadResponse.ProtoReflect.Descriptor instead.
 func (*ReadResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{11}
+	return file_plugin_proto_rawDescGZIP(), []int{12}
 }
 
-func (x *ReadResponse) GetBatch() []byte {
+func (x *ReadResponse) GetBatch() *Batch {
 	if x != nil {
 		return x.Batch
 	}
@@ -725,7 +779,7 @@ type AckRequest struct {
 
 func (x *AckRequest) Reset() {
 	*x = AckRequest{}
-	mi := &file_plugin_proto_msgTypes[12]
+	mi := &file_plugin_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -737,7 +791,7 @@ func (x *AckRequest) String() string {
 func (*AckRequest) ProtoMessage() {}
 
 func (x *AckRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[12]
+	mi := &file_plugin_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -750,7 +804,7 @@ func (x *AckRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AckRequest.ProtoReflect.Descriptor instead.
 func (*AckRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{12}
+	return file_plugin_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *AckRequest) GetPositions() []*Position {
@@ -762,14 +816,14 @@ func (x *AckRequest) GetPositions() []*Position {
 
 type ProcessRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Batch         []byte                 `protobuf:"bytes,1,opt,name=batch,proto3" json:"batch,omitempty"`
+	Batch         *Batch                 `protobuf:"bytes,1,opt,name=batch,proto3" json:"batch,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ProcessRequest) Reset() {
 	*x = ProcessRequest{}
-	mi := &file_plugin_proto_msgTypes[13]
+	mi := &file_plugin_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -781,7 +835,7 @@ func (x *ProcessRequest) String() string {
 func (*ProcessRequest) ProtoMessage() {}
 
 func (x *ProcessRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[13]
+	mi := &file_plugin_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -794,10 +848,10 @@ func (x *ProcessRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProcessRequest.ProtoReflect.Descriptor instead.
 func (*ProcessRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{13}
+	return file_plugin_proto_rawDescGZIP(), []int{14}
 }
 
-func (x *ProcessRequest) GetBatch() []byte {
+func (x *ProcessRequest) GetBatch() *Batch {
 	if x != nil {
 		return x.Batch
 	}
@@ -806,7 +860,7 @@ func (x *ProcessRequest) GetBatch() []byte {
 
 type ProcessResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Batch         []byte                 `protobuf:"bytes,1,opt,name=batch,proto3" json:"batch,omitempty"`
+	Batch         *Batch                 `protobuf:"bytes,1,opt,name=batch,proto3" json:"batch,omitempty"`
 	Rejects       []*Reject              `protobuf:"bytes,2,rep,name=rejects,proto3" json:"rejects,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -814,7 +868,7 @@ type ProcessResponse struct {
 
 func (x *ProcessResponse) Reset() {
 	*x = ProcessResponse{}
-	mi := &file_plugin_proto_msgTypes[14]
+	mi := &file_plugin_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -826,7 +880,7 @@ func (x *ProcessResponse) String() string {
 func (*ProcessResponse) ProtoMessage() {}
 
 func (x *ProcessResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[14]
+	mi := &file_plugin_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -839,10 +893,10 @@ func (x *ProcessResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProcessResponse.ProtoReflect.Descriptor instead.
 func (*ProcessResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{14}
+	return file_plugin_proto_rawDescGZIP(), []int{15}
 }
 
-func (x *ProcessResponse) GetBatch() []byte {
+func (x *ProcessResponse) GetBatch() *Batch {
 	if x != nil {
 		return x.Batch
 	}
@@ -866,7 +920,7 @@ type CheckpointResponse struct {
 
 func (x *CheckpointResponse) Reset() {
 	*x = CheckpointResponse{}
-	mi := &file_plugin_proto_msgTypes[15]
+	mi := &file_plugin_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -878,7 +932,7 @@ func (x *CheckpointResponse) String() string {
 func (*CheckpointResponse) ProtoMessage() {}
 
 func (x *CheckpointResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[15]
+	mi := &file_plugin_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -891,7 +945,7 @@ func (x *CheckpointResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckpointResponse.ProtoReflect.Descriptor instead.
 func (*CheckpointResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{15}
+	return file_plugin_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *CheckpointResponse) GetBatchId() int64 {
@@ -911,7 +965,7 @@ func (x *CheckpointResponse) GetPositions() []*Position {
 type WriteRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	BatchId       int64                  `protobuf:"varint,1,opt,name=batch_id,json=batchId,proto3" json:"batch_id,omitempty"`
-	Batch         []byte                 `protobuf:"bytes,2,opt,name=batch,proto3" json:"batch,omitempty"`
+	Batch         *Batch                 `protobuf:"bytes,2,opt,name=batch,proto3" json:"batch,omitempty"`
 	Rejects       []*Reject              `protobuf:"bytes,3,rep,name=rejects,proto3" json:"rejects,omitempty"`
 	Positions     []*Position            `protobuf:"bytes,4,rep,name=positions,proto3" json:"positions,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -920,7 +974,7 @@ type WriteRequest struct {
 
 func (x *WriteRequest) Reset() {
 	*x = WriteRequest{}
-	mi := &file_plugin_proto_msgTypes[16]
+	mi := &file_plugin_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -932,7 +986,7 @@ func (x *WriteRequest) String() string {
 func (*WriteRequest) ProtoMessage() {}
 
 func (x *WriteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[16]
+	mi := &file_plugin_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -945,7 +999,7 @@ func (x *WriteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteRequest.ProtoReflect.Descriptor instead.
 func (*WriteRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{16}
+	return file_plugin_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *WriteRequest) GetBatchId() int64 {
@@ -955,7 +1009,7 @@ func (x *WriteRequest) GetBatchId() int64 {
 	return 0
 }
 
-func (x *WriteRequest) GetBatch() []byte {
+func (x *WriteRequest) GetBatch() *Batch {
 	if x != nil {
 		return x.Batch
 	}
@@ -999,7 +1053,10 @@ const file_plugin_proto_rawDesc = "" +
 	"\x03raw\x18\x03 \x01(\tR\x03raw\x12\x1d\n" +
 	"\n" +
 	"error_type\x18\x04 \x01(\tR\terrorType\x12\x16\n" +
-	"\x06reason\x18\x05 \x01(\tR\x06reason\";\n" +
+	"\x06reason\x18\x05 \x01(\tR\x06reason\"/\n" +
+	"\x05Batch\x12\x12\n" +
+	"\x04head\x18\x01 \x01(\fR\x04head\x12\x12\n" +
+	"\x04body\x18\x02 \x01(\fR\x04body\";\n" +
 	"\vConfigError\x12\x12\n" +
 	"\x04path\x18\x01 \x01(\tR\x04path\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\"\x81\x01\n" +
@@ -1020,26 +1077,26 @@ const file_plugin_proto_rawDesc = "" +
 	"\vReadRequest\x12\x19\n" +
 	"\bmax_rows\x18\x01 \x01(\x03R\amaxRows\x12\x1b\n" +
 	"\tmax_bytes\x18\x02 \x01(\x03R\bmaxBytes\x12&\n" +
-	"\x0fmax_wait_millis\x18\x03 \x01(\x03R\rmaxWaitMillis\"\xa9\x01\n" +
-	"\fReadResponse\x12\x14\n" +
-	"\x05batch\x18\x01 \x01(\fR\x05batch\x12/\n" +
+	"\x0fmax_wait_millis\x18\x03 \x01(\x03R\rmaxWaitMillis\"\xbf\x01\n" +
+	"\fReadResponse\x12*\n" +
+	"\x05batch\x18\x01 \x01(\v2\x14.etl.plugin.v1.BatchR\x05batch\x12/\n" +
 	"\arejects\x18\x02 \x03(\v2\x15.etl.plugin.v1.RejectR\arejects\x125\n" +
 	"\tpositions\x18\x03 \x03(\v2\x17.etl.plugin.v1.PositionR\tpositions\x12\x1b\n" +
 	"\tcaught_up\x18\x04 \x01(\bR\bcaughtUp\"C\n" +
 	"\n" +
 	"AckRequest\x125\n" +
-	"\tpositions\x18\x01 \x03(\v2\x17.etl.plugin.v1.PositionR\tpositions\"&\n" +
-	"\x0eProcessRequest\x12\x14\n" +
-	"\x05batch\x18\x01 \x01(\fR\x05batch\"X\n" +
-	"\x0fProcessResponse\x12\x14\n" +
-	"\x05batch\x18\x01 \x01(\fR\x05batch\x12/\n" +
+	"\tpositions\x18\x01 \x03(\v2\x17.etl.plugin.v1.PositionR\tpositions\"<\n" +
+	"\x0eProcessRequest\x12*\n" +
+	"\x05batch\x18\x01 \x01(\v2\x14.etl.plugin.v1.BatchR\x05batch\"n\n" +
+	"\x0fProcessResponse\x12*\n" +
+	"\x05batch\x18\x01 \x01(\v2\x14.etl.plugin.v1.BatchR\x05batch\x12/\n" +
 	"\arejects\x18\x02 \x03(\v2\x15.etl.plugin.v1.RejectR\arejects\"f\n" +
 	"\x12CheckpointResponse\x12\x19\n" +
 	"\bbatch_id\x18\x01 \x01(\x03R\abatchId\x125\n" +
-	"\tpositions\x18\x02 \x03(\v2\x17.etl.plugin.v1.PositionR\tpositions\"\xa7\x01\n" +
+	"\tpositions\x18\x02 \x03(\v2\x17.etl.plugin.v1.PositionR\tpositions\"\xbd\x01\n" +
 	"\fWriteRequest\x12\x19\n" +
-	"\bbatch_id\x18\x01 \x01(\x03R\abatchId\x12\x14\n" +
-	"\x05batch\x18\x02 \x01(\fR\x05batch\x12/\n" +
+	"\bbatch_id\x18\x01 \x01(\x03R\abatchId\x12*\n" +
+	"\x05batch\x18\x02 \x01(\v2\x14.etl.plugin.v1.BatchR\x05batch\x12/\n" +
 	"\arejects\x18\x03 \x03(\v2\x15.etl.plugin.v1.RejectR\arejects\x125\n" +
 	"\tpositions\x18\x04 \x03(\v2\x17.etl.plugin.v1.PositionR\tpositions2I\n" +
 	"\x04Info\x12A\n" +
@@ -1073,70 +1130,75 @@ func file_plugin_proto_rawDescGZIP() []byte {
 	return file_plugin_proto_rawDescData
 }
 
-var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_plugin_proto_goTypes = []any{
 	(*Empty)(nil),              // 0: etl.plugin.v1.Empty
 	(*Field)(nil),              // 1: etl.plugin.v1.Field
 	(*Schema)(nil),             // 2: etl.plugin.v1.Schema
 	(*Position)(nil),           // 3: etl.plugin.v1.Position
 	(*Reject)(nil),             // 4: etl.plugin.v1.Reject
-	(*ConfigError)(nil),        // 5: etl.plugin.v1.ConfigError
-	(*ConfigureRequest)(nil),   // 6: etl.plugin.v1.ConfigureRequest
-	(*ConfigureResponse)(nil),  // 7: etl.plugin.v1.ConfigureResponse
-	(*DescribeResponse)(nil),   // 8: etl.plugin.v1.DescribeResponse
-	(*OpenRequest)(nil),        // 9: etl.plugin.v1.OpenRequest
-	(*ReadRequest)(nil),        // 10: etl.plugin.v1.ReadRequest
-	(*ReadResponse)(nil),       // 11: etl.plugin.v1.ReadResponse
-	(*AckRequest)(nil),         // 12: etl.plugin.v1.AckRequest
-	(*ProcessRequest)(nil),     // 13: etl.plugin.v1.ProcessRequest
-	(*ProcessResponse)(nil),    // 14: etl.plugin.v1.ProcessResponse
-	(*CheckpointResponse)(nil), // 15: etl.plugin.v1.CheckpointResponse
-	(*WriteRequest)(nil),       // 16: etl.plugin.v1.WriteRequest
+	(*Batch)(nil),              // 5: etl.plugin.v1.Batch
+	(*ConfigError)(nil),        // 6: etl.plugin.v1.ConfigError
+	(*ConfigureRequest)(nil),   // 7: etl.plugin.v1.ConfigureRequest
+	(*ConfigureResponse)(nil),  // 8: etl.plugin.v1.ConfigureResponse
+	(*DescribeResponse)(nil),   // 9: etl.plugin.v1.DescribeResponse
+	(*OpenRequest)(nil),        // 10: etl.plugin.v1.OpenRequest
+	(*ReadRequest)(nil),        // 11: etl.plugin.v1.ReadRequest
+	(*ReadResponse)(nil),       // 12: etl.plugin.v1.ReadResponse
+	(*AckRequest)(nil),         // 13: etl.plugin.v1.AckRequest
+	(*ProcessRequest)(nil),     // 14: etl.plugin.v1.ProcessRequest
+	(*ProcessResponse)(nil),    // 15: etl.plugin.v1.ProcessResponse
+	(*CheckpointResponse)(nil), // 16: etl.plugin.v1.CheckpointResponse
+	(*WriteRequest)(nil),       // 17: etl.plugin.v1.WriteRequest
 }
 var file_plugin_proto_depIdxs = []int32{
 	1,  // 0: etl.plugin.v1.Schema.fields:type_name -> etl.plugin.v1.Field
 	2,  // 1: etl.plugin.v1.ConfigureRequest.input:type_name -> etl.plugin.v1.Schema
 	2,  // 2: etl.plugin.v1.ConfigureResponse.schema:type_name -> etl.plugin.v1.Schema
-	5,  // 3: etl.plugin.v1.ConfigureResponse.errors:type_name -> etl.plugin.v1.ConfigError
+	6,  // 3: etl.plugin.v1.ConfigureResponse.errors:type_name -> etl.plugin.v1.ConfigError
 	3,  // 4: etl.plugin.v1.OpenRequest.positions:type_name -> etl.plugin.v1.Position
-	4,  // 5: etl.plugin.v1.ReadResponse.rejects:type_name -> etl.plugin.v1.Reject
-	3,  // 6: etl.plugin.v1.ReadResponse.positions:type_name -> etl.plugin.v1.Position
-	3,  // 7: etl.plugin.v1.AckRequest.positions:type_name -> etl.plugin.v1.Position
-	4,  // 8: etl.plugin.v1.ProcessResponse.rejects:type_name -> etl.plugin.v1.Reject
-	3,  // 9: etl.plugin.v1.CheckpointResponse.positions:type_name -> etl.plugin.v1.Position
-	4,  // 10: etl.plugin.v1.WriteRequest.rejects:type_name -> etl.plugin.v1.Reject
-	3,  // 11: etl.plugin.v1.WriteRequest.positions:type_name -> etl.plugin.v1.Position
-	0,  // 12: etl.plugin.v1.Info.Describe:input_type -> etl.plugin.v1.Empty
-	6,  // 13: etl.plugin.v1.Source.Configure:input_type -> etl.plugin.v1.ConfigureRequest
-	9,  // 14: etl.plugin.v1.Source.Open:input_type -> etl.plugin.v1.OpenRequest
-	10, // 15: etl.plugin.v1.Source.Read:input_type -> etl.plugin.v1.ReadRequest
-	12, // 16: etl.plugin.v1.Source.Ack:input_type -> etl.plugin.v1.AckRequest
-	0,  // 17: etl.plugin.v1.Source.Close:input_type -> etl.plugin.v1.Empty
-	6,  // 18: etl.plugin.v1.Transform.Configure:input_type -> etl.plugin.v1.ConfigureRequest
-	13, // 19: etl.plugin.v1.Transform.Process:input_type -> etl.plugin.v1.ProcessRequest
-	0,  // 20: etl.plugin.v1.Transform.Close:input_type -> etl.plugin.v1.Empty
-	6,  // 21: etl.plugin.v1.Sink.Configure:input_type -> etl.plugin.v1.ConfigureRequest
-	0,  // 22: etl.plugin.v1.Sink.Checkpoint:input_type -> etl.plugin.v1.Empty
-	16, // 23: etl.plugin.v1.Sink.Write:input_type -> etl.plugin.v1.WriteRequest
-	0,  // 24: etl.plugin.v1.Sink.Close:input_type -> etl.plugin.v1.Empty
-	8,  // 25: etl.plugin.v1.Info.Describe:output_type -> etl.plugin.v1.DescribeResponse
-	7,  // 26: etl.plugin.v1.Source.Configure:output_type -> etl.plugin.v1.ConfigureResponse
-	0,  // 27: etl.plugin.v1.Source.Open:output_type -> etl.plugin.v1.Empty
-	11, // 28: etl.plugin.v1.Source.Read:output_type -> etl.plugin.v1.ReadResponse
-	0,  // 29: etl.plugin.v1.Source.Ack:output_type -> etl.plugin.v1.Empty
-	0,  // 30: etl.plugin.v1.Source.Close:output_type -> etl.plugin.v1.Empty
-	7,  // 31: etl.plugin.v1.Transform.Configure:output_type -> etl.plugin.v1.ConfigureResponse
-	14, // 32: etl.plugin.v1.Transform.Process:output_type -> etl.plugin.v1.ProcessResponse
-	0,  // 33: etl.plugin.v1.Transform.Close:output_type -> etl.plugin.v1.Empty
-	7,  // 34: etl.plugin.v1.Sink.Configure:output_type -> etl.plugin.v1.ConfigureResponse
-	15, // 35: etl.plugin.v1.Sink.Checkpoint:output_type -> etl.plugin.v1.CheckpointResponse
-	0,  // 36: etl.plugin.v1.Sink.Write:output_type -> etl.plugin.v1.Empty
-	0,  // 37: etl.plugin.v1.Sink.Close:output_type -> etl.plugin.v1.Empty
-	25, // [25:38] is the sub-list for method output_type
-	12, // [12:25] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	5,  // 5: etl.plugin.v1.ReadResponse.batch:type_name -> etl.plugin.v1.Batch
+	4,  // 6: etl.plugin.v1.ReadResponse.rejects:type_name -> etl.plugin.v1.Reject
+	3,  // 7: etl.plugin.v1.ReadResponse.positions:type_name -> etl.plugin.v1.Position
+	3,  // 8: etl.plugin.v1.AckRequest.positions:type_name -> etl.plugin.v1.Position
+	5,  // 9: etl.plugin.v1.ProcessRequest.batch:type_name -> etl.plugin.v1.Batch
+	5,  // 10: etl.plugin.v1.ProcessResponse.batch:type_name -> etl.plugin.v1.Batch
+	4,  // 11: etl.plugin.v1.ProcessResponse.rejects:type_name -> etl.plugin.v1.Reject
+	3,  // 12: etl.plugin.v1.CheckpointResponse.positions:type_name -> etl.plugin.v1.Position
+	5,  // 13: etl.plugin.v1.WriteRequest.batch:type_name -> etl.plugin.v1.Batch
+	4,  // 14: etl.plugin.v1.WriteRequest.rejects:type_name -> etl.plugin.v1.Reject
+	3,  // 15: etl.plugin.v1.WriteRequest.positions:type_name -> etl.plugin.v1.Position
+	0,  // 16: etl.plugin.v1.Info.Describe:input_type -> etl.plugin.v1.Empty
+	7,  // 17: etl.plugin.v1.Source.Configure:input_type -> etl.plugin.v1.ConfigureRequest
+	10, // 18: etl.plugin.v1.Source.Open:input_type -> etl.plugin.v1.OpenRequest
+	11, // 19: etl.plugin.v1.Source.Read:input_type -> etl.plugin.v1.ReadRequest
+	13, // 20: etl.plugin.v1.Source.Ack:input_type -> etl.plugin.v1.AckRequest
+	0,  // 21: etl.plugin.v1.Source.Close:input_type -> etl.plugin.v1.Empty
+	7,  // 22: etl.plugin.v1.Transform.Configure:input_type -> etl.plugin.v1.ConfigureRequest
+	14, // 23: etl.plugin.v1.Transform.Process:input_type -> etl.plugin.v1.ProcessRequest
+	0,  // 24: etl.plugin.v1.Transform.Close:input_type -> etl.plugin.v1.Empty
+	7,  // 25: etl.plugin.v1.Sink.Configure:input_type -> etl.plugin.v1.ConfigureRequest
+	0,  // 26: etl.plugin.v1.Sink.Checkpoint:input_type -> etl.plugin.v1.Empty
+	17, // 27: etl.plugin.v1.Sink.Write:input_type -> etl.plugin.v1.WriteRequest
+	0,  // 28: etl.plugin.v1.Sink.Close:input_type -> etl.plugin.v1.Empty
+	9,  // 29: etl.plugin.v1.Info.Describe:output_type -> etl.plugin.v1.DescribeResponse
+	8,  // 30: etl.plugin.v1.Source.Configure:output_type -> etl.plugin.v1.ConfigureResponse
+	0,  // 31: etl.plugin.v1.Source.Open:output_type -> etl.plugin.v1.Empty
+	12, // 32: etl.plugin.v1.Source.Read:output_type -> etl.plugin.v1.ReadResponse
+	0,  // 33: etl.plugin.v1.Source.Ack:output_type -> etl.plugin.v1.Empty
+	0,  // 34: etl.plugin.v1.Source.Close:output_type -> etl.plugin.v1.Empty
+	8,  // 35: etl.plugin.v1.Transform.Configure:output_type -> etl.plugin.v1.ConfigureResponse
+	15, // 36: etl.plugin.v1.Transform.Process:output_type -> etl.plugin.v1.ProcessResponse
+	0,  // 37: etl.plugin.v1.Transform.Close:output_type -> etl.plugin.v1.Empty
+	8,  // 38: etl.plugin.v1.Sink.Configure:output_type -> etl.plugin.v1.ConfigureResponse
+	16, // 39: etl.plugin.v1.Sink.Checkpoint:output_type -> etl.plugin.v1.CheckpointResponse
+	0,  // 40: etl.plugin.v1.Sink.Write:output_type -> etl.plugin.v1.Empty
+	0,  // 41: etl.plugin.v1.Sink.Close:output_type -> etl.plugin.v1.Empty
+	29, // [29:42] is the sub-list for method output_type
+	16, // [16:29] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_plugin_proto_init() }
@@ -1150,7 +1212,7 @@ func file_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_plugin_proto_rawDesc), len(file_plugin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   17,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   4,
 		},
