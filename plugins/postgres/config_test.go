@@ -3,6 +3,8 @@ package postgres
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"strings"
 	"testing"
 
@@ -170,6 +172,35 @@ func TestCopyErrorLineIsFound(t *testing.T) {
 	} {
 		if got := copyErrorLine(&pgconn.PgError{Where: where}); got != want {
 			t.Errorf("copyErrorLine(%q) = %d, want %d", where, got, want)
+		}
+	}
+}
+
+func TestErrorsAreClassified(t *testing.T) {
+	tests := []struct {
+		err    error
+		closed bool
+		want   errClass
+	}{
+		{&pgconn.PgError{Code: "23514"}, false, classData},
+		{&pgconn.PgError{Code: "22003"}, false, classData},
+		{&pgconn.PgError{Code: "22021"}, false, classData},
+		{&pgconn.PgError{Code: "57P01"}, true, classConn},
+		{&pgconn.PgError{Code: "08006"}, true, classConn},
+		{&pgconn.PgError{Code: "53300"}, true, classConn},
+		{&pgconn.PgError{Code: "40P01"}, false, classTransient},
+		{&pgconn.PgError{Code: "57014"}, false, classTransient},
+		{&pgconn.PgError{Code: "42501"}, false, classFatal},
+		{&pgconn.PgError{Code: "P0001"}, false, classFatal},
+		{&pgconn.PgError{Code: "28P01"}, true, classFatal},
+		{fmt.Errorf("copy: %w", io.ErrUnexpectedEOF), false, classConn},
+		{errors.New("conn closed"), true, classConn},
+		{errors.New("something of ours"), false, classFatal},
+		{context.Canceled, false, classFatal},
+	}
+	for _, tt := range tests {
+		if got := classify(tt.err, tt.closed); got != tt.want {
+			t.Errorf("classify(%v, closed %v) = %s, want %s", tt.err, tt.closed, got, tt.want)
 		}
 	}
 }

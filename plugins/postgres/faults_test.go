@@ -39,13 +39,21 @@ func TestPostgresConnectionFaults(t *testing.T) {
 			logs:      []string{"connection lost during COMMIT", "write batch 2 failed, retrying", "batch committed"},
 			forbidden: []string{"already committed"},
 		},
+		{
+			name:      "client vanished before COMMIT, server process left holding locks",
+			fault:     faultVanishBeforeCommit,
+			logs:      []string{"connection lost during COMMIT", "ended the server process of a lost connection", "batch committed"},
+			forbidden: []string{"already committed", "canceling statement due to statement timeout"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dsn := pgtest.NewDatabase(t)
 			pgtest.ApplySetup(t, dsn)
 			proxy, viaProxy := startProxy(t, dsn)
-			s, logs := newSink(t, viaProxy, "")
+			// Without a timeout, a retry blocked by a lost transaction's locks
+			// would wait for the test's deadline.
+			s, logs := newSink(t, viaProxy, "statement_timeout: 5s")
 			ctx := ctxT(t)
 			if _, err := s.Checkpoint(ctx); err != nil {
 				t.Fatal(err)

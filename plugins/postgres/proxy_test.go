@@ -29,6 +29,11 @@ const (
 	// faultCutBeforeCommit cuts the connection instead of forwarding the
 	// client's COMMIT: the server rolls the transaction back.
 	faultCutBeforeCommit
+	// faultVanishBeforeCommit drops the client's COMMIT and closes the
+	// client's side only, as a network failure would: the server never
+	// notices, and its process stays idle in the transaction, holding its
+	// locks.
+	faultVanishBeforeCommit
 	// faultTerminateMidCopy, at the first COPY data the client sends, has
 	// the server end the backend with pg_terminate_backend from another
 	// connection.
@@ -172,7 +177,13 @@ func (c *proxyConn) cut() {
 }
 
 func (c *proxyConn) clientToServer() {
-	defer c.cut()
+	keepServer := false
+	defer func() {
+		c.client.Close()
+		if !keepServer {
+			c.server.Close()
+		}
+	}()
 	r := bufio.NewReader(c.client)
 	// The startup message has no type byte.
 	var n [4]byte
@@ -196,6 +207,11 @@ func (c *proxyConn) clientToServer() {
 		case typ == 'Q' && isCommit(msg[5:]):
 			if c.p.take(faultCutBeforeCommit) {
 				c.p.fired <- faultCutBeforeCommit
+				return
+			}
+			if c.p.take(faultVanishBeforeCommit) {
+				keepServer = true // closed with the proxy
+				c.p.fired <- faultVanishBeforeCommit
 				return
 			}
 			if c.p.take(faultCutAfterCommit) {

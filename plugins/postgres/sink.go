@@ -49,7 +49,9 @@ type Sink struct {
 	ncols    int
 
 	conn      *pgx.Conn
-	ready     bool // tables checked and statements built
+	backend   backend   // the server process of conn
+	lost      []backend // processes of lost connections, maybe still alive
+	ready     bool      // tables checked and statements built
 	setupDone bool
 
 	cols    []colEnc
@@ -61,6 +63,12 @@ type Sink struct {
 	// noLineHints makes copyRows split refused ranges in halves only, to
 	// test that path.
 	noLineHints bool
+}
+
+// backend identifies a server process: a PID alone may be reused.
+type backend struct {
+	pid   uint32
+	start time.Time
 }
 
 type offsetsSQL struct {
@@ -508,7 +516,12 @@ func (s *Sink) createOffsets(ctx context.Context, conn *pgx.Conn) error {
 	return fmt.Errorf("create the offsets table %s: %w", s.set.offsets.Sanitize(), err)
 }
 
-// connection returns the open connection, or makes one.
+// connection returns the open connection, or makes one. After a lost
+// connection, the new one first ends the old server process if it still
+// lives: a process whose client vanished without the server noticing (a
+// network failure rather than a closed socket) would otherwise hold the
+// locks of its transaction, and the retry would wait for them until the
+// server's TCP keepalive gives up, hours later.
 func (s *Sink) connection(ctx context.Context) (*pgx.Conn, error) {
 	if s.conn != nil && !s.conn.IsClosed() {
 		return s.conn, nil
@@ -518,19 +531,41 @@ func (s *Sink) connection(ctx context.Context) (*pgx.Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connect to PostgreSQL at %s: %w", s.set.addr, redactErr(err, s.set.password))
 	}
-	s.conn = conn
+	var be backend
+	if err := conn.QueryRow(ctx, `SELECT pid, backend_start FROM pg_stat_activity WHERE pid = pg_backend_pid()`).Scan(&be.pid, &be.start); err != nil {
+		conn.Close(ctx)
+		return nil, fmt.Errorf("read the server process of the new connection: %w", err)
+	}
+	for _, old := range s.lost {
+		var ended bool
+		err := conn.QueryRow(ctx, `SELECT coalesce(bool_or(pg_terminate_backend(pid)), false) FROM pg_stat_activity
+			WHERE pid = $1 AND backend_start = $2`, int32(old.pid), old.start).Scan(&ended)
+		if err != nil {
+			s.logger().Warn("postgres: cannot end the server process of a lost connection", "pid", old.pid, "error", err.Error())
+			continue
+		}
+		if ended {
+			s.logger().Warn("postgres: ended the server process of a lost connection, still alive", "pid", old.pid)
+		}
+	}
+	s.lost = s.lost[:0]
+	s.conn, s.backend = conn, be
 	return conn, nil
 }
 
-// closeConn closes the connection, if any.
+// closeConn closes the connection, if any, remembering its server process
+// in case it lives on.
 func (s *Sink) closeConn(ctx context.Context) {
 	if s.conn == nil {
 		return
 	}
+	if s.backend.pid != 0 {
+		s.lost = append(s.lost, s.backend)
+	}
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 	defer cancel()
 	_ = s.conn.Close(cctx)
-	s.conn = nil
+	s.conn, s.backend = nil, backend{}
 }
 
 // retry runs f until it succeeds, fails with an error that a retry cannot

@@ -409,3 +409,27 @@ func TestPostgresSetupSQLErrorIsReported(t *testing.T) {
 		t.Errorf("Checkpoint = %v, want the setup file's syntax error", err)
 	}
 }
+
+func TestPostgresOtherErrorsFailAtOnce(t *testing.T) {
+	dsn := pgtest.NewDatabase(t)
+	pgtest.ApplySetup(t, dsn)
+	createTable(t, dsn, `CREATE FUNCTION freeze() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'events are frozen'; END $$;
+		CREATE TRIGGER frozen BEFORE INSERT ON events FOR EACH STATEMENT EXECUTE FUNCTION freeze()`)
+	ctx := ctxT(t)
+	s, logs := newSink(t, dsn, "")
+	start := time.Now()
+	err := s.Write(ctx, genRequest(1, 0, 100, "a.csv"))
+	if err == nil || !strings.Contains(err.Error(), "events are frozen") || !strings.Contains(err.Error(), "batch 1") {
+		t.Fatalf("Write = %v, want the server's error naming the batch", err)
+	}
+	if took := time.Since(start); took > 5*time.Second || strings.Contains(logs.String(), "retrying") {
+		t.Errorf("an error that a retry cannot mend was retried (%s):\n%s", took, logs)
+	}
+	cp, err := s.Checkpoint(ctx)
+	if err != nil || cp.BatchID != 0 || len(cp.Positions) != 0 {
+		t.Errorf("Checkpoint after a failed batch = %+v, %v; want nothing committed", cp, err)
+	}
+	if n := queryInt(t, dsn, "SELECT count(*) FROM corrupt_records"); n != 0 {
+		t.Errorf("corrupt_records holds %d rows of a failed batch", n)
+	}
+}
