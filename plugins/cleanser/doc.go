@@ -1,0 +1,76 @@
+// Package cleanser is the transform that turns raw text fields, as a CSV
+// source reads them, into clean typed rows: trimming, nulls, types,
+// timestamps in several formats, standard spellings, and validation rules
+// written as expr expressions (github.com/expr-lang/expr). configs/ecommerce.yaml
+// is a commented example of every key.
+//
+// # Fields
+//
+// `fields` lists the output fields in order, each {name, type, ...}. The
+// name is matched with an input field; input fields not listed are dropped,
+// and a listed field missing from the input is a configuration error. An
+// input field of type string is typed and cleaned; one that already has the
+// field's type is kept (only `required` and timestamp bounds apply).
+//
+// Cleaning a text value goes: trim white space (`trim`, default true);
+// texts in `null_values` (default "", "null", "NULL", "N/A", "none") are
+// null, which `required` refuses; then the type:
+//
+//   - string: must be valid UTF-8 without NUL bytes (INVALID_TEXT), as
+//     PostgreSQL refuses those. With `aliases` or `allowed`, the value is
+//     normalised (lower-cased, spaces, '-' and '_' removed) and looked up
+//     among the normalised alias spellings and allowed values, and replaced
+//     by the canonical value found. With `allowed`, a value found nowhere
+//     is replaced by `otherwise`, or refused when otherwise is reject or
+//     unset (RULE_VIOLATION). Otherwise `case` (upper or lower) applies.
+//     `max_length` counts characters; `on_overflow` is reject (TOO_LONG,
+//     the default) or truncate.
+//   - int64: optionally signed decimal digits (INVALID_NUMBER).
+//   - decimal: `precision` (at most 18) and `scale`, as NUMERIC(p,s);
+//     parsed exactly by record.ParseDecimal. A value with more digits than
+//     the type holds is refused (INVALID_NUMBER), never rounded.
+//   - float64: a finite number (INVALID_NUMBER).
+//   - bool: true/false, t/f, yes/no, y/n, 1/0 in any case (INVALID_BOOLEAN).
+//   - timestamp: `formats` are tried in order (default [rfc3339]): Go
+//     layouts such as "2006-01-02 15:04:05", or rfc3339 (fraction optional),
+//     rfc3339nano, unix, unix_ms, unix_us. The Unix formats are told apart
+//     by their digit count, whatever their order: unix has 1 to 11 digits
+//     (and an optional fraction after a '.'), unix_ms 12 to 14, unix_us 15
+//     to 17; today these are 10, 13 and 16 digits. Layouts without a zone
+//     are read in `time_zone` (an IANA name, default UTC). `not_before` (a
+//     date or an RFC 3339 time) and `max_future` (a duration after the time
+//     the batch is processed) bound the result. Output is UTC, to the
+//     microsecond. Anything else is INVALID_TIMESTAMP.
+//
+// A field is nullable in the output schema unless it is required.
+//
+// # Expressions
+//
+// `derive` computes more output fields, {name, expr, type} (plus precision
+// and scale for a decimal; a float result is rounded to the scale),
+// appended after the fields in order; each sees the fields and the derived
+// fields before it, and nil gives null. A derived value that does not fit
+// its type is refused as DERIVE_FAILED.
+//
+// `rules` are {name, expr, error_type, message}: a boolean expression that
+// must hold, over the fields and derived fields by name, e.g.
+// `price == nil || price >= 0`. A row for which a rule is false, or fails
+// to evaluate (`price >= 0` with a null price), is refused with the rule's
+// error_type (default RULE_VIOLATION) and a reason naming the rule and the
+// values it read.
+//
+// In expressions a string field is a string, an int64 an int64, a float64
+// and a decimal a float64 (the stored value stays exact), a bool a bool, a
+// timestamp a time.Time in UTC (compare with now(), date("2024-01-01"),
+// duration("1h")), and a null is nil. Expressions are type-checked at
+// Configure: a mistake is a configuration error at `rules[i].expr` or
+// `derive[i].expr` naming the rule and the line and column in the
+// expression.
+//
+// # Rejects
+//
+// A refused row becomes a record.Reject keeping its raw text and origin,
+// with one of the error types above and a reason naming the field and the
+// value, e.g. `price: "abc" is not a number`. The other rows of the batch
+// pass untouched.
+package cleanser

@@ -1,0 +1,473 @@
+package cleanser
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"etl/core/record"
+)
+
+// field is a compiled FieldConfig.
+type field struct {
+	name     string
+	typ      record.Type
+	typed    bool        // typ was configured correctly
+	in       int         // input column
+	inType   record.Type // record.String, or typ itself
+	required bool
+	trim     bool
+	nulls    []string
+
+	// string
+	maxLen      int
+	truncate    bool
+	caseMode    byte
+	lookup      map[string]*canon // normalised spelling -> canonical value
+	restricted  bool              // allowed is set
+	allowed     []string
+	otherwise   *canon // replaces a value not allowed, when set
+	rejectOther bool
+	scratch     []byte // case-mapped value of the current row
+	keyBuf      []byte // normalised value of the current row
+
+	// decimal
+	precision, scale int
+
+	// timestamp
+	formats      []tsFormat
+	loc          *time.Location
+	notBefore    int64 // µs
+	hasNotBefore bool
+	maxFuture    int64 // µs
+	hasMaxFuture bool
+
+	// inEnv says some expression reads the field.
+	inEnv bool
+}
+
+const (
+	caseUpper = 'u'
+	caseLower = 'l'
+)
+
+// canon is a canonical string value, boxed once for the expression
+// environment.
+type canon struct {
+	b     []byte
+	boxed any
+}
+
+// value is one typed cell of the row being processed.
+type value struct {
+	null  bool
+	i     int64   // int64, decimal (unscaled), timestamp (µs), bool (0/1)
+	f     float64 // float64
+	s     []byte  // string; aliases the input batch or a scratch buffer
+	canon *canon  // string, when s is a canonical value
+}
+
+// failure says why a value was refused; the reason is built only then.
+type failure uint8
+
+const (
+	ok failure = iota
+	failMissing
+	failNotNumber
+	failIntRange
+	failDecimalRange
+	failNotFloat
+	failNotBool
+	failTimestamp
+	failTooEarly
+	failTooLate
+	failTooLong
+	failNotAllowed
+	failBadText
+)
+
+// errorType returns the reject's error type for a failure.
+func (f failure) errorType() string {
+	switch f {
+	case failMissing:
+		return ErrMissingRequired
+	case failNotNumber, failIntRange, failDecimalRange, failNotFloat:
+		return ErrInvalidNumber
+	case failNotBool:
+		return ErrInvalidBoolean
+	case failTimestamp, failTooEarly, failTooLate:
+		return ErrInvalidTimestamp
+	case failTooLong:
+		return ErrTooLong
+	case failNotAllowed:
+		return ErrRuleViolation
+	case failBadText:
+		return ErrInvalidText
+	}
+	return "INVALID"
+}
+
+// read types cell (row, f.in) of b into v. now is the batch's time in µs.
+func (f *field) read(b *record.Batch, row int, now int64, v *value) failure {
+	*v = value{}
+	if b.IsNull(row, f.in) {
+		v.null = true
+		if f.required {
+			return failMissing
+		}
+		return ok
+	}
+	if f.inType != record.String {
+		return f.readTyped(b, row, v, now)
+	}
+	raw := b.Bytes(row, f.in)
+	if f.trim {
+		raw = bytes.TrimSpace(raw)
+	}
+	for _, n := range f.nulls {
+		if string(raw) == n {
+			v.null = true
+			if f.required {
+				return failMissing
+			}
+			return ok
+		}
+	}
+	switch f.typ {
+	case record.String:
+		return f.readString(raw, v)
+	case record.Int64:
+		n, fail := parseInt(raw)
+		v.i = n
+		return fail
+	case record.Decimal:
+		n, fail := parseDecimal(raw, f.precision, f.scale)
+		v.i = n
+		return fail
+	case record.Float64:
+		x, fail := parseFloat(raw)
+		v.f = x
+		return fail
+	case record.Bool:
+		t, fail := parseBool(raw)
+		if t {
+			v.i = 1
+		}
+		return fail
+	case record.Timestamp:
+		for i := range f.formats {
+			if us, good := f.formats[i].parse(raw, f.loc); good {
+				v.i = us
+				return f.checkBounds(us, now)
+			}
+		}
+		return failTimestamp
+	}
+	return ok
+}
+
+// readTyped takes a cell that already has the field's type.
+func (f *field) readTyped(b *record.Batch, row int, v *value, now int64) failure {
+	switch f.typ {
+	case record.Int64, record.Decimal, record.Timestamp:
+		v.i = b.Int64(row, f.in)
+	case record.Float64:
+		v.f = b.Float64(row, f.in)
+	case record.Bool:
+		if b.Bool(row, f.in) {
+			v.i = 1
+		}
+	}
+	if f.typ == record.Timestamp {
+		return f.checkBounds(v.i, now)
+	}
+	return ok
+}
+
+func (f *field) checkBounds(us, now int64) failure {
+	if f.hasNotBefore && us < f.notBefore {
+		return failTooEarly
+	}
+	if f.hasMaxFuture && us > now+f.maxFuture {
+		return failTooLate
+	}
+	return ok
+}
+
+// readString cleans a text value: valid UTF-8 without NUL (which
+// PostgreSQL would refuse), aliases, case, allowed values, length.
+func (f *field) readString(raw []byte, v *value) failure {
+	if !utf8.Valid(raw) || bytes.IndexByte(raw, 0) >= 0 {
+		return failBadText
+	}
+	s := raw
+	if f.lookup != nil {
+		f.keyBuf = normalise(f.keyBuf[:0], raw)
+		if c, found := f.lookup[string(f.keyBuf)]; found {
+			v.canon, v.s = c, c.b
+			return f.checkLength(v)
+		}
+	}
+	if f.restricted {
+		if f.rejectOther || f.otherwise == nil {
+			return failNotAllowed
+		}
+		v.canon, v.s = f.otherwise, f.otherwise.b
+		return f.checkLength(v)
+	}
+	switch f.caseMode {
+	case caseUpper:
+		f.scratch = toUpper(f.scratch[:0], s)
+		s = f.scratch
+	case caseLower:
+		f.scratch = toLower(f.scratch[:0], s)
+		s = f.scratch
+	}
+	v.s = s
+	return f.checkLength(v)
+}
+
+func (f *field) checkLength(v *value) failure {
+	if f.maxLen == 0 || len(v.s) <= f.maxLen {
+		return ok
+	}
+	n := utf8.RuneCount(v.s)
+	if n <= f.maxLen {
+		return ok
+	}
+	if !f.truncate {
+		return failTooLong
+	}
+	cut, i := 0, 0
+	for i < f.maxLen {
+		_, size := utf8.DecodeRune(v.s[cut:])
+		cut += size
+		i++
+	}
+	v.s, v.canon = v.s[:cut], nil
+	return ok
+}
+
+// reason explains a failure, naming the field and the value.
+func (f *field) reason(fail failure, b *record.Batch, row int, v *value) string {
+	var text string
+	if !b.IsNull(row, f.in) {
+		if f.inType == record.String {
+			text = string(b.Bytes(row, f.in))
+			if f.trim {
+				text = strings.TrimSpace(text)
+			}
+		} else {
+			text = formatTyped(f.typ, f.scale, v)
+		}
+	}
+	q := quote(text)
+	switch fail {
+	case failMissing:
+		if b.IsNull(row, f.in) {
+			return f.name + ": required but null"
+		}
+		if text == "" {
+			return f.name + ": required but empty"
+		}
+		return fmt.Sprintf("%s: required but %s", f.name, q)
+	case failNotNumber:
+		return fmt.Sprintf("%s: %s is not a number", f.name, q)
+	case failIntRange:
+		return fmt.Sprintf("%s: %s is out of range for int64", f.name, q)
+	case failDecimalRange:
+		return fmt.Sprintf("%s: %s has too many digits for decimal(%d,%d)", f.name, q, f.precision, f.scale)
+	case failNotFloat:
+		return fmt.Sprintf("%s: %s is not a finite number", f.name, q)
+	case failNotBool:
+		return fmt.Sprintf("%s: %s is not a boolean (true/false, t/f, yes/no, y/n, 1/0)", f.name, q)
+	case failTimestamp:
+		names := make([]string, len(f.formats))
+		for i, tf := range f.formats {
+			names[i] = tf.name
+		}
+		return fmt.Sprintf("%s: %s matches none of the formats %s", f.name, q, strings.Join(names, ", "))
+	case failTooEarly:
+		return fmt.Sprintf("%s: %s (%s) is before %s", f.name, q, formatMicros(v.i), formatMicros(f.notBefore))
+	case failTooLate:
+		return fmt.Sprintf("%s: %s (%s) is more than %s in the future", f.name, q, formatMicros(v.i), time.Duration(f.maxFuture)*time.Microsecond)
+	case failTooLong:
+		return fmt.Sprintf("%s: %s has %d characters, more than %d", f.name, q, utf8.RuneCount(v.s), f.maxLen)
+	case failNotAllowed:
+		return fmt.Sprintf("%s: %s is not one of %s", f.name, q, strings.Join(f.allowed, ", "))
+	case failBadText:
+		if !utf8.ValidString(text) {
+			return fmt.Sprintf("%s: %s is not valid UTF-8", f.name, q)
+		}
+		return fmt.Sprintf("%s: %s contains a NUL byte", f.name, q)
+	}
+	return fmt.Sprintf("%s: %s refused", f.name, q)
+}
+
+// quote quotes s for a reason, shortened past 60 characters.
+func quote(s string) string {
+	if utf8.RuneCountInString(s) > 60 {
+		r := []rune(s)
+		return strconv.Quote(string(r[:57])) + "…"
+	}
+	return strconv.Quote(s)
+}
+
+func formatMicros(us int64) string {
+	return time.UnixMicro(us).UTC().Format(time.RFC3339Nano)
+}
+
+// formatTyped formats a typed value for a reason.
+func formatTyped(t record.Type, scale int, v *value) string {
+	if v.null {
+		return "null"
+	}
+	switch t {
+	case record.String:
+		return string(v.s)
+	case record.Int64:
+		return strconv.FormatInt(v.i, 10)
+	case record.Decimal:
+		return record.FormatDecimal(v.i, scale)
+	case record.Float64:
+		return strconv.FormatFloat(v.f, 'g', -1, 64)
+	case record.Bool:
+		return strconv.FormatBool(v.i != 0)
+	case record.Timestamp:
+		return formatMicros(v.i)
+	}
+	return ""
+}
+
+// parseInt parses an optionally signed base-10 int64 as strconv.ParseInt
+// does, without converting b to a string.
+func parseInt(b []byte) (int64, failure) {
+	neg := false
+	if len(b) > 0 && (b[0] == '-' || b[0] == '+') {
+		neg = b[0] == '-'
+		b = b[1:]
+	}
+	if len(b) == 0 {
+		return 0, failNotNumber
+	}
+	const limit = uint64(1) << 63 // |math.MinInt64|
+	var u uint64
+	over := false
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, failNotNumber
+		}
+		if over {
+			continue // keep checking the syntax
+		}
+		if u > limit/10 {
+			over = true
+			continue
+		}
+		u = u*10 + uint64(c-'0')
+		over = u > limit
+	}
+	if over || !neg && u == limit {
+		return 0, failIntRange
+	}
+	if neg {
+		return -int64(u), ok
+	}
+	return int64(u), ok
+}
+
+// parseDecimal parses b exactly with record.ParseDecimal: more digits than
+// precision or scale allow is an error, never a rounding.
+func parseDecimal(b []byte, precision, scale int) (int64, failure) {
+	n, err := record.ParseDecimal(string(b), precision, scale)
+	if err != nil {
+		if errors.Is(err, record.ErrDecimalRange) {
+			return 0, failDecimalRange
+		}
+		return 0, failNotNumber
+	}
+	return n, ok
+}
+
+// parseFloat parses a finite float64.
+func parseFloat(b []byte) (float64, failure) {
+	x, err := strconv.ParseFloat(string(b), 64)
+	if err != nil || math.IsInf(x, 0) || math.IsNaN(x) {
+		return 0, failNotFloat
+	}
+	return x, ok
+}
+
+// parseBool accepts true/false, t/f, yes/no, y/n and 1/0, in any case.
+func parseBool(b []byte) (bool, failure) {
+	if len(b) > 5 {
+		return false, failNotBool
+	}
+	var buf [5]byte
+	l := toLower(buf[:0], b)
+	switch string(l) {
+	case "true", "t", "yes", "y", "1":
+		return true, ok
+	case "false", "f", "no", "n", "0":
+		return false, ok
+	}
+	return false, failNotBool
+}
+
+// normalise appends the alias key of s to dst: lower-cased, without
+// spaces, '-' and '_'.
+func normalise(dst, s []byte) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			lower := bytes.ToLower(s[i:])
+			for _, c := range lower {
+				if c != ' ' && c != '-' && c != '_' {
+					dst = append(dst, c)
+				}
+			}
+			return dst
+		}
+		switch {
+		case c == ' ' || c == '-' || c == '_':
+		case c >= 'A' && c <= 'Z':
+			dst = append(dst, c+'a'-'A')
+		default:
+			dst = append(dst, c)
+		}
+	}
+	return dst
+}
+
+// toUpper appends s upper-cased to dst.
+func toUpper(dst, s []byte) []byte {
+	for i, c := range s {
+		if c >= utf8.RuneSelf {
+			return append(dst, bytes.ToUpper(s[i:])...)
+		}
+		if c >= 'a' && c <= 'z' {
+			c -= 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+// toLower appends s lower-cased to dst.
+func toLower(dst, s []byte) []byte {
+	for i, c := range s {
+		if c >= utf8.RuneSelf {
+			return append(dst, bytes.ToLower(s[i:])...)
+		}
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
