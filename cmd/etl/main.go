@@ -207,6 +207,9 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	opts.Logger = log
 	stats := &engine.Stats{}
 	start := time.Now()
+	if c.logFormat != "json" && isTerminal(stderr) {
+		go progress(ctx, log, stats, 5*time.Second)
+	}
 	runErr := engine.Run(ctx, in.Pipeline, opts, stop, stats)
 	closeCtx, closeCancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer closeCancel()
@@ -223,6 +226,27 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		"batches", st.Batches, "last_batch_id", st.LastBatchID, "elapsed", elapsed.Round(time.Millisecond).String(),
 		"rows_per_s", int64(float64(st.RowsRead)/elapsed.Seconds()))
 	return 0
+}
+
+// progress logs a line every interval with the rates since the last one.
+func progress(ctx context.Context, log *slog.Logger, stats *engine.Stats, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	prev, at := stats.Snapshot(), time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			s := stats.Snapshot()
+			secs := now.Sub(at).Seconds()
+			log.Info("progress",
+				"rows_per_s", int64(float64(s.RowsWritten-prev.RowsWritten)/secs),
+				"mb_per_s", fmt.Sprintf("%.1f", float64(s.BytesRead-prev.BytesRead)/secs/1e6),
+				"rows_written", s.RowsWritten, "rejected", s.Rejected, "last_batch_id", s.LastBatchID)
+			prev, at = s, now
+		}
+	}
 }
 
 func cmdValidate(args []string, stdout, stderr io.Writer) int {
