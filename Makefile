@@ -16,16 +16,17 @@ build: ## build bin/etl and bin/datagen
 
 # run: the main job. Gets a database (sql/devdb.sh), then runs datagen and
 # `etl run configs/ecommerce.yaml` side by side until Ctrl-C, and prints what
-# landed. Ctrl-C reaches both: datagen stops between files, etl commits what
-# is in flight.
+# landed. Both run in their own session, so Ctrl-C reaches them once, from
+# here: datagen stops between files, etl commits what is in flight.
 run: build ## run the e-commerce pipeline: database, datagen and etl side by side (Ctrl-C stops)
 	@set -euo pipefail; \
 	eval "$$(sql/devdb.sh env)"; \
 	mkdir -p data/events data/archive; \
-	bin/datagen --out data/events --interval $${DATAGEN_INTERVAL:-1s} --rows-per-file $${DATAGEN_ROWS_PER_FILE:-1000} & dg=$$!; \
-	bin/etl run configs/ecommerce.yaml --log-format text & etl=$$!; \
-	trap 'echo; echo "stopping..."; kill -INT $$dg $$etl 2>/dev/null || true' INT TERM; \
-	wait $$etl || true; kill -INT $$dg 2>/dev/null || true; wait $$dg || true; \
+	setsid bin/datagen --out data/events --interval $${DATAGEN_INTERVAL:-1s} --rows-per-file $${DATAGEN_ROWS_PER_FILE:-1000} & dg=$$!; \
+	setsid bin/etl run configs/ecommerce.yaml --log-format text & etl=$$!; \
+	trap 'echo; echo "stopping: etl commits what is in flight..."; kill -INT $$dg $$etl 2>/dev/null || true' INT TERM; \
+	while kill -0 $$etl 2>/dev/null; do wait $$etl || true; done; \
+	kill -INT $$dg 2>/dev/null || true; while kill -0 $$dg 2>/dev/null; do wait $$dg || true; done; \
 	echo; echo "In ecommerce_database now:"; \
 	psql "$$DATABASE_URL" -X -q -c "SELECT 'events' AS \"table\", count(*) AS rows FROM events UNION ALL SELECT 'corrupt_records', count(*) FROM corrupt_records" \
 	  || echo "(psql not found: query the tables with any client)"
