@@ -42,7 +42,8 @@ type Config struct {
 	Retry RetryConfig `yaml:"retry"`
 	// StatementTimeout bounds each statement (0: the server's setting).
 	StatementTimeout Duration `yaml:"statement_timeout"`
-	// ConnectTimeout bounds each connection attempt (default 10s).
+	// ConnectTimeout bounds each connection attempt (default: the DSN's
+	// connect_timeout, else 10s).
 	ConnectTimeout Duration `yaml:"connect_timeout"`
 }
 
@@ -90,9 +91,12 @@ func defaultConfig() Config {
 			InitialBackoff: Duration(100 * time.Millisecond),
 			MaxBackoff:     Duration(5 * time.Second),
 		},
-		ConnectTimeout: Duration(10 * time.Second),
 	}
 }
+
+// defaultConnectTimeout bounds a connection attempt when neither
+// connect_timeout nor the DSN does.
+const defaultConnectTimeout = 10 * time.Second
 
 // skipColumn, as the column of a field in Config.Columns, leaves the field
 // out.
@@ -164,12 +168,11 @@ func checkSettings(cfg Config, in record.Schema, es *plugin.ConfigErrors) *setti
 			s.addr = addresses(cc)
 			if cfg.ConnectTimeout > 0 {
 				cc.ConnectTimeout = cfg.ConnectTimeout.D()
+			} else if cc.ConnectTimeout == 0 {
+				cc.ConnectTimeout = defaultConnectTimeout
 			}
 			if cfg.StatementTimeout > 0 {
 				cc.RuntimeParams["statement_timeout"] = strconv.FormatInt(cfg.StatementTimeout.D().Milliseconds(), 10)
-			}
-			if _, ok := cc.RuntimeParams["application_name"]; !ok {
-				cc.RuntimeParams["application_name"] = "etl postgres sink"
 			}
 		}
 	}
@@ -247,10 +250,11 @@ func checkSettings(cfg Config, in record.Schema, es *plugin.ConfigErrors) *setti
 	if cfg.StatementTimeout < 0 {
 		es.Add("statement_timeout", "must be >= 0 (0: the server's setting)")
 	} else if cfg.StatementTimeout > 0 && cfg.StatementTimeout.D() < time.Millisecond {
+		// PostgreSQL counts it in milliseconds: less would mean none.
 		es.Add("statement_timeout", "must be at least 1ms")
 	}
 	if cfg.ConnectTimeout < 0 {
-		es.Add("connect_timeout", "must be >= 0 (0: no limit)")
+		es.Add("connect_timeout", "must be >= 0 (0: the DSN's connect_timeout, else 10s)")
 	}
 	return s
 }

@@ -96,6 +96,10 @@ func (s *Sink) Configure(ctx context.Context, cfg plugin.Config, in record.Schem
 	}
 	s.closeConn(ctx)
 	*s = Sink{log: s.log, noLineHints: s.noLineHints, set: set, pipeline: cfg.Pipeline, ncols: len(in.Fields)}
+	if _, ok := set.conn.RuntimeParams["application_name"]; !ok {
+		// Shows in pg_stat_activity which pipeline a session belongs to.
+		set.conn.RuntimeParams["application_name"] = truncateRunes("etl "+cfg.Pipeline+" sink", 63)
+	}
 	off := set.offsets.Sanitize()
 	s.sqlOff = offsetsSQL{
 		create: `CREATE TABLE IF NOT EXISTS ` + off + ` (
