@@ -94,7 +94,7 @@ func Serve(p Plugin) {
 		GRPCServer: func(opts []grpc.ServerOption) *grpc.Server {
 			opts = append(opts, grpc.MaxRecvMsgSize(MaxMessageBytes), grpc.MaxSendMsgSize(MaxMessageBytes),
 				grpc.InitialWindowSize(windowBytes), grpc.InitialConnWindowSize(windowBytes),
-				grpc.WriteBufferSize(ioBufferBytes), grpc.ReadBufferSize(ioBufferBytes))
+				grpc.WriteBufferSize(ioBufferBytes), grpc.ReadBufferSize(ioBufferBytes), codecServerOption)
 			return grpc.NewServer(opts...)
 		},
 		Logger: hclog.NewNullLogger(),
@@ -153,7 +153,7 @@ func ClientPlugins() map[int]goplugin.PluginSet {
 // ClientOptions are the gRPC options the engine dials plugins with.
 func ClientOptions() []grpc.DialOption {
 	return []grpc.DialOption{
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(MaxMessageBytes), grpc.MaxCallSendMsgSize(MaxMessageBytes)),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(MaxMessageBytes), grpc.MaxCallSendMsgSize(MaxMessageBytes), codecCallOption),
 		grpc.WithInitialWindowSize(windowBytes), grpc.WithInitialConnWindowSize(windowBytes),
 		grpc.WithWriteBufferSize(ioBufferBytes), grpc.WithReadBufferSize(ioBufferBytes),
 	}
