@@ -217,6 +217,11 @@ func compileField(fc FieldConfig, path string, in record.Schema, es *plugin.Conf
 	if fc.NullValues != nil {
 		f.nulls = fc.NullValues
 	}
+	for _, n := range f.nulls {
+		if len(n) < 64 {
+			f.nullLens |= 1 << len(n)
+		}
+	}
 	if fc.Name == "" {
 		es.Add(path+".name", "missing")
 	} else if f.in = in.Index(fc.Name); f.in < 0 {
@@ -400,6 +405,7 @@ func compileTimestamp(f *field, fc FieldConfig, path string, es *plugin.ConfigEr
 		}
 		f.formats = append(f.formats, tf)
 	}
+	f.formatList = strings.Join(formats, ", ")
 	if fc.NotBefore != "" {
 		t, err := time.ParseInLocation(time.DateOnly, fc.NotBefore, f.loc)
 		if err != nil {

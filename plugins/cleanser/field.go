@@ -23,6 +23,7 @@ type field struct {
 	required bool
 	trim     bool
 	nulls    []string
+	nullLens uint64 // bit n is set when a null value has n bytes (n < 64)
 
 	// string
 	maxLen      int
@@ -41,6 +42,7 @@ type field struct {
 
 	// timestamp
 	formats      []tsFormat
+	formatList   string // the formats' names, for reasons
 	loc          *time.Location
 	notBefore    int64 // µs
 	hasNotBefore bool
@@ -127,15 +129,17 @@ func (f *field) read(b *record.Batch, row int, now int64, v *value) failure {
 	}
 	raw := b.Bytes(row, f.in)
 	if f.trim {
-		raw = bytes.TrimSpace(raw)
+		raw = trimSpace(raw)
 	}
-	for _, n := range f.nulls {
-		if string(raw) == n {
-			v.null = true
-			if f.required {
-				return failMissing
+	if len(raw) >= 64 || f.nullLens&(1<<len(raw)) != 0 {
+		for _, n := range f.nulls {
+			if string(raw) == n {
+				v.null = true
+				if f.required {
+					return failMissing
+				}
+				return ok
 			}
-			return ok
 		}
 	}
 	switch f.typ {
@@ -202,9 +206,6 @@ func (f *field) checkBounds(us, now int64) failure {
 // readString cleans a text value: valid UTF-8 without NUL (which
 // PostgreSQL would refuse), aliases, case, allowed values, length.
 func (f *field) readString(raw []byte, v *value) failure {
-	if !utf8.Valid(raw) || bytes.IndexByte(raw, 0) >= 0 {
-		return failBadText
-	}
 	s := raw
 	if f.lookup != nil {
 		f.keyBuf = normalise(f.keyBuf[:0], raw)
@@ -212,6 +213,9 @@ func (f *field) readString(raw []byte, v *value) failure {
 			v.canon, v.s = c, c.b
 			return f.checkLength(v)
 		}
+	}
+	if !cleanText(raw) {
+		return failBadText
 	}
 	if f.restricted {
 		if f.rejectOther || f.otherwise == nil {
@@ -287,11 +291,7 @@ func (f *field) reason(fail failure, b *record.Batch, row int, v *value) string 
 	case failNotBool:
 		return fmt.Sprintf("%s: %s is not a boolean (true/false, t/f, yes/no, y/n, 1/0)", f.name, q)
 	case failTimestamp:
-		names := make([]string, len(f.formats))
-		for i, tf := range f.formats {
-			names[i] = tf.name
-		}
-		return fmt.Sprintf("%s: %s matches none of the formats %s", f.name, q, strings.Join(names, ", "))
+		return fmt.Sprintf("%s: %s matches none of the formats %s", f.name, q, f.formatList)
 	case failTooEarly:
 		return fmt.Sprintf("%s: %s (%s) is before %s", f.name, q, formatMicros(v.i), formatMicros(f.notBefore))
 	case failTooLate:
@@ -307,6 +307,32 @@ func (f *field) reason(fail failure, b *record.Batch, row int, v *value) string 
 		return fmt.Sprintf("%s: %s contains a NUL byte", f.name, q)
 	}
 	return fmt.Sprintf("%s: %s refused", f.name, q)
+}
+
+// trimSpace is bytes.TrimSpace, quick for the common value that has no
+// space to trim.
+func trimSpace(b []byte) []byte {
+	if len(b) == 0 {
+		return b
+	}
+	first, last := b[0], b[len(b)-1]
+	if first > ' ' && first < utf8.RuneSelf && last > ' ' && last < utf8.RuneSelf {
+		return b
+	}
+	return bytes.TrimSpace(b)
+}
+
+// cleanText reports whether b is valid UTF-8 without NUL bytes.
+func cleanText(b []byte) bool {
+	for i, c := range b {
+		if c == 0 {
+			return false
+		}
+		if c >= utf8.RuneSelf {
+			return utf8.Valid(b[i:]) && bytes.IndexByte(b[i:], 0) < 0
+		}
+	}
+	return true
 }
 
 // quote quotes s for a reason, shortened past 60 characters.

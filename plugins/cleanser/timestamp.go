@@ -40,7 +40,9 @@ type tsFormat struct {
 	name   string // as written in the configuration
 	kind   tsKind
 	layout string
-	num    numLayout
+	// num is the whole layout for kindNumeric, and the numeric start of
+	// the layout for kindLayout.
+	num numLayout
 }
 
 // namedFormats are the format names accepted besides Go layouts.
@@ -73,8 +75,10 @@ func compileFormat(name string) (tsFormat, error) {
 	if err != nil || t.Year() != 2001 || t.Month() != 2 || t.Day() != 3 {
 		return f, fmt.Errorf("layout %q does not give a full date (year, month and day)", name)
 	}
-	if num, ok := compileNumeric(name); ok {
-		f.kind, f.num = kindNumeric, num
+	num, full := compileNumeric(name)
+	f.num = num
+	if full {
+		f.kind = kindNumeric
 	}
 	return f, nil
 }
@@ -98,6 +102,12 @@ func (f *tsFormat) parse(v []byte, loc *time.Location) (int64, bool) {
 		return parseUnixRange(v, unixMaxDigits+1, unixMsMaxDigits, 1e3)
 	case kindUnixUs:
 		return parseUnixRange(v, unixMsMaxDigits+1, unixUsMaxDigits, 1)
+	case kindLayout:
+		// The layout's numeric start refuses most values of other formats
+		// without the cost of a time.ParseError.
+		if _, _, ok := f.num.scan(v); !ok {
+			return 0, false
+		}
 	}
 	t, err := time.ParseInLocation(f.layout, string(v), loc)
 	if err != nil {
@@ -274,11 +284,14 @@ type numLayout struct {
 	toks []numTok
 }
 
-// compileNumeric splits layout into numeric tokens and separators, or
-// reports that the layout has anything else.
-func compileNumeric(layout string) (numLayout, bool) {
-	var l numLayout
+// compileNumeric splits layout into numeric tokens and separators. It
+// reports full when that is all the layout has, with a year, a month and a
+// day. Otherwise the tokens are those before the first other element (less
+// a '-' just before it, which may begin a zone such as -07:00): a value
+// they refuse, the whole layout refuses.
+func compileNumeric(layout string) (l numLayout, full bool) {
 	seen := map[byte]bool{}
+	dup := false
 	for i := 0; i < len(layout); {
 		var k byte
 		n := 2
@@ -304,24 +317,32 @@ func compileNumeric(layout string) (numLayout, bool) {
 			i++
 			continue
 		default:
-			return numLayout{}, false
+			if last := len(l.toks) - 1; last >= 0 && l.toks[last].kind == tokLit {
+				if lit := strings.TrimSuffix(l.toks[last].lit, "-"); lit != "" {
+					l.toks[last].lit = lit
+				} else {
+					l.toks = l.toks[:last]
+				}
+			}
+			return l, false
 		}
-		if seen[k] {
-			return numLayout{}, false
-		}
+		dup = dup || seen[k]
 		seen[k] = true
 		l.toks = append(l.toks, numTok{kind: k})
 		i += n
 	}
-	if !seen[tokYear] || !seen[tokMonth] || !seen[tokDay] {
-		return numLayout{}, false
-	}
-	return l, true
+	return l, !dup && seen[tokYear] && seen[tokMonth] && seen[tokDay]
 }
 
-// parse reads v as the layout does, in loc, to microseconds.
-func (l *numLayout) parse(v []byte, loc *time.Location) (int64, bool) {
-	var year, month, day, hour, min, sec, us int
+// date is what a numLayout reads.
+type date struct {
+	year, month, day, hour, min, sec, us int
+}
+
+// scan reads the tokens from the front of v as time.Parse does and
+// returns what remains of v, or false where time.Parse fails.
+func (l *numLayout) scan(v []byte) (date, []byte, bool) {
+	var d date
 	ok := true
 	for _, t := range l.toks {
 		switch t.kind {
@@ -329,24 +350,24 @@ func (l *numLayout) parse(v []byte, loc *time.Location) (int64, bool) {
 			v, ok = skipLiteral(v, t.lit)
 		case tokYear:
 			if len(v) < 4 {
-				return 0, false
+				return d, v, false
 			}
-			year, ok = num(v[:4])
+			d.year, ok = num(v[:4])
 			v = v[4:]
 		case tokMonth:
-			month, v, ok = getnum(v, true)
-			ok = ok && month >= 1 && month <= 12
+			d.month, v, ok = getnum(v, true)
+			ok = ok && d.month >= 1 && d.month <= 12
 		case tokDay:
-			day, v, ok = getnum(v, true)
+			d.day, v, ok = getnum(v, true)
 		case tokHour:
-			hour, v, ok = getnum(v, false)
-			ok = ok && hour < 24
+			d.hour, v, ok = getnum(v, false)
+			ok = ok && d.hour < 24
 		case tokMinute:
-			min, v, ok = getnum(v, true)
-			ok = ok && min < 60
+			d.min, v, ok = getnum(v, true)
+			ok = ok && d.min < 60
 		case tokSecond:
-			sec, v, ok = getnum(v, true)
-			ok = ok && sec < 60
+			d.sec, v, ok = getnum(v, true)
+			ok = ok && d.sec < 60
 			// time.Parse takes a fraction of second here even when the
 			// layout has none.
 			if ok && len(v) >= 2 && (v[0] == '.' || v[0] == ',') && isDigit(v[1]) {
@@ -354,7 +375,7 @@ func (l *numLayout) parse(v []byte, loc *time.Location) (int64, bool) {
 				scale := 100000
 				for ; n < len(v) && isDigit(v[n]); n++ {
 					if n <= 6 {
-						us += int(v[n]-'0') * scale
+						d.us += int(v[n]-'0') * scale
 						scale /= 10
 					}
 				}
@@ -362,17 +383,23 @@ func (l *numLayout) parse(v []byte, loc *time.Location) (int64, bool) {
 			}
 		}
 		if !ok {
-			return 0, false
+			return d, v, false
 		}
 	}
-	if len(v) != 0 || day < 1 || day > daysIn(month, year) {
+	return d, v, true
+}
+
+// parse reads v as a full numeric layout does, in loc, to microseconds.
+func (l *numLayout) parse(v []byte, loc *time.Location) (int64, bool) {
+	d, rest, ok := l.scan(v)
+	if !ok || len(rest) != 0 || d.day < 1 || d.day > daysIn(d.month, d.year) {
 		return 0, false
 	}
 	if loc == time.UTC {
-		secs := daysFromCivil(year, month, day)*86400 + int64(hour*3600+min*60+sec)
-		return secs*1e6 + int64(us), true
+		secs := daysFromCivil(d.year, d.month, d.day)*86400 + int64(d.hour*3600+d.min*60+d.sec)
+		return secs*1e6 + int64(d.us), true
 	}
-	return time.Date(year, time.Month(month), day, hour, min, sec, us*1000, loc).UnixMicro(), true
+	return time.Date(d.year, time.Month(d.month), d.day, d.hour, d.min, d.sec, d.us*1000, loc).UnixMicro(), true
 }
 
 // skipLiteral removes lit from the front of v as time.Parse does: a space

@@ -1,0 +1,722 @@
+// Package csvdir is the CSV-folder source: it watches a folder and reads
+// every complete CSV file that appears in it exactly once, as a stream of
+// batches of text fields.
+//
+// Each file is a partition (see partitionKey); its position is the byte
+// offset after the last line read, and Done once the file is read to its
+// end. Reading resumes at exactly the next line after a restart, also in the
+// middle of a file. Files are streamed through one buffer, so memory stays
+// flat whatever their size.
+//
+// Every line is one record: a line that is not well-formed CSV (wrong field
+// count, an unterminated or stray quote, invalid UTF-8, longer than
+// max_line_bytes) becomes a reject of type CSV_PARSE_ERROR and never stops
+// the pipeline. Fields leave as text, unquoted but not trimmed; typing them
+// is a transform's job.
+//
+// A file that cannot be opened or read (e.g. no read permission) is logged
+// to stderr and skipped; it is never marked done, archived or deleted, and
+// it is tried again at every later poll, from where it stopped, until it can
+// be read. Meanwhile the other files go on, and a Read reports CaughtUp
+// when only such files are left.
+package csvdir
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"etl/core/plugin"
+	"etl/core/record"
+)
+
+// Plugin is the csvdir source as the etl engine loads it.
+var Plugin = plugin.Plugin{Name: "csvdir", Version: "0.1.0", Source: func() plugin.Source { return New() }}
+
+// ErrorType is the error type of the rejects of malformed lines.
+const ErrorType = "CSV_PARSE_ERROR"
+
+// Defaults of a ReadRequest whose fields are not set.
+const (
+	defaultMaxRows  = 10000
+	defaultMaxBytes = 4 << 20
+)
+
+// ctxCheckLines is how many lines go by between two looks at the context
+// and the clock while reading a file.
+const ctxCheckLines = 1024
+
+var utf8BOM = []byte("\xef\xbb\xbf")
+
+// fileState is where a partition stands.
+type fileState uint8
+
+const (
+	stateNone      fileState = iota
+	stateQueued              // found, waiting in the queue or being read
+	stateRead                // read to its end, not yet known to be committed
+	stateCommitted           // read to its end and committed
+)
+
+// Source is the csvdir source. Create it with New; it implements
+// plugin.Source. Its methods are safe for concurrent use, though the engine
+// never calls them concurrently.
+type Source struct {
+	mu     sync.Mutex
+	log    *slog.Logger
+	open   func(name string) (*os.File, error)
+	set    settings
+	cols   []string
+	schema record.Schema
+	opened bool
+
+	files    map[string]fileState // by partition
+	resume   map[string]int64     // start offsets of partitions read in part
+	finished map[string]file      // stateRead files awaiting their Ack, when after_read is not keep
+	problems map[string]string    // last problem logged per file, so that each is logged once
+	queue    []file               // found, not yet opened, oldest first
+	cur      *openFile            // the file being read
+	lastScan time.Time
+	sp       splitter
+	hsp      splitter // for headers
+
+	hintRows, hintBytes int // the size of the last batch, to size the next
+}
+
+// openFile is the file being read.
+type openFile struct {
+	file
+	f *os.File
+	r *lineReader
+	// colIdx gives for each column its field number in this file's lines;
+	// nil when they are in the same order.
+	colIdx []int
+	// mismatch says why this file's header does not fit the columns; when
+	// set, every line of the file is rejected with it.
+	mismatch string
+	// headerReject is the reject of the header line of a mismatching file,
+	// to be delivered before the file's other lines.
+	headerReject *record.Reject
+}
+
+// New returns an unconfigured source.
+func New() *Source {
+	return &Source{
+		log:      slog.New(slog.NewTextHandler(os.Stderr, nil)).With("plugin", "csvdir"),
+		open:     os.Open,
+		files:    map[string]fileState{},
+		resume:   map[string]int64{},
+		finished: map[string]file{},
+		problems: map[string]string{},
+	}
+}
+
+// Configure checks the configuration and returns the schema: one String
+// field per column. With header true and no columns, the columns are
+// learnt from the header of the oldest matching file in the folder.
+func (s *Source) Configure(_ context.Context, cfg plugin.Config) (record.Schema, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	set, errs := parseConfig(cfg.Raw)
+	if len(set.columns) == 0 && set.header && canLearn(errs) {
+		cols, err := s.learnColumns(&set)
+		if err != nil {
+			errs.Add("columns", "%v", err)
+		}
+		set.columns = cols
+	}
+	if err := errs.Err(); err != nil {
+		return record.Schema{}, err
+	}
+	s.set = set
+	s.cols = set.columns
+	s.sp.delim, s.hsp.delim = set.delim, set.delim
+	fields := make([]record.Field, len(s.cols))
+	for i, c := range s.cols {
+		fields[i] = record.Field{Name: c, Type: record.String}
+	}
+	s.schema = record.Schema{Fields: fields}
+	return s.schema, nil
+}
+
+// canLearn reports whether the settings a header is read with are sound.
+func canLearn(errs plugin.ConfigErrors) bool {
+	for _, e := range errs {
+		switch e.Path {
+		case "", "path", "pattern", "delimiter", "max_line_bytes", "header":
+			return false
+		}
+	}
+	return true
+}
+
+// learnColumns reads the header of the oldest matching file that has one.
+func (s *Source) learnColumns(set *settings) ([]string, error) {
+	files, err := set.listFiles()
+	if err != nil && !(set.create && errors.Is(err, fs.ErrNotExist)) {
+		return nil, err
+	}
+	sp := splitter{delim: set.delim}
+	var skipped []string
+	for _, f := range files {
+		h, err := s.readHeader(f, set.maxLineBytes)
+		if err != nil {
+			skipped = append(skipped, err.Error())
+			continue
+		}
+		if h == nil {
+			continue // empty file
+		}
+		names, problem := headerNames(&sp, h)
+		if problem != "" {
+			return nil, fmt.Errorf("cannot learn the columns from the header of %s, the oldest file: %s; list them in columns", f.path, problem)
+		}
+		seen := map[string]int{}
+		for i, n := range names {
+			if n == "" {
+				return nil, fmt.Errorf("the header of %s, the oldest file, names no column %d; list the columns in columns", f.path, i+1)
+			}
+			if j, dup := seen[n]; dup {
+				return nil, fmt.Errorf("the header of %s, the oldest file, names %q twice (columns %d and %d); list the columns in columns", f.path, n, j+1, i+1)
+			}
+			seen[n] = i
+		}
+		return names, nil
+	}
+	msg := fmt.Sprintf("header is true but %s holds no file matching %q with a header to learn the columns from; list them in columns", set.dir, set.pattern)
+	if len(skipped) > 0 {
+		msg += " (unreadable: " + strings.Join(skipped, "; ") + ")"
+	}
+	return nil, errors.New(msg)
+}
+
+// readHeader returns a copy of the first non-empty line of f, or nil when
+// it has none.
+func (s *Source) readHeader(f file, maxLine int) ([]byte, error) {
+	fh, err := s.open(f.path)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	r := newLineReader(fh, maxLine)
+	for {
+		line, tooLong, _, err := r.next()
+		if errors.Is(err, io.EOF) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", f.path, err)
+		}
+		if tooLong {
+			return nil, fmt.Errorf("read %s: its header line is longer than max_line_bytes", f.path)
+		}
+		if r.lines == 1 {
+			line = bytes.TrimPrefix(line, utf8BOM)
+		}
+		if len(line) > 0 {
+			return bytes.Clone(line), nil
+		}
+	}
+}
+
+// headerNames splits a header line into column names, trimmed of spaces.
+func headerNames(sp *splitter, line []byte) ([]string, string) {
+	fields, problem := sp.split(line)
+	if problem != "" {
+		return nil, problem
+	}
+	names := make([]string, len(fields))
+	for i, f := range fields {
+		names[i] = strings.TrimSpace(string(f))
+	}
+	return names, ""
+}
+
+// Open starts reading after positions: files whose position is Done are
+// never read again (and, with after_read archive or delete, archived or
+// deleted now if they are still there: their rows are committed), files
+// read in part go on at their offset, all others are read from their start.
+// With create true a missing folder is created.
+func (s *Source) Open(_ context.Context, positions []record.Position) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.set.dir == "" {
+		return errors.New("csvdir: Open before Configure")
+	}
+	if s.opened {
+		return errors.New("csvdir: opened twice")
+	}
+	if s.set.create {
+		if err := os.MkdirAll(s.set.dir, 0o755); err != nil {
+			return fmt.Errorf("create %s: %w", s.set.dir, err)
+		}
+	}
+	if fi, err := os.Stat(s.set.dir); err != nil {
+		return fmt.Errorf("open folder: %w", err)
+	} else if !fi.IsDir() {
+		return fmt.Errorf("open folder: %s is not a folder", s.set.dir)
+	}
+	if s.set.afterRead == AfterReadArchive {
+		if err := os.MkdirAll(s.set.archiveDir, 0o755); err != nil {
+			return fmt.Errorf("create archive folder %s: %w", s.set.archiveDir, err)
+		}
+	}
+	for _, p := range positions {
+		switch {
+		case p.Done:
+			s.files[p.Partition] = stateCommitted
+			delete(s.resume, p.Partition)
+		case p.Offset > 0:
+			s.resume[p.Partition] = p.Offset
+		}
+	}
+	s.opened = true
+	s.scan()
+	return nil
+}
+
+// scan lists the folder: new files join the queue, oldest first, and files
+// whose rows are committed but that are still there (a crash between the
+// commit and after_read, or an earlier failure) are archived or deleted.
+func (s *Source) scan() {
+	s.lastScan = time.Now()
+	files, err := s.set.listFiles()
+	if err != nil {
+		s.problem(s.set.dir, "cannot list the folder; trying again at the next poll", err)
+		return
+	}
+	s.recovered(s.set.dir)
+	for _, f := range files {
+		switch s.files[f.key] {
+		case stateNone:
+			s.files[f.key] = stateQueued
+			s.queue = append(s.queue, f)
+		case stateCommitted:
+			if s.set.afterRead != AfterReadKeep {
+				s.applyAfterRead(f)
+			}
+		}
+	}
+}
+
+// applyAfterRead archives or deletes f, logging a failure (it is tried
+// again at the next poll).
+func (s *Source) applyAfterRead(f file) {
+	if err := s.set.finish(f); err != nil {
+		s.problem(f.key, "after_read failed; trying again at the next poll", err)
+		return
+	}
+	s.recovered(f.key)
+}
+
+// problem logs err about key once, until it changes or is recovered.
+func (s *Source) problem(key, msg string, err error) {
+	if s.problems[key] == err.Error() {
+		return
+	}
+	s.problems[key] = err.Error()
+	s.log.Warn(msg, "partition", key, "error", err)
+}
+
+// recovered forgets the problem of key, logging that it is gone.
+func (s *Source) recovered(key string) {
+	if _, ok := s.problems[key]; ok {
+		delete(s.problems, key)
+		s.log.Info("problem resolved", "partition", key)
+	}
+}
+
+// openNext opens the first queued file. A file that cannot be opened is
+// logged and dropped from the queue, to be found again by the next scan;
+// a file that vanished is forgotten.
+func (s *Source) openNext() {
+	f := s.queue[0]
+	s.queue = s.queue[1:]
+	of, err := s.openAt(f, s.resume[f.key])
+	if err != nil {
+		delete(s.files, f.key)
+		if errors.Is(err, fs.ErrNotExist) {
+			return
+		}
+		s.problem(f.key, "cannot read file; leaving it in place and trying again at every poll", err)
+		return
+	}
+	s.recovered(f.key)
+	s.cur = of
+}
+
+// openAt opens f and positions it at offset: after its header (read and
+// checked first when header is true) and just after the line ending there.
+func (s *Source) openAt(f file, offset int64) (*openFile, error) {
+	fh, err := s.open(f.path)
+	if err != nil {
+		return nil, err
+	}
+	of := &openFile{file: f, f: fh, r: newLineReader(fh, s.set.maxLineBytes)}
+	fail := func(err error) (*openFile, error) {
+		fh.Close()
+		return nil, err
+	}
+	if s.set.header {
+		for {
+			line, tooLong, _, err := of.r.next()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				return fail(fmt.Errorf("read the header of %s: %w", f.path, err))
+			}
+			if of.r.lines == 1 {
+				line = bytes.TrimPrefix(line, utf8BOM)
+			}
+			if len(line) == 0 && !tooLong {
+				continue
+			}
+			s.checkHeader(of, line, tooLong)
+			if of.mismatch != "" && offset < of.r.offset {
+				of.headerReject = &record.Reject{
+					Origin:    record.Origin{Source: f.path, Line: of.r.lines},
+					Raw:       string(line),
+					ErrorType: ErrorType,
+					Reason:    fmt.Sprintf("file %s, line %d: %s", f.path, of.r.lines, of.mismatch),
+				}
+			}
+			break
+		}
+	}
+	if offset > of.r.offset {
+		if _, err := of.r.skipTo(offset); err != nil {
+			return fail(fmt.Errorf("resume %s at byte %d: %w", f.path, offset, err))
+		}
+	}
+	return of, nil
+}
+
+// checkHeader compares a file's header with the columns, by name.
+func (s *Source) checkHeader(of *openFile, line []byte, tooLong bool) {
+	if tooLong {
+		of.mismatch = fmt.Sprintf("header line longer than max_line_bytes %d", s.set.maxLineBytes)
+		return
+	}
+	names, problem := headerNames(&s.hsp, line)
+	if problem != "" {
+		of.mismatch = "malformed header: " + problem
+		return
+	}
+	at := make(map[string]int, len(names))
+	var missing, unexpected, dups []string
+	for i, n := range names {
+		if _, dup := at[n]; dup {
+			dups = append(dups, fmt.Sprintf("%q", n))
+			continue
+		}
+		at[n] = i
+	}
+	want := make(map[string]bool, len(s.cols))
+	idx := make([]int, len(s.cols))
+	identity := len(names) == len(s.cols)
+	for c, name := range s.cols {
+		want[name] = true
+		i, ok := at[name]
+		if !ok {
+			missing = append(missing, fmt.Sprintf("%q", name))
+			continue
+		}
+		idx[c] = i
+		identity = identity && i == c
+	}
+	for _, n := range names {
+		if !want[n] {
+			unexpected = append(unexpected, fmt.Sprintf("%q", n))
+		}
+	}
+	if len(missing)+len(unexpected)+len(dups) > 0 {
+		var parts []string
+		if len(missing) > 0 {
+			parts = append(parts, "missing "+strings.Join(missing, ", "))
+		}
+		if len(unexpected) > 0 {
+			parts = append(parts, "unexpected "+strings.Join(unexpected, ", "))
+		}
+		if len(dups) > 0 {
+			parts = append(parts, "repeated "+strings.Join(dups, ", "))
+		}
+		of.mismatch = fmt.Sprintf("header %q does not match the columns %s: %s", line, strings.Join(s.cols, ","), strings.Join(parts, "; "))
+		return
+	}
+	if !identity {
+		of.colIdx = idx
+	}
+}
+
+// batchState is the batch a Read is building.
+type batchState struct {
+	b           *record.Batch
+	rejects     []record.Reject
+	rejectBytes int
+	items       int // rows and rejects
+	firstAt     time.Time
+	positions   []record.Position
+	touched     map[string]int // partition -> index in positions
+	maxRows     int
+	maxBytes    int
+	wait        time.Duration
+}
+
+func (bs *batchState) full() bool {
+	return bs.items >= bs.maxRows || bs.b.Size()+bs.rejectBytes >= bs.maxBytes
+}
+
+func (bs *batchState) added() {
+	bs.items++
+	if bs.items == 1 {
+		bs.firstAt = time.Now()
+	}
+}
+
+func (bs *batchState) reject(origin record.Origin, raw []byte, reason string) {
+	bs.rejects = append(bs.rejects, record.Reject{Origin: origin, Raw: string(raw), ErrorType: ErrorType, Reason: reason})
+	bs.rejectBytes += len(raw) + len(reason) + len(origin.Source) + 32
+	bs.added()
+}
+
+func (bs *batchState) setPosition(key string, offset int64, done bool) {
+	p := record.Position{Partition: key, Offset: offset, Done: done}
+	if i, ok := bs.touched[key]; ok {
+		bs.positions[i] = p
+		return
+	}
+	if bs.touched == nil {
+		bs.touched = map[string]int{}
+	}
+	bs.touched[key] = len(bs.positions)
+	bs.positions = append(bs.positions, p)
+}
+
+// Read returns the next batch: it closes when it holds req.MaxRows rows
+// and rejects or req.MaxBytes bytes, req.MaxWaitMillis after its first
+// row, or when nothing is left to read and MaxWaitMillis has passed (since
+// its first row, or since the call when there is none). It may span files;
+// its Positions hold one entry per file it touched. CaughtUp says nothing
+// more was waiting when it closed. When ctx ends, Read returns what it has
+// read so far, or ctx's error when that is nothing.
+func (s *Source) Read(ctx context.Context, req plugin.ReadRequest) (plugin.ReadResult, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.opened {
+		return plugin.ReadResult{}, errors.New("csvdir: Read before Open")
+	}
+	start := time.Now()
+	bs := &batchState{b: record.NewBatch(len(s.cols)), maxRows: req.MaxRows, maxBytes: req.MaxBytes, wait: time.Duration(req.MaxWaitMillis) * time.Millisecond}
+	if bs.maxRows <= 0 {
+		bs.maxRows = defaultMaxRows
+	}
+	if bs.maxBytes <= 0 {
+		bs.maxBytes = defaultMaxBytes
+	}
+	if s.hintRows > 0 {
+		bs.b.Grow(min(s.hintRows, bs.maxRows), min(s.hintBytes, bs.maxBytes+bs.maxBytes/8))
+	}
+	scanned := false
+	for {
+		if err := ctx.Err(); err != nil {
+			if bs.items == 0 && len(bs.positions) == 0 {
+				return plugin.ReadResult{}, err
+			}
+			return s.result(bs, false), nil
+		}
+		if s.cur != nil {
+			closed, err := s.readFile(ctx, s.cur, bs)
+			if err != nil {
+				return plugin.ReadResult{}, err
+			}
+			if closed {
+				return s.result(bs, s.cur == nil && len(s.queue) == 0), nil
+			}
+			continue
+		}
+		if s.set.maxFiles > 0 && len(bs.positions) >= s.set.maxFiles {
+			return s.result(bs, len(s.queue) == 0), nil
+		}
+		if len(s.queue) == 0 && (!scanned || time.Since(s.lastScan) >= s.set.poll) {
+			s.scan()
+			scanned = true
+		}
+		if len(s.queue) > 0 {
+			s.openNext()
+			continue
+		}
+		// Nothing to read now: wait for the batch's time, polling.
+		deadline := start.Add(bs.wait)
+		if bs.items > 0 {
+			deadline = bs.firstAt.Add(bs.wait)
+		}
+		now := time.Now()
+		if !now.Before(deadline) {
+			return s.result(bs, true), nil
+		}
+		pause := min(deadline.Sub(now), s.set.poll-now.Sub(s.lastScan))
+		if pause > 0 {
+			t := time.NewTimer(pause)
+			select {
+			case <-ctx.Done():
+			case <-t.C:
+			}
+			t.Stop()
+		}
+	}
+}
+
+// result closes the batch.
+func (s *Source) result(bs *batchState, caughtUp bool) plugin.ReadResult {
+	if bs.b.Len() > 0 {
+		s.hintRows, s.hintBytes = bs.b.Len(), bs.b.Size()
+	}
+	return plugin.ReadResult{Batch: bs.b, Rejects: bs.rejects, Positions: bs.positions, CaughtUp: caughtUp}
+}
+
+// readFile reads lines of of into bs until the batch is closed (by size,
+// time or ctx: closed is true) or the file ends (the file is then
+// finished and s.cur cleared). A read error is logged and the file left to
+// be tried again at the next poll from where it stopped.
+func (s *Source) readFile(ctx context.Context, of *openFile, bs *batchState) (closed bool, err error) {
+	r := of.r
+	b := bs.b
+	ncols := len(s.cols)
+	var readErr error
+	defer func() {
+		if readErr != nil {
+			return
+		}
+		bs.setPosition(of.key, r.offset, s.cur == nil)
+	}()
+	if hr := of.headerReject; hr != nil {
+		of.headerReject = nil
+		bs.reject(hr.Origin, []byte(hr.Raw), hr.Reason)
+		if bs.full() {
+			return true, nil
+		}
+	}
+	for n := 1; ; n++ {
+		if n%ctxCheckLines == 0 {
+			if ctx.Err() != nil {
+				return true, nil
+			}
+			if bs.wait > 0 && bs.items > 0 && time.Since(bs.firstAt) >= bs.wait {
+				return true, nil
+			}
+		}
+		line, tooLong, length, err := r.next()
+		if errors.Is(err, io.EOF) {
+			s.finishFile(of)
+			return false, nil
+		}
+		if err != nil {
+			readErr = err
+			s.suspendFile(of, err)
+			// The lines before the error are in the batch: report them.
+			bs.setPosition(of.key, r.offset, false)
+			return false, nil
+		}
+		lineNo := r.lines
+		if lineNo == 1 {
+			line = bytes.TrimPrefix(line, utf8BOM)
+		}
+		if len(line) == 0 && !tooLong {
+			continue
+		}
+		origin := record.Origin{Source: of.path, Line: lineNo}
+		switch {
+		case of.mismatch != "":
+			bs.reject(origin, line, fmt.Sprintf("file %s, line %d: %s", of.path, lineNo, of.mismatch))
+		case tooLong:
+			bs.reject(origin, line, fmt.Sprintf("file %s, line %d: line of %d bytes, longer than max_line_bytes %d", of.path, lineNo, length, s.set.maxLineBytes))
+		default:
+			fields, problem := s.sp.split(line)
+			if problem == "" && len(fields) != ncols {
+				problem = fmt.Sprintf("field count %d, want %d", len(fields), ncols)
+			}
+			if problem != "" {
+				bs.reject(origin, line, fmt.Sprintf("file %s, line %d: %s", of.path, lineNo, problem))
+				break
+			}
+			b.StartRow(origin, line)
+			if of.colIdx == nil {
+				for _, f := range fields {
+					b.AppendBytes(f)
+				}
+			} else {
+				for _, i := range of.colIdx {
+					b.AppendBytes(fields[i])
+				}
+			}
+			bs.added()
+		}
+		if bs.full() {
+			if r.atEOF() {
+				s.finishFile(of)
+			}
+			return true, nil
+		}
+	}
+}
+
+// finishFile closes of, read to its end.
+func (s *Source) finishFile(of *openFile) {
+	of.f.Close()
+	s.cur = nil
+	delete(s.resume, of.key)
+	s.files[of.key] = stateRead
+	if s.set.afterRead != AfterReadKeep {
+		s.finished[of.key] = of.file
+	}
+}
+
+// suspendFile closes of after a read error; the next scan finds it again
+// and reading goes on where it stopped.
+func (s *Source) suspendFile(of *openFile, err error) {
+	of.f.Close()
+	s.cur = nil
+	s.resume[of.key] = of.r.offset
+	delete(s.files, of.key)
+	s.problem(of.key, "cannot read file; trying again at every poll", fmt.Errorf("read %s: %w", of.path, err))
+}
+
+// Ack takes note that everything up to positions is committed. With
+// after_read archive or delete, the files whose Done position is among them
+// are archived or deleted now, never before. A failure to do so is logged
+// and tried again at later polls; the file is not read again.
+func (s *Source) Ack(_ context.Context, positions []record.Position) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, p := range positions {
+		if !p.Done {
+			continue
+		}
+		s.files[p.Partition] = stateCommitted
+		if f, ok := s.finished[p.Partition]; ok {
+			delete(s.finished, p.Partition)
+			s.applyAfterRead(f)
+		}
+	}
+	return nil
+}
+
+// Close closes the file being read.
+func (s *Source) Close(context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cur != nil {
+		s.cur.f.Close()
+		s.cur = nil
+	}
+	return nil
+}
