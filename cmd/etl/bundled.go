@@ -2,6 +2,8 @@ package main
 
 import (
 	"etl/core/plugin"
+	"etl/plugins/cleanser"
+	"etl/plugins/csvdir"
 	"etl/plugins/postgres"
 )
 
@@ -9,5 +11,7 @@ import (
 // served by etl re-executing itself, so it crosses the same gRPC boundary
 // as an external plugin.
 var bundled = map[string]plugin.Plugin{
+	csvdir.Plugin.Name:   csvdir.Plugin,
+	cleanser.Plugin.Name: cleanser.Plugin,
 	postgres.Plugin.Name: postgres.Plugin,
 }
