@@ -79,12 +79,73 @@ sink:
 	}
 }
 
+// The plugins check their own config blocks; their errors point at the
+// YAML line of the offending key, all of them together.
+func TestValidateReportsPluginConfigErrors(t *testing.T) {
+	path := writeFile(t, "plugins.yaml", `version: 1
+name: shop
+source:
+  plugin: csvdir
+  config:
+    path: /surely/not/a/folder/of/this/machine
+    after_read: shred
+sink:
+  plugin: postgres
+  config:
+    dsn: postgres://nobody@127.0.0.1:1/none
+`)
+	code, _, stderr := etl(t, "validate", path)
+	if code != 1 {
+		t.Fatalf("exit code %d, want 1; stderr:\n%s", code, stderr)
+	}
+	for _, want := range []*regexp.Regexp{
+		regexp.MustCompile(regexp.QuoteMeta(path) + `:6:11: source\.config\.path: .*does not exist`),
+		regexp.MustCompile(regexp.QuoteMeta(path) + `:7:17: source\.config\.after_read: .*shred`),
+	} {
+		if !want.MatchString(stderr) {
+			t.Errorf("stderr does not match %s; got:\n%s", want, stderr)
+		}
+	}
+
+	// A transform is checked against the schema its source produces.
+	path = writeFile(t, "rules.yaml", `version: 1
+name: shop
+source:
+  plugin: csvdir
+  config: {path: `+t.TempDir()+`, columns: [user_id, action]}
+transforms:
+  - name: clean
+    plugin: cleanser
+    config:
+      fields:
+        - {name: user_id, type: int64}
+        - {name: price, type: decimal, scale: 2}
+      rules:
+        - {name: broken, expr: "user_id >"}
+sink:
+  plugin: postgres
+  config: {dsn: "postgres://nobody@127.0.0.1:1/none"}
+`)
+	code, _, stderr = etl(t, "validate", path)
+	if code != 1 {
+		t.Fatalf("exit code %d, want 1; stderr:\n%s", code, stderr)
+	}
+	for _, want := range []*regexp.Regexp{
+		regexp.MustCompile(regexp.QuoteMeta(path) + `:12:\d+: transforms\[0\]\.config\.fields\[1\]\S*: .*price`),
+		regexp.MustCompile(regexp.QuoteMeta(path) + `:14:\d+: transforms\[0\]\.config\.rules\[0\]\S*: .*broken`),
+	} {
+		if !want.MatchString(stderr) {
+			t.Errorf("stderr does not match %s; got:\n%s", want, stderr)
+		}
+	}
+}
+
 func TestPluginsListsBundled(t *testing.T) {
 	code, stdout, stderr := etl(t, "plugins", "--plugin-dir", t.TempDir())
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	for name, kind := range map[string]string{"postgres": "sink"} {
+	for name, kind := range map[string]string{"csvdir": "source", "cleanser": "transform", "postgres": "sink"} {
 		re := regexp.MustCompile(`(?m)^` + name + `\s+` + kind + `\s+\S+\s+bundled$`)
 		if !re.MatchString(stdout) {
 			t.Errorf("etl plugins does not list %s as a bundled %s:\n%s", name, kind, stdout)
