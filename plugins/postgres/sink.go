@@ -445,7 +445,7 @@ func (s *Sink) ensureReady(ctx context.Context) error {
 	if s.ready {
 		return nil
 	}
-	return s.retry(ctx, "start", func(ctx context.Context) error {
+	return s.retry(ctx, "connect", func(ctx context.Context) error {
 		conn, err := s.connection(ctx)
 		if err != nil {
 			return err
@@ -533,7 +533,7 @@ func (s *Sink) connection(ctx context.Context) (*pgx.Conn, error) {
 	s.closeConn(ctx)
 	conn, err := pgx.ConnectConfig(ctx, s.set.conn.Copy())
 	if err != nil {
-		return nil, fmt.Errorf("connect to PostgreSQL at %s: %w", s.set.addr, redactErr(err, s.set.password))
+		return nil, fmt.Errorf("connect to %s: %w", s.set.addr, redactErr(err, s.set.password))
 	}
 	var be backend
 	if err := conn.QueryRow(ctx, `SELECT pid, backend_start FROM pg_stat_activity WHERE pid = pg_backend_pid()`).Scan(&be.pid, &be.start); err != nil {
