@@ -17,6 +17,7 @@ import (
 
 	"etl/core/engine"
 	"etl/core/host"
+	"etl/core/host/hosttest"
 	"etl/core/spec"
 )
 
@@ -322,7 +323,7 @@ func TestCrashRecoveryExactlyOnce(t *testing.T) {
 		}
 		<-done
 		kills++
-		if left := waitForNoProcess(marker, 3*time.Second); len(left) > 0 {
+		if left := hosttest.WaitForNoProcess(marker, 3*time.Second); len(left) > 0 {
 			t.Fatalf("after SIGKILL of the engine, plugin processes %v are still running", left)
 		}
 	}
@@ -337,35 +338,6 @@ func TestCrashRecoveryExactlyOnce(t *testing.T) {
 	}
 	n := checkExactlyOnce(t, sinkPath, expected(partitions, rows, rejectEvery))
 	t.Logf("%d kills, %d batches committed in all", kills, n)
-}
-
-// waitForNoProcess waits until no process has marker in its environment
-// and returns the pids that still have it.
-func waitForNoProcess(marker string, wait time.Duration) []int {
-	deadline := time.Now().Add(wait)
-	for {
-		var left []int
-		entries, _ := os.ReadDir("/proc")
-		for _, e := range entries {
-			pid, err := strconv.Atoi(e.Name())
-			if err != nil {
-				continue
-			}
-			env, err := os.ReadFile(filepath.Join("/proc", e.Name(), "environ"))
-			if err != nil || !strings.Contains(string(env), marker) {
-				continue
-			}
-			stat, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-			if fields := strings.Fields(string(stat)); len(fields) > 2 && fields[2] == "Z" {
-				continue // a zombie has ended; only its entry waits for a reaper
-			}
-			left = append(left, pid)
-		}
-		if len(left) == 0 || time.Now().After(deadline) {
-			return left
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 func TestConfigErrorsOfPluginsAreLocated(t *testing.T) {
