@@ -38,7 +38,8 @@ type Config struct {
 	// (default 0: no bound).
 	MaxFilesPerBatch int `yaml:"max_files_per_batch"`
 	// MaxLineBytes bounds one line without its line end (default 1 MiB);
-	// a longer line is rejected with its first MaxLineBytes bytes.
+	// a longer line is rejected with its first MaxLineBytes bytes (up to
+	// three fewer, so as not to cut a UTF-8 character in two).
 	MaxLineBytes int `yaml:"max_line_bytes"`
 	// AfterRead says what happens to a file once its last rows are
 	// committed: keep (default), archive (move into ArchivePath) or delete.

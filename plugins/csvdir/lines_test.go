@@ -23,6 +23,9 @@ func TestMalformedLinesRejectedNeighboursKept(t *testing.T) {
 		{"text after closing quote", `1,"two"x,3`, "", `stray character 'x' after the closing quote of field 2`},
 		{"invalid UTF-8", "1,t\xffo,3", "", "invalid UTF-8 at byte 4"},
 		{"line longer than max_line_bytes", "1," + strings.Repeat("x", 40) + ",3", "1," + strings.Repeat("x", 30), "line of 44 bytes, longer than max_line_bytes 32"},
+		// The kept text ends before a character cut in two, so that it stays UTF-8.
+		{"longer than max_line_bytes, cut inside a character", "1,x" + strings.Repeat("é", 20) + ",3", "1,x" + strings.Repeat("é", 14), "line of 45 bytes, longer than max_line_bytes 32"},
+		{"longer than max_line_bytes, cut after a character", "1," + strings.Repeat("é", 20) + ",3", "1," + strings.Repeat("é", 15), "line of 44 bytes, longer than max_line_bytes 32"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

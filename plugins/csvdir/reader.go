@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"unicode/utf8"
 )
 
 // readBufferBytes is the size of the buffer of the open file. Lines up to
@@ -29,8 +30,9 @@ func newLineReader(r io.Reader, maxLine int) *lineReader {
 }
 
 // next returns the next line without its line end ("\n" or "\r\n"). When
-// the line is longer than maxLine bytes, it returns its first maxLine bytes,
-// tooLong set and the line's full length. A last line without a line end
+// the line is longer than maxLine bytes, it returns its first maxLine bytes
+// (fewer when that would cut a character in two, see keepStart), tooLong set
+// and the line's full length. A last line without a line end
 // counts as a line: files are complete when they appear. At the end it
 // returns io.EOF. The line aliases the reader's buffers until the next call.
 func (r *lineReader) next() (line []byte, tooLong bool, length int, err error) {
@@ -41,7 +43,7 @@ func (r *lineReader) next() (line []byte, tooLong bool, length int, err error) {
 		r.lines++
 		line = trimLineEnd(b)
 		if len(line) > r.maxLine {
-			return line[:r.maxLine], true, len(line), nil
+			return keepStart(line, r.maxLine), true, len(line), nil
 		}
 		return line, false, len(line), nil
 	case errors.Is(err, io.EOF):
@@ -91,9 +93,24 @@ func (r *lineReader) nextLong(first []byte) (line []byte, tooLong bool, length i
 		}
 	}
 	if length > r.maxLine {
-		return r.long[:r.maxLine], true, length, nil
+		return keepStart(r.long, r.maxLine), true, length, nil
 	}
 	return r.long[:length], false, length, nil
+}
+
+// keepStart returns the first n bytes of line, which is longer, less the
+// start of a UTF-8 character cut in two there: the text kept of a line that
+// is too long stays UTF-8 when the line is, as text crossing the plugin
+// boundary must.
+func keepStart(line []byte, n int) []byte {
+	cut := n
+	for cut > 0 && n-cut < utf8.UTFMax-1 && !utf8.RuneStart(line[cut]) {
+		cut--
+	}
+	if !utf8.RuneStart(line[cut]) {
+		cut = n // not UTF-8 anyway: keep every byte
+	}
+	return line[:cut]
 }
 
 // trimLineEnd drops a trailing "\n" or "\r\n".

@@ -2,17 +2,40 @@
 // every complete CSV file that appears in it exactly once, as a stream of
 // batches of text fields.
 //
+// Only complete files are read: producers write a file under a temporary
+// name (starting with '.' or ending in .tmp or .part, never read whatever
+// the pattern) and rename it into place. So a file is whole when it appears,
+// and its last line counts even without a line end.
+//
 // Each file is a partition (see partitionKey); its position is the byte
 // offset after the last line read, and Done once the file is read to its
 // end. Reading resumes at exactly the next line after a restart, also in the
 // middle of a file. Files are streamed through one buffer, so memory stays
-// flat whatever their size.
+// flat whatever their size: a batch holds at most MaxRows rows or about
+// MaxBytes bytes, and nothing else grows with a file.
 //
-// Every line is one record: a line that is not well-formed CSV (wrong field
-// count, an unterminated or stray quote, invalid UTF-8, longer than
-// max_line_bytes) becomes a reject of type CSV_PARSE_ERROR and never stops
-// the pipeline. Fields leave as text, unquoted but not trimmed; typing them
-// is a transform's job.
+// Every physical line is one record (a quoted field cannot hold a line
+// end), ended by "\n" or "\r\n"; empty lines are
+// skipped, a UTF-8 byte order mark is dropped. A line that is not
+// well-formed CSV (wrong field count, an unterminated or stray quote,
+// invalid UTF-8, longer than max_line_bytes) becomes a reject of type
+// CSV_PARSE_ERROR, with the line's text (its first max_line_bytes bytes
+// when longer) and a reason; it never stops the pipeline. Fields leave as
+// text, unquoted but not trimmed; typing them is a transform's job.
+//
+// With header true, the first non-empty line of each file names its
+// columns, and the file's fields are taken by those names, in any order.
+// A header that does not name exactly the columns (given in columns, or
+// learnt from the oldest file's header) makes every line of the file, the
+// header included, a CSV_PARSE_ERROR reject whose reason tells what is
+// missing or unexpected: the pipeline goes on, nothing is lost (the raw
+// lines are kept for a replay) and the file is done.
+//
+// With after_read archive or delete, a file is moved or deleted only once
+// the sink has committed its last rows (the Ack of its Done position). After
+// a crash between that commit and the move, the next Open skips the file,
+// whose position is Done, and moves or deletes it without reading it. A move
+// or deletion that fails is logged and tried again at every later poll.
 //
 // A file that cannot be opened or read (e.g. no read permission) is logged
 // to stderr and skipped; it is never marked done, archived or deleted, and

@@ -37,7 +37,7 @@ func TestFilesArrivingWhileRunning(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 		writeFile(t, dir, "one.csv", "1,x\n2,y\n", time.Time{})
 	}()
-	res, err = src.Read(context.Background(), plugin.ReadRequest{MaxRows: 100, MaxBytes: 1 << 20, MaxWaitMillis: 5000})
+	res, err = src.Read(context.Background(), plugin.ReadRequest{MaxRows: 100, MaxBytes: 1 << 20, MaxWaitMillis: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -330,6 +330,11 @@ func TestHeaderVersusColumns(t *testing.T) {
 			if len(g.Positions) != len(tc.files) {
 				t.Errorf("positions %+v, want one per file", g.Positions)
 			}
+			for _, p := range g.Positions {
+				if !p.Done {
+					t.Errorf("position %+v, want every file done (a mismatching header included)", p)
+				}
+			}
 		})
 	}
 }
@@ -548,7 +553,7 @@ func TestBatchClosedByTimeAfterFirstRow(t *testing.T) {
 		time.Sleep(30 * time.Millisecond)
 		writeFile(t, dir, "b.csv", "x\n2\n", baseTime.Add(time.Second))
 	}()
-	res, err := src.Read(context.Background(), plugin.ReadRequest{MaxRows: 10, MaxBytes: 1 << 20, MaxWaitMillis: 2000})
+	res, err := src.Read(context.Background(), plugin.ReadRequest{MaxRows: 10, MaxBytes: 1 << 20, MaxWaitMillis: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
