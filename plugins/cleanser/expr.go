@@ -1,11 +1,13 @@
 package cleanser
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"maps"
 	"math"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -269,7 +271,7 @@ func (d *derived) set(out any, v *value) string {
 		if n, isInt := toInt64(out); isInt {
 			text = strconv.AppendInt(d.scratch[:0], n, 10)
 		} else if x, isNum := toFloat64(out); isNum && !math.IsInf(x, 0) && !math.IsNaN(x) {
-			text = strconv.AppendFloat(d.scratch[:0], x, 'f', d.scale, 64)
+			text = roundHalfAway(strconv.AppendFloat(d.scratch[:0], x, 'f', -1, 64), d.scale)
 		} else {
 			return bad()
 		}
@@ -295,6 +297,41 @@ func (d *derived) set(out any, v *value) string {
 		v.i = t.UnixMicro()
 	}
 	return ""
+}
+
+// roundHalfAway rounds the plain decimal number in text (as strconv's 'f'
+// format writes it) to scale digits after the point, half away from zero,
+// in place. It rounds the shortest text of a float, the number the float
+// stands for, so that 1.005 gives 1.01 and 2.5 gives 3.
+func roundHalfAway(text []byte, scale int) []byte {
+	point := bytes.IndexByte(text, '.')
+	if point < 0 || len(text)-point-1 <= scale {
+		return text
+	}
+	up := text[point+1+scale] >= '5'
+	end := point + 1 + scale
+	if scale == 0 {
+		end = point
+	}
+	text = text[:end]
+	if !up {
+		return text
+	}
+	for i := len(text) - 1; i >= 0; i-- {
+		switch c := text[i]; {
+		case c == '.':
+			continue
+		case c == '9':
+			text[i] = '0'
+			continue
+		case c >= '0' && c <= '8':
+			text[i]++
+			return text
+		}
+		// The sign: every digit carried.
+		return slices.Insert(text, i+1, '1')
+	}
+	return slices.Insert(text, 0, '1')
 }
 
 func toInt64(x any) (int64, bool) {
