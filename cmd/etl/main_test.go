@@ -17,6 +17,9 @@ func TestMain(m *testing.M) {
 	if host.ServeBundled(bundled) {
 		return
 	}
+	if os.Getenv(runAsEtl) != "" {
+		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	}
 	os.Exit(m.Run())
 }
 
