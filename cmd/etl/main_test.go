@@ -102,8 +102,8 @@ sink:
 		t.Fatalf("exit code %d, want 1; stderr:\n%s", code, stderr)
 	}
 	for _, want := range []*regexp.Regexp{
-		regexp.MustCompile(regexp.QuoteMeta(path) + `:6:11: source\.config\.path: .*does not exist`),
-		regexp.MustCompile(regexp.QuoteMeta(path) + `:7:17: source\.config\.after_read: .*shred`),
+		regexp.MustCompile(regexp.QuoteMeta(path) + `:6:5: source\.config\.path: .*does not exist`),
+		regexp.MustCompile(regexp.QuoteMeta(path) + `:7:5: source\.config\.after_read: .*shred`),
 	} {
 		if !want.MatchString(stderr) {
 			t.Errorf("stderr does not match %s; got:\n%s", want, stderr)

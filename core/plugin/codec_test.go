@@ -12,9 +12,9 @@ import (
 func TestBatchCodecRoundTrip(t *testing.T) {
 	msgs := []proto.Message{
 		&pb.ReadResponse{Batch: &pb.Batch{Head: []byte("head"), Body: []byte("the rows")},
-			Rejects:   []*pb.Reject{{Source: "a.csv", Line: 3, Raw: "x,y", ErrorType: "E", Reason: "r"}},
-			Positions: []*pb.Position{{Partition: "a.csv", Offset: 99, Done: true}}, CaughtUp: true},
-		&pb.WriteRequest{BatchId: 42, Batch: &pb.Batch{Head: []byte("h"), Body: []byte{}}, Positions: []*pb.Position{{Partition: "p"}}},
+			Rejects:   []*pb.Reject{{Source: []byte("a.csv"), Line: 3, Raw: []byte("x,\xff\"y"), ErrorType: "E", Reason: []byte("r")}},
+			Positions: []*pb.Position{{Partition: []byte("a.csv"), Offset: 99, Done: true}}, CaughtUp: true},
+		&pb.WriteRequest{BatchId: 42, Batch: &pb.Batch{Head: []byte("h"), Body: []byte{}}, Positions: []*pb.Position{{Partition: []byte("p")}}},
 		&pb.ProcessRequest{},
 		&pb.ConfigureResponse{Errors: []*pb.ConfigError{{Path: "a.b", Message: "m"}}},
 	}

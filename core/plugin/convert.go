@@ -28,7 +28,7 @@ func schemaFromPB(s *pb.Schema) record.Schema {
 func positionsToPB(ps []record.Position) []*pb.Position {
 	out := make([]*pb.Position, len(ps))
 	for i, p := range ps {
-		out[i] = &pb.Position{Partition: p.Partition, Offset: p.Offset, Done: p.Done}
+		out[i] = &pb.Position{Partition: []byte(p.Partition), Offset: p.Offset, Done: p.Done}
 	}
 	return out
 }
@@ -36,7 +36,7 @@ func positionsToPB(ps []record.Position) []*pb.Position {
 func positionsFromPB(ps []*pb.Position) []record.Position {
 	out := make([]record.Position, len(ps))
 	for i, p := range ps {
-		out[i] = record.Position{Partition: p.Partition, Offset: p.Offset, Done: p.Done}
+		out[i] = record.Position{Partition: string(p.Partition), Offset: p.Offset, Done: p.Done}
 	}
 	return out
 }
@@ -44,7 +44,7 @@ func positionsFromPB(ps []*pb.Position) []record.Position {
 func rejectsToPB(rs []record.Reject) []*pb.Reject {
 	out := make([]*pb.Reject, len(rs))
 	for i, r := range rs {
-		out[i] = &pb.Reject{Source: r.Origin.Source, Line: r.Origin.Line, Raw: r.Raw, ErrorType: r.ErrorType, Reason: r.Reason}
+		out[i] = &pb.Reject{Source: []byte(r.Origin.Source), Line: r.Origin.Line, Raw: []byte(r.Raw), ErrorType: r.ErrorType, Reason: []byte(r.Reason)}
 	}
 	return out
 }
@@ -55,7 +55,7 @@ func rejectsFromPB(rs []*pb.Reject) []record.Reject {
 	}
 	out := make([]record.Reject, len(rs))
 	for i, r := range rs {
-		out[i] = record.Reject{Origin: record.Origin{Source: r.Source, Line: r.Line}, Raw: r.Raw, ErrorType: r.ErrorType, Reason: r.Reason}
+		out[i] = record.Reject{Origin: record.Origin{Source: string(r.Source), Line: r.Line}, Raw: string(r.Raw), ErrorType: r.ErrorType, Reason: string(r.Reason)}
 	}
 	return out
 }

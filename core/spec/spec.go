@@ -333,8 +333,7 @@ func (s *Spec) Locate(st *Step, path string) Error {
 var segmentRE = regexp.MustCompile(`^([^.\[\]]*)((?:\[\d+\])*)$`)
 
 // findPath returns the node at a key path such as "a.b[2].c": the key
-// node for a mapping key (its value when that is a single value), the item
-// for a list index; nil when absent.
+// node for a mapping key, the item for a list index; nil when absent.
 func findPath(n *yaml.Node, path string) *yaml.Node {
 	if path == "" {
 		return n
@@ -357,11 +356,6 @@ func findPath(n *yaml.Node, path string) *yaml.Node {
 			}
 			if next == nil {
 				return nil
-			}
-			if next.Kind == yaml.ScalarNode {
-				// A single value: point at it, as the engine's own
-				// checks do, rather than at its key.
-				at = next
 			}
 			n = next
 		}

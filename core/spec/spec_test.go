@@ -149,8 +149,8 @@ func TestLocatePluginErrorPaths(t *testing.T) {
 		path string
 		want string
 	}{
-		{&s.Source, "header", "p.yaml:13:13: source.config.header"}, // the value,
-		{&s.Transforms[0], "rules[0].expr", "p.yaml:19:28: transforms[0].config.rules[0].expr"},
+		{&s.Source, "header", "p.yaml:13:5: source.config.header"},
+		{&s.Transforms[0], "rules[0].expr", "p.yaml:19:22: transforms[0].config.rules[0].expr"},
 		{&s.Transforms[0], "rules[0]", "p.yaml:19:11: transforms[0].config.rules[0]"},
 		{&s.Sink, "nothing.here", "p.yaml:23:5: sink.config.nothing.here"},
 	}

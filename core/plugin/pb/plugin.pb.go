@@ -178,7 +178,7 @@ func (x *Schema) GetFields() []*Field {
 
 type Position struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Partition     string                 `protobuf:"bytes,1,opt,name=partition,proto3" json:"partition,omitempty"`
+	Partition     []byte                 `protobuf:"bytes,1,opt,name=partition,proto3" json:"partition,omitempty"` // bytes: a file name need not be UTF-8
 	Offset        int64                  `protobuf:"varint,2,opt,name=offset,proto3" json:"offset,omitempty"`
 	Done          bool                   `protobuf:"varint,3,opt,name=done,proto3" json:"done,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -215,11 +215,11 @@ func (*Position) Descriptor() ([]byte, []int) {
 	return file_plugin_proto_rawDescGZIP(), []int{3}
 }
 
-func (x *Position) GetPartition() string {
+func (x *Position) GetPartition() []byte {
 	if x != nil {
 		return x.Partition
 	}
-	return ""
+	return nil
 }
 
 func (x *Position) GetOffset() int64 {
@@ -238,11 +238,11 @@ func (x *Position) GetDone() bool {
 
 type Reject struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Source        string                 `protobuf:"bytes,1,opt,name=source,proto3" json:"source,omitempty"`
+	Source        []byte                 `protobuf:"bytes,1,opt,name=source,proto3" json:"source,omitempty"`
 	Line          int64                  `protobuf:"varint,2,opt,name=line,proto3" json:"line,omitempty"`
-	Raw           string                 `protobuf:"bytes,3,opt,name=raw,proto3" json:"raw,omitempty"`
+	Raw           []byte                 `protobuf:"bytes,3,opt,name=raw,proto3" json:"raw,omitempty"` // bytes: refused input is often not valid UTF-8
 	ErrorType     string                 `protobuf:"bytes,4,opt,name=error_type,json=errorType,proto3" json:"error_type,omitempty"`
-	Reason        string                 `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
+	Reason        []byte                 `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -277,11 +277,11 @@ func (*Reject) Descriptor() ([]byte, []int) {
 	return file_plugin_proto_rawDescGZIP(), []int{4}
 }
 
-func (x *Reject) GetSource() string {
+func (x *Reject) GetSource() []byte {
 	if x != nil {
 		return x.Source
 	}
-	return ""
+	return nil
 }
 
 func (x *Reject) GetLine() int64 {
@@ -291,11 +291,11 @@ func (x *Reject) GetLine() int64 {
 	return 0
 }
 
-func (x *Reject) GetRaw() string {
+func (x *Reject) GetRaw() []byte {
 	if x != nil {
 		return x.Raw
 	}
-	return ""
+	return nil
 }
 
 func (x *Reject) GetErrorType() string {
@@ -305,11 +305,11 @@ func (x *Reject) GetErrorType() string {
 	return ""
 }
 
-func (x *Reject) GetReason() string {
+func (x *Reject) GetReason() []byte {
 	if x != nil {
 		return x.Reason
 	}
-	return ""
+	return nil
 }
 
 // Batch is a record.Batch in its encoding: a small head (counts, source
@@ -1044,16 +1044,16 @@ const file_plugin_proto_rawDesc = "" +
 	"\x06Schema\x12,\n" +
 	"\x06fields\x18\x01 \x03(\v2\x14.etl.plugin.v1.FieldR\x06fields\"T\n" +
 	"\bPosition\x12\x1c\n" +
-	"\tpartition\x18\x01 \x01(\tR\tpartition\x12\x16\n" +
+	"\tpartition\x18\x01 \x01(\fR\tpartition\x12\x16\n" +
 	"\x06offset\x18\x02 \x01(\x03R\x06offset\x12\x12\n" +
 	"\x04done\x18\x03 \x01(\bR\x04done\"}\n" +
 	"\x06Reject\x12\x16\n" +
-	"\x06source\x18\x01 \x01(\tR\x06source\x12\x12\n" +
+	"\x06source\x18\x01 \x01(\fR\x06source\x12\x12\n" +
 	"\x04line\x18\x02 \x01(\x03R\x04line\x12\x10\n" +
-	"\x03raw\x18\x03 \x01(\tR\x03raw\x12\x1d\n" +
+	"\x03raw\x18\x03 \x01(\fR\x03raw\x12\x1d\n" +
 	"\n" +
 	"error_type\x18\x04 \x01(\tR\terrorType\x12\x16\n" +
-	"\x06reason\x18\x05 \x01(\tR\x06reason\"/\n" +
+	"\x06reason\x18\x05 \x01(\fR\x06reason\"/\n" +
 	"\x05Batch\x12\x12\n" +
 	"\x04head\x18\x01 \x01(\fR\x04head\x12\x12\n" +
 	"\x04body\x18\x02 \x01(\fR\x04body\";\n" +
