@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"etl/core/record"
+	"etl/core/plugin/plugintest"
 )
 
 // realisticBatch builds n e-commerce rows as a CSV source reads them:
@@ -91,7 +92,7 @@ func BenchmarkEcommerce(b *testing.B) {
 	b.SetBytes(int64(in.Size()))
 	b.ReportAllocs()
 	var rows, rejects int
-	cpu0, haveCPU := cpuTime()
+	cpu0, haveCPU := plugintest.CPUTime()
 	for b.Loop() {
 		out, rej, err := c.Process(ctx, in)
 		if err != nil {
@@ -104,7 +105,7 @@ func BenchmarkEcommerce(b *testing.B) {
 	// rows/cpu-s counts the process's CPU time instead of the wall clock
 	// (GC included): the same as rows/s on an idle machine, and still
 	// meaningful on a busy one.
-	if cpu1, ok := cpuTime(); haveCPU && ok && cpu1 > cpu0 {
+	if cpu1, ok := plugintest.CPUTime(); haveCPU && ok && cpu1 > cpu0 {
 		b.ReportMetric(float64(rows+rejects)/(cpu1-cpu0).Seconds(), "rows/cpu-s")
 	}
 	b.ReportMetric(100*float64(rejects)/float64(rows+rejects), "%rejected")

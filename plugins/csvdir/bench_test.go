@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"etl/core/plugin"
+	"etl/core/plugin/plugintest"
 )
 
 // writeEventsFile writes a CSV file of the seed's shape to path: the
@@ -80,7 +81,7 @@ func BenchmarkReadLargeFile(b *testing.B) {
 	b.SetBytes(size)
 	b.ReportAllocs()
 	var read int
-	cpu0, haveCPU := cpuTime()
+	cpu0, haveCPU := plugintest.CPUTime()
 	for b.Loop() {
 		src := New()
 		if _, err := src.Configure(ctx, cfg); err != nil {
@@ -109,7 +110,7 @@ func BenchmarkReadLargeFile(b *testing.B) {
 	b.ReportMetric(float64(read)/b.Elapsed().Seconds(), "rows/s")
 	// rows/cpu-s and ns/row count the process's CPU time (GC included)
 	// instead of the wall clock: meaningful on a busy machine too.
-	if cpu1, ok := cpuTime(); haveCPU && ok && cpu1 > cpu0 {
+	if cpu1, ok := plugintest.CPUTime(); haveCPU && ok && cpu1 > cpu0 {
 		cpu := cpu1 - cpu0
 		b.ReportMetric(float64(read)/cpu.Seconds(), "rows/cpu-s")
 		b.ReportMetric(float64(cpu.Nanoseconds())/float64(read), "cpu-ns/row")

@@ -1,16 +1,17 @@
 //go:build unix
 
-package cleanser
+// Package plugintest holds helpers for the tests and benchmarks of plugins.
+package plugintest
 
 import (
 	"syscall"
 	"time"
 )
 
-// cpuTime returns the CPU time the process has used, so that a benchmark
+// CPUTime returns the CPU time the process has used, so that a benchmark
 // can report a speed that other processes on a shared machine do not
-// distort.
-func cpuTime() (time.Duration, bool) {
+// distort. ok is false where it cannot be measured.
+func CPUTime() (d time.Duration, ok bool) {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0, false
