@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"etl/core/record"
 	"etl/core/plugin/plugintest"
+	"etl/core/record"
 )
 
 // realisticBatch builds n e-commerce rows as a CSV source reads them:
