@@ -75,7 +75,8 @@ func TestEcommerceEndToEnd(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer log.Close()
-		cmd := exec.Command(os.Args[0], append([]string{"run", "../../configs/ecommerce.yaml"}, args...)...)
+		// Metrics on a free port: the default one may be taken by another etl.
+		cmd := exec.Command(os.Args[0], append([]string{"run", "../../configs/ecommerce.yaml", "--metrics-addr", "127.0.0.1:0"}, args...)...)
 		cmd.Env = append(os.Environ(), runAsEtl+"=1", marker,
 			"DATABASE_URL="+dsn, "EVENTS_DIR="+inbox, "ARCHIVE_DIR="+archive)
 		cmd.Stdout, cmd.Stderr = log, log

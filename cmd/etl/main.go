@@ -19,6 +19,7 @@ import (
 
 	"etl/core/engine"
 	"etl/core/host"
+	"etl/core/metrics"
 	"etl/core/spec"
 )
 
@@ -30,6 +31,7 @@ const usage = `etl: streaming ETL pipelines from YAML, with plugins over gRPC.
 Usage:
   etl run CONFIG [--once]     run a pipeline (Ctrl-C commits what is in flight, then stops)
   etl validate CONFIG         check a pipeline file and every plugin's config; moves no data
+  etl status CONFIG           where a pipeline stands: last batch, files done and waiting, rejects
   etl plugins                 list the plugins etl can find
   etl version                 print the version
 
@@ -55,6 +57,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdRun(rest, stdout, stderr)
 	case "validate":
 		return cmdValidate(rest, stdout, stderr)
+	case "status":
+		return cmdStatus(rest, stdout, stderr)
 	case "plugins":
 		return cmdPlugins(rest, stdout, stderr)
 	case "version", "--version":
@@ -156,10 +160,24 @@ func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 }
 
 func cmdRun(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("run", "Usage: etl run CONFIG [flags]\n\nRuns the pipeline in CONFIG until stopped. The first Ctrl-C (or SIGTERM) stops reading,\ncommits the batches in flight and exits 0; a second one exits at once (nothing is lost:\nuncommitted batches are read again on the next run).", stderr)
+	fs := newFlagSet("run", `Usage: etl run CONFIG [flags]
+
+Runs the pipeline in CONFIG until stopped. The first Ctrl-C (or SIGTERM) stops reading,
+commits the batches in flight and exits 0; a second one exits at once (nothing is lost:
+uncommitted batches are read again on the next run).
+
+Unless --metrics-addr is empty, it serves on that address:
+  /metrics   Prometheus metrics (etl_rows_read_total, etl_rows_written_total,
+             etl_rows_rejected_total{error_type}, etl_batches_committed_total,
+             etl_batch_duration_seconds, etl_commit_duration_seconds, etl_lag_seconds,
+             etl_source_backlog_partitions, etl_source_backlog_bytes, ...)
+  /healthz   200 while the process lives
+  /readyz    200 while the pipeline is open and running, else 503
+On a terminal (text logs) it logs a progress line every 5s: rows/s, rejected, lag, backlog.`, stderr)
 	var c common
 	c.register(fs)
 	once := fs.Bool("once", false, "process everything available now, then exit (for backfills and tests)")
+	metricsAddr := fs.String("metrics-addr", metrics.DefaultAddr, "serve /metrics, /healthz and /readyz on this host:port (port 0: any free port); empty turns it off")
 	pos, err := parseArgs(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
@@ -195,6 +213,27 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		cancel()
 	}()
 
+	stats := &engine.Stats{}
+	var m *metrics.Metrics
+	if *metricsAddr != "" {
+		// Served from the start, so that /healthz answers while the
+		// plugins start; /readyz says 503 until the pipeline runs.
+		m = metrics.New(s.Name, stats)
+		srv, err := metrics.Listen(*metricsAddr, m.Handler())
+		if err != nil {
+			fmt.Fprintf(stderr, "etl run: --metrics-addr: %v (another etl running? pass another address, or --metrics-addr '' to serve none)\n", err)
+			return 1
+		}
+		defer func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			if err := srv.Close(ctx); err != nil {
+				log.Warn("closing the metrics server", "error", err)
+			}
+		}()
+		log.Info("serving metrics", "addr", srv.Addr())
+	}
+
 	in, err := engine.Open(ctx, s, c.host(), log)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
@@ -205,7 +244,9 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	opts := engine.OptionsOf(s)
 	opts.Once = *once
 	opts.Logger = log
-	stats := &engine.Stats{}
+	if m != nil {
+		opts.OnCommit = m.ObserveCommit
+	}
 	start := time.Now()
 	if c.logFormat != "json" && isTerminal(stderr) {
 		go progress(ctx, log, stats, 5*time.Second)
@@ -228,7 +269,8 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// progress logs a line every interval with the rates since the last one.
+// progress logs a line every interval: the rate since the last one, the
+// totals, the lag and the source's backlog.
 func progress(ctx context.Context, log *slog.Logger, stats *engine.Stats, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -239,14 +281,40 @@ func progress(ctx context.Context, log *slog.Logger, stats *engine.Stats, interv
 			return
 		case now := <-t.C:
 			s := stats.Snapshot()
-			secs := now.Sub(at).Seconds()
-			log.Info("progress",
-				"rows_per_s", int64(float64(s.RowsWritten-prev.RowsWritten)/secs),
-				"mb_per_s", fmt.Sprintf("%.1f", float64(s.BytesRead-prev.BytesRead)/secs/1e6),
-				"rows_written", s.RowsWritten, "rejected", s.Rejected, "last_batch_id", s.LastBatchID)
+			log.Info("progress", progressArgs(prev, s, now.Sub(at), now)...)
 			prev, at = s, now
 		}
 	}
+}
+
+// progressArgs are the attributes of a progress line: the rows written per
+// second over elapsed, the totals, the lag and the backlog when known.
+func progressArgs(prev, s engine.StatsSnapshot, elapsed time.Duration, now time.Time) []any {
+	rate := int64(0)
+	if elapsed > 0 {
+		rate = int64(float64(s.RowsWritten-prev.RowsWritten) / elapsed.Seconds())
+	}
+	args := []any{"rows_per_s", rate, "rows_written", s.RowsWritten, "rejected", s.Rejected,
+		"lag", s.Lag(now).Round(10 * time.Millisecond).String()}
+	if s.Backlog != nil {
+		args = append(args, "backlog", fmt.Sprintf("%d files, %s", s.Backlog.Partitions, byteSize(s.Backlog.Bytes)))
+	}
+	return append(args, "last_batch_id", s.LastBatchID)
+}
+
+// byteSize writes n bytes for people: "512 B", "12.4 MB".
+func byteSize(n int64) string {
+	const unit = 1000
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	v, suffix := float64(n), []string{"kB", "MB", "GB", "TB", "PB"}
+	i := -1
+	for v >= unit && i < len(suffix)-1 {
+		v /= unit
+		i++
+	}
+	return fmt.Sprintf("%.1f %s", v, suffix[i])
 }
 
 func cmdValidate(args []string, stdout, stderr io.Writer) int {

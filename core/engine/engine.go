@@ -74,21 +74,113 @@ type Pipeline struct {
 	Sink       Step[plugin.Sink]
 }
 
-// Stats counts what a run has done so far. Read it with Snapshot.
+// Stats counts what a run has done so far, and what it holds now. Read it
+// with Snapshot; the engine alone writes it. It is how a run is observed
+// (metrics, progress lines) without the engine knowing who looks.
 type Stats struct {
 	rowsRead, rowsWritten, rejected, batches, bytesRead atomic.Int64
 	lastBatchID                                         atomic.Int64
+	running                                             atomic.Bool
+
+	mu sync.Mutex
+	// inFlight holds the read times of the batches read and not yet
+	// committed, oldest first (batches are committed in read order).
+	inFlight []time.Time
+	// rejectsByType counts the committed rejects by error type.
+	rejectsByType map[string]int64
+	backlog       *plugin.Backlog
 }
 
 // StatsSnapshot is a copy of the counters.
 type StatsSnapshot struct {
 	RowsRead, RowsWritten, Rejected, Batches, BytesRead, LastBatchID int64
+	// RejectedByType splits Rejected by error type.
+	RejectedByType map[string]int64
+	// Running says the pipeline is open and reading: the checkpoint was
+	// read and the source opened, and no stop has begun.
+	Running bool
+	// InFlight is how many batches are read and not yet committed;
+	// OldestRead is when the oldest of them was read (zero when none).
+	InFlight   int
+	OldestRead time.Time
+	// Backlog is what the source last said waits to be read; nil when it
+	// cannot tell (or has not said yet).
+	Backlog *plugin.Backlog
+}
+
+// Lag is the end-to-end lag at now: the age of the oldest input read and
+// not yet committed, 0 when nothing is in flight.
+func (s StatsSnapshot) Lag(now time.Time) time.Duration {
+	if s.OldestRead.IsZero() || now.Before(s.OldestRead) {
+		return 0
+	}
+	return now.Sub(s.OldestRead)
 }
 
 // Snapshot returns the counters now.
 func (s *Stats) Snapshot() StatsSnapshot {
-	return StatsSnapshot{RowsRead: s.rowsRead.Load(), RowsWritten: s.rowsWritten.Load(), Rejected: s.rejected.Load(),
-		Batches: s.batches.Load(), BytesRead: s.bytesRead.Load(), LastBatchID: s.lastBatchID.Load()}
+	s.mu.Lock()
+	snap := StatsSnapshot{InFlight: len(s.inFlight), RejectedByType: make(map[string]int64, len(s.rejectsByType))}
+	if len(s.inFlight) > 0 {
+		snap.OldestRead = s.inFlight[0]
+	}
+	for t, n := range s.rejectsByType {
+		snap.RejectedByType[t] = n
+	}
+	if s.backlog != nil {
+		b := *s.backlog
+		snap.Backlog = &b
+	}
+	// The counters are read under the lock too, so that Rejected agrees
+	// with RejectedByType.
+	snap.RowsRead, snap.RowsWritten, snap.Rejected = s.rowsRead.Load(), s.rowsWritten.Load(), s.rejected.Load()
+	snap.Batches, snap.BytesRead, snap.LastBatchID = s.batches.Load(), s.bytesRead.Load(), s.lastBatchID.Load()
+	snap.Running = s.running.Load()
+	s.mu.Unlock()
+	return snap
+}
+
+// read records a batch read at readAt, now in flight, and the backlog the
+// source reported with it.
+func (s *Stats) read(rows, bytes int, readAt time.Time, inFlight bool, backlog *plugin.Backlog) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rowsRead.Add(int64(rows))
+	s.bytesRead.Add(int64(bytes))
+	if inFlight {
+		s.inFlight = append(s.inFlight, readAt)
+	}
+	if backlog != nil {
+		b := *backlog
+		s.backlog = &b
+	}
+}
+
+// committed records the commit of the oldest batch in flight.
+func (s *Stats) committed(id int64, rows int, rejects []record.Reject) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.inFlight) > 0 {
+		s.inFlight = s.inFlight[1:]
+	}
+	s.rowsWritten.Add(int64(rows))
+	s.rejected.Add(int64(len(rejects)))
+	if len(rejects) > 0 && s.rejectsByType == nil {
+		s.rejectsByType = map[string]int64{}
+	}
+	for _, r := range rejects {
+		s.rejectsByType[r.ErrorType]++
+	}
+	s.batches.Add(1)
+	s.lastBatchID.Store(id)
+}
+
+// forgetInFlight drops the batches in flight: the run ended and they will
+// be read again by the next one.
+func (s *Stats) forgetInFlight() {
+	s.mu.Lock()
+	s.inFlight = nil
+	s.mu.Unlock()
 }
 
 // item is a batch travelling between stages.
@@ -125,6 +217,11 @@ func Run(ctx context.Context, p Pipeline, opts Options, stop <-chan struct{}, st
 	if err := p.Source.Plugin.Open(ctx, cp.Positions); err != nil {
 		return p.Source.err("open", err)
 	}
+	stats.running.Store(true)
+	defer func() {
+		stats.running.Store(false)
+		stats.forgetInFlight()
+	}()
 
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -135,6 +232,7 @@ func Run(ctx context.Context, p Pipeline, opts Options, stop <-chan struct{}, st
 		select {
 		case <-stop:
 			log.Info("stopping: finishing the batches in flight")
+			stats.running.Store(false)
 			stopReading()
 		case <-readCtx.Done():
 		}
@@ -231,11 +329,13 @@ func readLoop(ctx context.Context, src Step[plugin.Source], opts Options, out ch
 			return src.err("read", err)
 		}
 		it := &item{batch: res.Batch, rejects: res.Rejects, positions: res.Positions, readAt: start}
+		rows := 0
 		if res.Batch != nil {
 			it.bytes = res.Batch.Size()
-			stats.rowsRead.Add(int64(res.Batch.Len()))
-			stats.bytesRead.Add(int64(it.bytes))
+			rows = res.Batch.Len()
 		}
+		// The batch is in flight from now until the writer commits it.
+		stats.read(rows, it.bytes, start, !it.empty(), res.Backlog)
 		for sent := it.empty(); !sent; {
 			select {
 			case out <- it:
@@ -291,10 +391,7 @@ func writeLoop(ctx context.Context, sink Step[plugin.Sink], opts Options, lastID
 		if err != nil {
 			return sink.err(fmt.Sprintf("commit batch %d", id), err)
 		}
-		stats.rowsWritten.Add(int64(rows))
-		stats.rejected.Add(int64(len(it.rejects)))
-		stats.batches.Add(1)
-		stats.lastBatchID.Store(id)
+		stats.committed(id, rows, it.rejects)
 		if opts.OnCommit != nil {
 			opts.OnCommit(Commit{BatchID: id, Rows: rows, Rejects: len(it.rejects), Bytes: it.bytes, Positions: it.positions, ReadAt: it.readAt, Duration: time.Since(start)})
 		}

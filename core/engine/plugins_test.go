@@ -143,7 +143,38 @@ func (g *genSource) Read(ctx context.Context, req plugin.ReadRequest) (plugin.Re
 			res.CaughtUp = false
 		}
 	}
+	backlog := g.backlog(g.next)
+	res.Backlog = &backlog
 	return res, nil
+}
+
+// genRowBytes is what one row of gen counts for in its backlog.
+const genRowBytes = 100
+
+// backlog is what waits after next: the partitions with rows left, each
+// row genRowBytes.
+func (g *genSource) backlog(next []int) plugin.Backlog {
+	var b plugin.Backlog
+	for _, n := range next {
+		if n < g.cfg.Rows {
+			b.Partitions++
+			b.Bytes += int64(g.cfg.Rows-n) * genRowBytes
+		}
+	}
+	return b
+}
+
+// Backlog makes gen a plugin.BacklogReporter.
+func (g *genSource) Backlog(_ context.Context, positions []record.Position) (plugin.Backlog, error) {
+	next := make([]int, g.cfg.Partitions)
+	for _, p := range positions {
+		var n int
+		if _, err := fmt.Sscanf(p.Partition, "p%d", &n); err != nil || n >= len(next) {
+			return plugin.Backlog{}, fmt.Errorf("unknown partition %q", p.Partition)
+		}
+		next[n] = int(p.Offset)
+	}
+	return g.backlog(next), nil
 }
 
 func (g *genSource) Ack(context.Context, []record.Position) error { return nil }

@@ -2,9 +2,13 @@ package plugin
 
 import (
 	"context"
+	"sort"
+	"time"
 
 	goplugin "github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"etl/core/plugin/pb"
 	"etl/core/record"
@@ -45,6 +49,26 @@ func (c *sinkClient) Checkpoint(ctx context.Context) (Checkpoint, error) {
 	return Checkpoint{BatchID: r.BatchId, Positions: positionsFromPB(r.Positions)}, nil
 }
 
+// Status asks the plugin what is committed; a plugin without the method
+// answers with an error wrapping errors.ErrUnsupported.
+func (c *sinkClient) Status(ctx context.Context) (Status, error) {
+	r, err := c.c.Status(ctx, &pb.Empty{})
+	if err != nil {
+		return Status{}, unwrapStatus(err)
+	}
+	st := Status{Checkpoint: Checkpoint{BatchID: r.BatchId, Positions: positionsFromPB(r.Positions)}}
+	if r.CommittedAtUnixNano != 0 {
+		st.CommittedAt = time.Unix(0, r.CommittedAtUnixNano)
+	}
+	if r.RejectsKnown {
+		st.Rejects = make(map[string]int64, len(r.Rejects))
+		for _, rc := range r.Rejects {
+			st.Rejects[rc.ErrorType] += rc.Count
+		}
+	}
+	return st, nil
+}
+
 func (c *sinkClient) Write(ctx context.Context, req WriteRequest) error {
 	data, err := encodeBatch(req.Batch)
 	if err != nil {
@@ -76,6 +100,30 @@ func (s *sinkServer) Checkpoint(ctx context.Context, _ *pb.Empty) (*pb.Checkpoin
 		return nil, statusOf(err)
 	}
 	return &pb.CheckpointResponse{BatchId: cp.BatchID, Positions: positionsToPB(cp.Positions)}, nil
+}
+
+func (s *sinkServer) Status(ctx context.Context, _ *pb.Empty) (*pb.StatusResponse, error) {
+	sr, ok := s.impl.(StatusReporter)
+	if !ok {
+		return nil, status.Error(codes.Unimplemented, "the sink cannot tell its status")
+	}
+	st, err := sr.Status(ctx)
+	if err != nil {
+		return nil, statusOf(err)
+	}
+	r := &pb.StatusResponse{BatchId: st.BatchID, Positions: positionsToPB(st.Positions), RejectsKnown: st.Rejects != nil}
+	if !st.CommittedAt.IsZero() {
+		r.CommittedAtUnixNano = st.CommittedAt.UnixNano()
+	}
+	types := make([]string, 0, len(st.Rejects))
+	for t := range st.Rejects {
+		types = append(types, t)
+	}
+	sort.Strings(types)
+	for _, t := range types {
+		r.Rejects = append(r.Rejects, &pb.RejectCount{ErrorType: t, Count: st.Rejects[t]})
+	}
+	return r, nil
 }
 
 func (s *sinkServer) Write(ctx context.Context, req *pb.WriteRequest) (*pb.Empty, error) {

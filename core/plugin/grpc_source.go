@@ -5,6 +5,8 @@ import (
 
 	goplugin "github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"etl/core/plugin/pb"
 	"etl/core/record"
@@ -52,7 +54,17 @@ func (c *sourceClient) Read(ctx context.Context, req ReadRequest) (ReadResult, e
 	if err != nil {
 		return ReadResult{}, err
 	}
-	return ReadResult{Batch: b, Rejects: rejectsFromPB(r.Rejects), Positions: positionsFromPB(r.Positions), CaughtUp: r.CaughtUp}, nil
+	return ReadResult{Batch: b, Rejects: rejectsFromPB(r.Rejects), Positions: positionsFromPB(r.Positions), CaughtUp: r.CaughtUp, Backlog: backlogFromPB(r.Backlog)}, nil
+}
+
+// Backlog asks the plugin what waits after positions; a plugin without
+// the method answers with an error wrapping errors.ErrUnsupported.
+func (c *sourceClient) Backlog(ctx context.Context, positions []record.Position) (Backlog, error) {
+	r, err := c.c.Backlog(ctx, &pb.BacklogRequest{Positions: positionsToPB(positions)})
+	if err != nil {
+		return Backlog{}, unwrapStatus(err)
+	}
+	return *backlogFromPB(r), nil
 }
 
 func (c *sourceClient) Ack(ctx context.Context, positions []record.Position) error {
@@ -89,7 +101,33 @@ func (s *sourceServer) Read(ctx context.Context, req *pb.ReadRequest) (*pb.ReadR
 	if err != nil {
 		return nil, statusOf(err)
 	}
-	return &pb.ReadResponse{Batch: data, Rejects: rejectsToPB(res.Rejects), Positions: positionsToPB(res.Positions), CaughtUp: res.CaughtUp}, nil
+	return &pb.ReadResponse{Batch: data, Rejects: rejectsToPB(res.Rejects), Positions: positionsToPB(res.Positions), CaughtUp: res.CaughtUp, Backlog: backlogToPB(res.Backlog)}, nil
+}
+
+func (s *sourceServer) Backlog(ctx context.Context, req *pb.BacklogRequest) (*pb.Backlog, error) {
+	br, ok := s.impl.(BacklogReporter)
+	if !ok {
+		return nil, status.Error(codes.Unimplemented, "the source cannot tell its backlog")
+	}
+	b, err := br.Backlog(ctx, positionsFromPB(req.Positions))
+	if err != nil {
+		return nil, statusOf(err)
+	}
+	return backlogToPB(&b), nil
+}
+
+func backlogToPB(b *Backlog) *pb.Backlog {
+	if b == nil {
+		return nil
+	}
+	return &pb.Backlog{Partitions: b.Partitions, Bytes: b.Bytes}
+}
+
+func backlogFromPB(b *pb.Backlog) *Backlog {
+	if b == nil {
+		return nil
+	}
+	return &Backlog{Partitions: b.Partitions, Bytes: b.Bytes}
 }
 
 func (s *sourceServer) Ack(ctx context.Context, req *pb.AckRequest) (*pb.Empty, error) {

@@ -8,6 +8,7 @@ package plugin
 
 import (
 	"context"
+	"time"
 
 	"etl/core/record"
 )
@@ -47,6 +48,27 @@ type ReadResult struct {
 	Positions []record.Position
 	// CaughtUp says nothing more was available when the batch was closed.
 	CaughtUp bool
+	// Backlog, when the source can tell, is what still waits to be read
+	// after this batch. Nil means unknown; it feeds etl's backlog metrics.
+	Backlog *Backlog
+}
+
+// Backlog is what a source has waiting to be read.
+type Backlog struct {
+	// Partitions is how many partitions (for csvdir, files) hold input
+	// not read yet, the one being read included.
+	Partitions int64
+	// Bytes is how many bytes of input they hold beyond what was read.
+	Bytes int64
+}
+
+// BacklogReporter is an optional interface of a Source, for `etl status`:
+// Backlog returns what waits to be read after positions (the committed
+// ones) on a configured source that is not opened. It reads no input and
+// changes nothing (no folder created, no file moved). A source that cannot
+// tell returns an error wrapping errors.ErrUnsupported.
+type BacklogReporter interface {
+	Backlog(ctx context.Context, positions []record.Position) (Backlog, error)
 }
 
 // Source reads from outside and produces batches.
@@ -84,6 +106,26 @@ type Checkpoint struct {
 	BatchID int64
 	// Positions are the source positions committed, one per partition.
 	Positions []record.Position
+}
+
+// Status is where a pipeline stands in its sink, for `etl status`.
+type Status struct {
+	// Checkpoint is what is committed, as Sink.Checkpoint returns it.
+	Checkpoint
+	// CommittedAt is when the last batch was committed; zero when unknown
+	// or when nothing was.
+	CommittedAt time.Time
+	// Rejects counts the rejects stored for the pipeline by error type;
+	// nil when the sink cannot tell.
+	Rejects map[string]int64
+}
+
+// StatusReporter is an optional interface of a Sink, for `etl status`:
+// Status returns what is committed for the configured pipeline, reading
+// only (a sink that creates its tables in Checkpoint does not here). A sink
+// that cannot tell returns an error wrapping errors.ErrUnsupported.
+type StatusReporter interface {
+	Status(ctx context.Context) (Status, error)
 }
 
 // WriteRequest is one micro-batch to commit.

@@ -188,6 +188,9 @@ func statusOf(err error) error {
 	if errors.Is(err, context.Canceled) {
 		return status.Error(codes.Canceled, err.Error())
 	}
+	if errors.Is(err, errors.ErrUnsupported) {
+		return status.Error(codes.Unimplemented, err.Error())
+	}
 	return status.Error(codes.Unknown, err.Error())
 }
 
@@ -203,6 +206,11 @@ func unwrapStatus(err error) error {
 		}
 		if s.Code() == codes.Unknown {
 			return errors.New(s.Message())
+		}
+		if s.Code() == codes.Unimplemented {
+			// An optional method the plugin does not offer, e.g. one built
+			// before the method existed.
+			return fmt.Errorf("%s: %w", s.Message(), errors.ErrUnsupported)
 		}
 		return fmt.Errorf("%s (%s)", s.Message(), s.Code())
 	}

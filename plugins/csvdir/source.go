@@ -64,6 +64,8 @@ import (
 // Plugin is the csvdir source as the etl engine loads it.
 var Plugin = plugin.Plugin{Name: "csvdir", Version: "0.1.0", Source: func() plugin.Source { return New() }}
 
+var _ plugin.BacklogReporter = (*Source)(nil)
+
 // ErrorType is the error type of the rejects of malformed lines.
 const ErrorType = "CSV_PARSE_ERROR"
 
@@ -598,12 +600,65 @@ func (s *Source) Read(ctx context.Context, req plugin.ReadRequest) (plugin.ReadR
 	}
 }
 
-// result closes the batch.
+// result closes the batch. It reports the backlog with it, listing the
+// folder first when the poll interval has passed, so that files that
+// arrived while the queue was busy count too.
 func (s *Source) result(bs *batchState, caughtUp bool) plugin.ReadResult {
 	if bs.b.Len() > 0 {
 		s.hintRows, s.hintBytes = bs.b.Len(), bs.b.Size()
 	}
-	return plugin.ReadResult{Batch: bs.b, Rejects: bs.rejects, Positions: bs.positions, CaughtUp: caughtUp}
+	if time.Since(s.lastScan) >= s.set.poll {
+		s.scan()
+	}
+	return plugin.ReadResult{Batch: bs.b, Rejects: bs.rejects, Positions: bs.positions, CaughtUp: caughtUp, Backlog: s.backlog()}
+}
+
+// backlog is what waits to be read: the rest of the file being read and
+// the queued files, beyond their resume offsets.
+func (s *Source) backlog() *plugin.Backlog {
+	b := &plugin.Backlog{}
+	if s.cur != nil {
+		b.Partitions++
+		b.Bytes += max(0, s.cur.size-s.cur.r.offset)
+	}
+	for _, f := range s.queue {
+		b.Partitions++
+		b.Bytes += max(0, f.size-s.resume[f.key])
+	}
+	return b
+}
+
+// Backlog returns what waits to be read after positions, for etl status:
+// the matching files of the folder whose position is not Done, each with
+// its bytes beyond its offset. It reads no file and changes nothing; a
+// missing folder holds nothing when create is true.
+func (s *Source) Backlog(_ context.Context, positions []record.Position) (plugin.Backlog, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.set.dir == "" {
+		return plugin.Backlog{}, errors.New("csvdir: Backlog before Configure")
+	}
+	files, err := s.set.listFiles()
+	if err != nil {
+		if s.set.create && errors.Is(err, fs.ErrNotExist) {
+			return plugin.Backlog{}, nil
+		}
+		return plugin.Backlog{}, err
+	}
+	at := make(map[string]record.Position, len(positions))
+	for _, p := range positions {
+		at[p.Partition] = p
+	}
+	var b plugin.Backlog
+	for _, f := range files {
+		p := at[f.key]
+		if p.Done {
+			continue
+		}
+		b.Partitions++
+		b.Bytes += max(0, f.size-p.Offset)
+	}
+	return b, nil
 }
 
 // readFile reads lines of of into bs until the batch is closed (by size,

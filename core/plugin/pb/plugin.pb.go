@@ -703,11 +703,14 @@ func (x *ReadRequest) GetMaxWaitMillis() int64 {
 }
 
 type ReadResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Batch         *Batch                 `protobuf:"bytes,1,opt,name=batch,proto3" json:"batch,omitempty"`
-	Rejects       []*Reject              `protobuf:"bytes,2,rep,name=rejects,proto3" json:"rejects,omitempty"`
-	Positions     []*Position            `protobuf:"bytes,3,rep,name=positions,proto3" json:"positions,omitempty"`
-	CaughtUp      bool                   `protobuf:"varint,4,opt,name=caught_up,json=caughtUp,proto3" json:"caught_up,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Batch     *Batch                 `protobuf:"bytes,1,opt,name=batch,proto3" json:"batch,omitempty"`
+	Rejects   []*Reject              `protobuf:"bytes,2,rep,name=rejects,proto3" json:"rejects,omitempty"`
+	Positions []*Position            `protobuf:"bytes,3,rep,name=positions,proto3" json:"positions,omitempty"`
+	CaughtUp  bool                   `protobuf:"varint,4,opt,name=caught_up,json=caughtUp,proto3" json:"caught_up,omitempty"`
+	// What still waits to be read after this batch; unset when the source
+	// cannot tell.
+	Backlog       *Backlog `protobuf:"bytes,5,opt,name=backlog,proto3" json:"backlog,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -770,6 +773,111 @@ func (x *ReadResponse) GetCaughtUp() bool {
 	return false
 }
 
+func (x *ReadResponse) GetBacklog() *Backlog {
+	if x != nil {
+		return x.Backlog
+	}
+	return nil
+}
+
+// Backlog is what a source has waiting to be read: partitions (e.g. files)
+// and bytes.
+type Backlog struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Partitions    int64                  `protobuf:"varint,1,opt,name=partitions,proto3" json:"partitions,omitempty"`
+	Bytes         int64                  `protobuf:"varint,2,opt,name=bytes,proto3" json:"bytes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Backlog) Reset() {
+	*x = Backlog{}
+	mi := &file_plugin_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Backlog) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Backlog) ProtoMessage() {}
+
+func (x *Backlog) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Backlog.ProtoReflect.Descriptor instead.
+func (*Backlog) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *Backlog) GetPartitions() int64 {
+	if x != nil {
+		return x.Partitions
+	}
+	return 0
+}
+
+func (x *Backlog) GetBytes() int64 {
+	if x != nil {
+		return x.Bytes
+	}
+	return 0
+}
+
+type BacklogRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Positions     []*Position            `protobuf:"bytes,1,rep,name=positions,proto3" json:"positions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BacklogRequest) Reset() {
+	*x = BacklogRequest{}
+	mi := &file_plugin_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BacklogRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BacklogRequest) ProtoMessage() {}
+
+func (x *BacklogRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BacklogRequest.ProtoReflect.Descriptor instead.
+func (*BacklogRequest) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *BacklogRequest) GetPositions() []*Position {
+	if x != nil {
+		return x.Positions
+	}
+	return nil
+}
+
 type AckRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Positions     []*Position            `protobuf:"bytes,1,rep,name=positions,proto3" json:"positions,omitempty"`
@@ -779,7 +887,7 @@ type AckRequest struct {
 
 func (x *AckRequest) Reset() {
 	*x = AckRequest{}
-	mi := &file_plugin_proto_msgTypes[13]
+	mi := &file_plugin_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -791,7 +899,7 @@ func (x *AckRequest) String() string {
 func (*AckRequest) ProtoMessage() {}
 
 func (x *AckRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[13]
+	mi := &file_plugin_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -804,7 +912,7 @@ func (x *AckRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AckRequest.ProtoReflect.Descriptor instead.
 func (*AckRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{13}
+	return file_plugin_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *AckRequest) GetPositions() []*Position {
@@ -823,7 +931,7 @@ type ProcessRequest struct {
 
 func (x *ProcessRequest) Reset() {
 	*x = ProcessRequest{}
-	mi := &file_plugin_proto_msgTypes[14]
+	mi := &file_plugin_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -835,7 +943,7 @@ func (x *ProcessRequest) String() string {
 func (*ProcessRequest) ProtoMessage() {}
 
 func (x *ProcessRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[14]
+	mi := &file_plugin_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -848,7 +956,7 @@ func (x *ProcessRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProcessRequest.ProtoReflect.Descriptor instead.
 func (*ProcessRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{14}
+	return file_plugin_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ProcessRequest) GetBatch() *Batch {
@@ -868,7 +976,7 @@ type ProcessResponse struct {
 
 func (x *ProcessResponse) Reset() {
 	*x = ProcessResponse{}
-	mi := &file_plugin_proto_msgTypes[15]
+	mi := &file_plugin_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -880,7 +988,7 @@ func (x *ProcessResponse) String() string {
 func (*ProcessResponse) ProtoMessage() {}
 
 func (x *ProcessResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[15]
+	mi := &file_plugin_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -893,7 +1001,7 @@ func (x *ProcessResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProcessResponse.ProtoReflect.Descriptor instead.
 func (*ProcessResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{15}
+	return file_plugin_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ProcessResponse) GetBatch() *Batch {
@@ -920,7 +1028,7 @@ type CheckpointResponse struct {
 
 func (x *CheckpointResponse) Reset() {
 	*x = CheckpointResponse{}
-	mi := &file_plugin_proto_msgTypes[16]
+	mi := &file_plugin_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -932,7 +1040,7 @@ func (x *CheckpointResponse) String() string {
 func (*CheckpointResponse) ProtoMessage() {}
 
 func (x *CheckpointResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[16]
+	mi := &file_plugin_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -945,7 +1053,7 @@ func (x *CheckpointResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckpointResponse.ProtoReflect.Descriptor instead.
 func (*CheckpointResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{16}
+	return file_plugin_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *CheckpointResponse) GetBatchId() int64 {
@@ -962,6 +1070,137 @@ func (x *CheckpointResponse) GetPositions() []*Position {
 	return nil
 }
 
+type RejectCount struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ErrorType     string                 `protobuf:"bytes,1,opt,name=error_type,json=errorType,proto3" json:"error_type,omitempty"`
+	Count         int64                  `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RejectCount) Reset() {
+	*x = RejectCount{}
+	mi := &file_plugin_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RejectCount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RejectCount) ProtoMessage() {}
+
+func (x *RejectCount) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RejectCount.ProtoReflect.Descriptor instead.
+func (*RejectCount) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *RejectCount) GetErrorType() string {
+	if x != nil {
+		return x.ErrorType
+	}
+	return ""
+}
+
+func (x *RejectCount) GetCount() int64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+type StatusResponse struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	BatchId   int64                  `protobuf:"varint,1,opt,name=batch_id,json=batchId,proto3" json:"batch_id,omitempty"`
+	Positions []*Position            `protobuf:"bytes,2,rep,name=positions,proto3" json:"positions,omitempty"`
+	// When the last batch was committed, in nanoseconds since 1970; 0 when
+	// unknown.
+	CommittedAtUnixNano int64          `protobuf:"varint,3,opt,name=committed_at_unix_nano,json=committedAtUnixNano,proto3" json:"committed_at_unix_nano,omitempty"`
+	Rejects             []*RejectCount `protobuf:"bytes,4,rep,name=rejects,proto3" json:"rejects,omitempty"`
+	// Whether rejects holds the rejects stored by error type.
+	RejectsKnown  bool `protobuf:"varint,5,opt,name=rejects_known,json=rejectsKnown,proto3" json:"rejects_known,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StatusResponse) Reset() {
+	*x = StatusResponse{}
+	mi := &file_plugin_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StatusResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StatusResponse) ProtoMessage() {}
+
+func (x *StatusResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StatusResponse.ProtoReflect.Descriptor instead.
+func (*StatusResponse) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *StatusResponse) GetBatchId() int64 {
+	if x != nil {
+		return x.BatchId
+	}
+	return 0
+}
+
+func (x *StatusResponse) GetPositions() []*Position {
+	if x != nil {
+		return x.Positions
+	}
+	return nil
+}
+
+func (x *StatusResponse) GetCommittedAtUnixNano() int64 {
+	if x != nil {
+		return x.CommittedAtUnixNano
+	}
+	return 0
+}
+
+func (x *StatusResponse) GetRejects() []*RejectCount {
+	if x != nil {
+		return x.Rejects
+	}
+	return nil
+}
+
+func (x *StatusResponse) GetRejectsKnown() bool {
+	if x != nil {
+		return x.RejectsKnown
+	}
+	return false
+}
+
 type WriteRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	BatchId       int64                  `protobuf:"varint,1,opt,name=batch_id,json=batchId,proto3" json:"batch_id,omitempty"`
@@ -974,7 +1213,7 @@ type WriteRequest struct {
 
 func (x *WriteRequest) Reset() {
 	*x = WriteRequest{}
-	mi := &file_plugin_proto_msgTypes[17]
+	mi := &file_plugin_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -986,7 +1225,7 @@ func (x *WriteRequest) String() string {
 func (*WriteRequest) ProtoMessage() {}
 
 func (x *WriteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[17]
+	mi := &file_plugin_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -999,7 +1238,7 @@ func (x *WriteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteRequest.ProtoReflect.Descriptor instead.
 func (*WriteRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{17}
+	return file_plugin_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *WriteRequest) GetBatchId() int64 {
@@ -1077,12 +1316,20 @@ const file_plugin_proto_rawDesc = "" +
 	"\vReadRequest\x12\x19\n" +
 	"\bmax_rows\x18\x01 \x01(\x03R\amaxRows\x12\x1b\n" +
 	"\tmax_bytes\x18\x02 \x01(\x03R\bmaxBytes\x12&\n" +
-	"\x0fmax_wait_millis\x18\x03 \x01(\x03R\rmaxWaitMillis\"\xbf\x01\n" +
+	"\x0fmax_wait_millis\x18\x03 \x01(\x03R\rmaxWaitMillis\"\xf1\x01\n" +
 	"\fReadResponse\x12*\n" +
 	"\x05batch\x18\x01 \x01(\v2\x14.etl.plugin.v1.BatchR\x05batch\x12/\n" +
 	"\arejects\x18\x02 \x03(\v2\x15.etl.plugin.v1.RejectR\arejects\x125\n" +
 	"\tpositions\x18\x03 \x03(\v2\x17.etl.plugin.v1.PositionR\tpositions\x12\x1b\n" +
-	"\tcaught_up\x18\x04 \x01(\bR\bcaughtUp\"C\n" +
+	"\tcaught_up\x18\x04 \x01(\bR\bcaughtUp\x120\n" +
+	"\abacklog\x18\x05 \x01(\v2\x16.etl.plugin.v1.BacklogR\abacklog\"?\n" +
+	"\aBacklog\x12\x1e\n" +
+	"\n" +
+	"partitions\x18\x01 \x01(\x03R\n" +
+	"partitions\x12\x14\n" +
+	"\x05bytes\x18\x02 \x01(\x03R\x05bytes\"G\n" +
+	"\x0eBacklogRequest\x125\n" +
+	"\tpositions\x18\x01 \x03(\v2\x17.etl.plugin.v1.PositionR\tpositions\"C\n" +
 	"\n" +
 	"AckRequest\x125\n" +
 	"\tpositions\x18\x01 \x03(\v2\x17.etl.plugin.v1.PositionR\tpositions\"<\n" +
@@ -1093,30 +1340,42 @@ const file_plugin_proto_rawDesc = "" +
 	"\arejects\x18\x02 \x03(\v2\x15.etl.plugin.v1.RejectR\arejects\"f\n" +
 	"\x12CheckpointResponse\x12\x19\n" +
 	"\bbatch_id\x18\x01 \x01(\x03R\abatchId\x125\n" +
-	"\tpositions\x18\x02 \x03(\v2\x17.etl.plugin.v1.PositionR\tpositions\"\xbd\x01\n" +
+	"\tpositions\x18\x02 \x03(\v2\x17.etl.plugin.v1.PositionR\tpositions\"B\n" +
+	"\vRejectCount\x12\x1d\n" +
+	"\n" +
+	"error_type\x18\x01 \x01(\tR\terrorType\x12\x14\n" +
+	"\x05count\x18\x02 \x01(\x03R\x05count\"\xf2\x01\n" +
+	"\x0eStatusResponse\x12\x19\n" +
+	"\bbatch_id\x18\x01 \x01(\x03R\abatchId\x125\n" +
+	"\tpositions\x18\x02 \x03(\v2\x17.etl.plugin.v1.PositionR\tpositions\x123\n" +
+	"\x16committed_at_unix_nano\x18\x03 \x01(\x03R\x13committedAtUnixNano\x124\n" +
+	"\arejects\x18\x04 \x03(\v2\x1a.etl.plugin.v1.RejectCountR\arejects\x12#\n" +
+	"\rrejects_known\x18\x05 \x01(\bR\frejectsKnown\"\xbd\x01\n" +
 	"\fWriteRequest\x12\x19\n" +
 	"\bbatch_id\x18\x01 \x01(\x03R\abatchId\x12*\n" +
 	"\x05batch\x18\x02 \x01(\v2\x14.etl.plugin.v1.BatchR\x05batch\x12/\n" +
 	"\arejects\x18\x03 \x03(\v2\x15.etl.plugin.v1.RejectR\arejects\x125\n" +
 	"\tpositions\x18\x04 \x03(\v2\x17.etl.plugin.v1.PositionR\tpositions2I\n" +
 	"\x04Info\x12A\n" +
-	"\bDescribe\x12\x14.etl.plugin.v1.Empty\x1a\x1f.etl.plugin.v1.DescribeResponse2\xc0\x02\n" +
+	"\bDescribe\x12\x14.etl.plugin.v1.Empty\x1a\x1f.etl.plugin.v1.DescribeResponse2\x82\x03\n" +
 	"\x06Source\x12N\n" +
 	"\tConfigure\x12\x1f.etl.plugin.v1.ConfigureRequest\x1a .etl.plugin.v1.ConfigureResponse\x128\n" +
 	"\x04Open\x12\x1a.etl.plugin.v1.OpenRequest\x1a\x14.etl.plugin.v1.Empty\x12?\n" +
 	"\x04Read\x12\x1a.etl.plugin.v1.ReadRequest\x1a\x1b.etl.plugin.v1.ReadResponse\x126\n" +
 	"\x03Ack\x12\x19.etl.plugin.v1.AckRequest\x1a\x14.etl.plugin.v1.Empty\x123\n" +
-	"\x05Close\x12\x14.etl.plugin.v1.Empty\x1a\x14.etl.plugin.v1.Empty2\xda\x01\n" +
+	"\x05Close\x12\x14.etl.plugin.v1.Empty\x1a\x14.etl.plugin.v1.Empty\x12@\n" +
+	"\aBacklog\x12\x1d.etl.plugin.v1.BacklogRequest\x1a\x16.etl.plugin.v1.Backlog2\xda\x01\n" +
 	"\tTransform\x12N\n" +
 	"\tConfigure\x12\x1f.etl.plugin.v1.ConfigureRequest\x1a .etl.plugin.v1.ConfigureResponse\x12H\n" +
 	"\aProcess\x12\x1d.etl.plugin.v1.ProcessRequest\x1a\x1e.etl.plugin.v1.ProcessResponse\x123\n" +
-	"\x05Close\x12\x14.etl.plugin.v1.Empty\x1a\x14.etl.plugin.v1.Empty2\x8e\x02\n" +
+	"\x05Close\x12\x14.etl.plugin.v1.Empty\x1a\x14.etl.plugin.v1.Empty2\xcd\x02\n" +
 	"\x04Sink\x12N\n" +
 	"\tConfigure\x12\x1f.etl.plugin.v1.ConfigureRequest\x1a .etl.plugin.v1.ConfigureResponse\x12E\n" +
 	"\n" +
 	"Checkpoint\x12\x14.etl.plugin.v1.Empty\x1a!.etl.plugin.v1.CheckpointResponse\x12:\n" +
 	"\x05Write\x12\x1b.etl.plugin.v1.WriteRequest\x1a\x14.etl.plugin.v1.Empty\x123\n" +
-	"\x05Close\x12\x14.etl.plugin.v1.Empty\x1a\x14.etl.plugin.v1.EmptyB\x14Z\x12etl/core/plugin/pbb\x06proto3"
+	"\x05Close\x12\x14.etl.plugin.v1.Empty\x1a\x14.etl.plugin.v1.Empty\x12=\n" +
+	"\x06Status\x12\x14.etl.plugin.v1.Empty\x1a\x1d.etl.plugin.v1.StatusResponseB\x14Z\x12etl/core/plugin/pbb\x06proto3"
 
 var (
 	file_plugin_proto_rawDescOnce sync.Once
@@ -1130,7 +1389,7 @@ func file_plugin_proto_rawDescGZIP() []byte {
 	return file_plugin_proto_rawDescData
 }
 
-var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_plugin_proto_goTypes = []any{
 	(*Empty)(nil),              // 0: etl.plugin.v1.Empty
 	(*Field)(nil),              // 1: etl.plugin.v1.Field
@@ -1145,11 +1404,15 @@ var file_plugin_proto_goTypes = []any{
 	(*OpenRequest)(nil),        // 10: etl.plugin.v1.OpenRequest
 	(*ReadRequest)(nil),        // 11: etl.plugin.v1.ReadRequest
 	(*ReadResponse)(nil),       // 12: etl.plugin.v1.ReadResponse
-	(*AckRequest)(nil),         // 13: etl.plugin.v1.AckRequest
-	(*ProcessRequest)(nil),     // 14: etl.plugin.v1.ProcessRequest
-	(*ProcessResponse)(nil),    // 15: etl.plugin.v1.ProcessResponse
-	(*CheckpointResponse)(nil), // 16: etl.plugin.v1.CheckpointResponse
-	(*WriteRequest)(nil),       // 17: etl.plugin.v1.WriteRequest
+	(*Backlog)(nil),            // 13: etl.plugin.v1.Backlog
+	(*BacklogRequest)(nil),     // 14: etl.plugin.v1.BacklogRequest
+	(*AckRequest)(nil),         // 15: etl.plugin.v1.AckRequest
+	(*ProcessRequest)(nil),     // 16: etl.plugin.v1.ProcessRequest
+	(*ProcessResponse)(nil),    // 17: etl.plugin.v1.ProcessResponse
+	(*CheckpointResponse)(nil), // 18: etl.plugin.v1.CheckpointResponse
+	(*RejectCount)(nil),        // 19: etl.plugin.v1.RejectCount
+	(*StatusResponse)(nil),     // 20: etl.plugin.v1.StatusResponse
+	(*WriteRequest)(nil),       // 21: etl.plugin.v1.WriteRequest
 }
 var file_plugin_proto_depIdxs = []int32{
 	1,  // 0: etl.plugin.v1.Schema.fields:type_name -> etl.plugin.v1.Field
@@ -1160,45 +1423,53 @@ var file_plugin_proto_depIdxs = []int32{
 	5,  // 5: etl.plugin.v1.ReadResponse.batch:type_name -> etl.plugin.v1.Batch
 	4,  // 6: etl.plugin.v1.ReadResponse.rejects:type_name -> etl.plugin.v1.Reject
 	3,  // 7: etl.plugin.v1.ReadResponse.positions:type_name -> etl.plugin.v1.Position
-	3,  // 8: etl.plugin.v1.AckRequest.positions:type_name -> etl.plugin.v1.Position
-	5,  // 9: etl.plugin.v1.ProcessRequest.batch:type_name -> etl.plugin.v1.Batch
-	5,  // 10: etl.plugin.v1.ProcessResponse.batch:type_name -> etl.plugin.v1.Batch
-	4,  // 11: etl.plugin.v1.ProcessResponse.rejects:type_name -> etl.plugin.v1.Reject
-	3,  // 12: etl.plugin.v1.CheckpointResponse.positions:type_name -> etl.plugin.v1.Position
-	5,  // 13: etl.plugin.v1.WriteRequest.batch:type_name -> etl.plugin.v1.Batch
-	4,  // 14: etl.plugin.v1.WriteRequest.rejects:type_name -> etl.plugin.v1.Reject
-	3,  // 15: etl.plugin.v1.WriteRequest.positions:type_name -> etl.plugin.v1.Position
-	0,  // 16: etl.plugin.v1.Info.Describe:input_type -> etl.plugin.v1.Empty
-	7,  // 17: etl.plugin.v1.Source.Configure:input_type -> etl.plugin.v1.ConfigureRequest
-	10, // 18: etl.plugin.v1.Source.Open:input_type -> etl.plugin.v1.OpenRequest
-	11, // 19: etl.plugin.v1.Source.Read:input_type -> etl.plugin.v1.ReadRequest
-	13, // 20: etl.plugin.v1.Source.Ack:input_type -> etl.plugin.v1.AckRequest
-	0,  // 21: etl.plugin.v1.Source.Close:input_type -> etl.plugin.v1.Empty
-	7,  // 22: etl.plugin.v1.Transform.Configure:input_type -> etl.plugin.v1.ConfigureRequest
-	14, // 23: etl.plugin.v1.Transform.Process:input_type -> etl.plugin.v1.ProcessRequest
-	0,  // 24: etl.plugin.v1.Transform.Close:input_type -> etl.plugin.v1.Empty
-	7,  // 25: etl.plugin.v1.Sink.Configure:input_type -> etl.plugin.v1.ConfigureRequest
-	0,  // 26: etl.plugin.v1.Sink.Checkpoint:input_type -> etl.plugin.v1.Empty
-	17, // 27: etl.plugin.v1.Sink.Write:input_type -> etl.plugin.v1.WriteRequest
-	0,  // 28: etl.plugin.v1.Sink.Close:input_type -> etl.plugin.v1.Empty
-	9,  // 29: etl.plugin.v1.Info.Describe:output_type -> etl.plugin.v1.DescribeResponse
-	8,  // 30: etl.plugin.v1.Source.Configure:output_type -> etl.plugin.v1.ConfigureResponse
-	0,  // 31: etl.plugin.v1.Source.Open:output_type -> etl.plugin.v1.Empty
-	12, // 32: etl.plugin.v1.Source.Read:output_type -> etl.plugin.v1.ReadResponse
-	0,  // 33: etl.plugin.v1.Source.Ack:output_type -> etl.plugin.v1.Empty
-	0,  // 34: etl.plugin.v1.Source.Close:output_type -> etl.plugin.v1.Empty
-	8,  // 35: etl.plugin.v1.Transform.Configure:output_type -> etl.plugin.v1.ConfigureResponse
-	15, // 36: etl.plugin.v1.Transform.Process:output_type -> etl.plugin.v1.ProcessResponse
-	0,  // 37: etl.plugin.v1.Transform.Close:output_type -> etl.plugin.v1.Empty
-	8,  // 38: etl.plugin.v1.Sink.Configure:output_type -> etl.plugin.v1.ConfigureResponse
-	16, // 39: etl.plugin.v1.Sink.Checkpoint:output_type -> etl.plugin.v1.CheckpointResponse
-	0,  // 40: etl.plugin.v1.Sink.Write:output_type -> etl.plugin.v1.Empty
-	0,  // 41: etl.plugin.v1.Sink.Close:output_type -> etl.plugin.v1.Empty
-	29, // [29:42] is the sub-list for method output_type
-	16, // [16:29] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	13, // 8: etl.plugin.v1.ReadResponse.backlog:type_name -> etl.plugin.v1.Backlog
+	3,  // 9: etl.plugin.v1.BacklogRequest.positions:type_name -> etl.plugin.v1.Position
+	3,  // 10: etl.plugin.v1.AckRequest.positions:type_name -> etl.plugin.v1.Position
+	5,  // 11: etl.plugin.v1.ProcessRequest.batch:type_name -> etl.plugin.v1.Batch
+	5,  // 12: etl.plugin.v1.ProcessResponse.batch:type_name -> etl.plugin.v1.Batch
+	4,  // 13: etl.plugin.v1.ProcessResponse.rejects:type_name -> etl.plugin.v1.Reject
+	3,  // 14: etl.plugin.v1.CheckpointResponse.positions:type_name -> etl.plugin.v1.Position
+	3,  // 15: etl.plugin.v1.StatusResponse.positions:type_name -> etl.plugin.v1.Position
+	19, // 16: etl.plugin.v1.StatusResponse.rejects:type_name -> etl.plugin.v1.RejectCount
+	5,  // 17: etl.plugin.v1.WriteRequest.batch:type_name -> etl.plugin.v1.Batch
+	4,  // 18: etl.plugin.v1.WriteRequest.rejects:type_name -> etl.plugin.v1.Reject
+	3,  // 19: etl.plugin.v1.WriteRequest.positions:type_name -> etl.plugin.v1.Position
+	0,  // 20: etl.plugin.v1.Info.Describe:input_type -> etl.plugin.v1.Empty
+	7,  // 21: etl.plugin.v1.Source.Configure:input_type -> etl.plugin.v1.ConfigureRequest
+	10, // 22: etl.plugin.v1.Source.Open:input_type -> etl.plugin.v1.OpenRequest
+	11, // 23: etl.plugin.v1.Source.Read:input_type -> etl.plugin.v1.ReadRequest
+	15, // 24: etl.plugin.v1.Source.Ack:input_type -> etl.plugin.v1.AckRequest
+	0,  // 25: etl.plugin.v1.Source.Close:input_type -> etl.plugin.v1.Empty
+	14, // 26: etl.plugin.v1.Source.Backlog:input_type -> etl.plugin.v1.BacklogRequest
+	7,  // 27: etl.plugin.v1.Transform.Configure:input_type -> etl.plugin.v1.ConfigureRequest
+	16, // 28: etl.plugin.v1.Transform.Process:input_type -> etl.plugin.v1.ProcessRequest
+	0,  // 29: etl.plugin.v1.Transform.Close:input_type -> etl.plugin.v1.Empty
+	7,  // 30: etl.plugin.v1.Sink.Configure:input_type -> etl.plugin.v1.ConfigureRequest
+	0,  // 31: etl.plugin.v1.Sink.Checkpoint:input_type -> etl.plugin.v1.Empty
+	21, // 32: etl.plugin.v1.Sink.Write:input_type -> etl.plugin.v1.WriteRequest
+	0,  // 33: etl.plugin.v1.Sink.Close:input_type -> etl.plugin.v1.Empty
+	0,  // 34: etl.plugin.v1.Sink.Status:input_type -> etl.plugin.v1.Empty
+	9,  // 35: etl.plugin.v1.Info.Describe:output_type -> etl.plugin.v1.DescribeResponse
+	8,  // 36: etl.plugin.v1.Source.Configure:output_type -> etl.plugin.v1.ConfigureResponse
+	0,  // 37: etl.plugin.v1.Source.Open:output_type -> etl.plugin.v1.Empty
+	12, // 38: etl.plugin.v1.Source.Read:output_type -> etl.plugin.v1.ReadResponse
+	0,  // 39: etl.plugin.v1.Source.Ack:output_type -> etl.plugin.v1.Empty
+	0,  // 40: etl.plugin.v1.Source.Close:output_type -> etl.plugin.v1.Empty
+	13, // 41: etl.plugin.v1.Source.Backlog:output_type -> etl.plugin.v1.Backlog
+	8,  // 42: etl.plugin.v1.Transform.Configure:output_type -> etl.plugin.v1.ConfigureResponse
+	17, // 43: etl.plugin.v1.Transform.Process:output_type -> etl.plugin.v1.ProcessResponse
+	0,  // 44: etl.plugin.v1.Transform.Close:output_type -> etl.plugin.v1.Empty
+	8,  // 45: etl.plugin.v1.Sink.Configure:output_type -> etl.plugin.v1.ConfigureResponse
+	18, // 46: etl.plugin.v1.Sink.Checkpoint:output_type -> etl.plugin.v1.CheckpointResponse
+	0,  // 47: etl.plugin.v1.Sink.Write:output_type -> etl.plugin.v1.Empty
+	0,  // 48: etl.plugin.v1.Sink.Close:output_type -> etl.plugin.v1.Empty
+	20, // 49: etl.plugin.v1.Sink.Status:output_type -> etl.plugin.v1.StatusResponse
+	35, // [35:50] is the sub-list for method output_type
+	20, // [20:35] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_plugin_proto_init() }
@@ -1212,7 +1483,7 @@ func file_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_plugin_proto_rawDesc), len(file_plugin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   18,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   4,
 		},

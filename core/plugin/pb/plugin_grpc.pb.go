@@ -137,6 +137,7 @@ const (
 	Source_Read_FullMethodName      = "/etl.plugin.v1.Source/Read"
 	Source_Ack_FullMethodName       = "/etl.plugin.v1.Source/Ack"
 	Source_Close_FullMethodName     = "/etl.plugin.v1.Source/Close"
+	Source_Backlog_FullMethodName   = "/etl.plugin.v1.Source/Backlog"
 )
 
 // SourceClient is the client API for Source service.
@@ -148,6 +149,10 @@ type SourceClient interface {
 	Read(ctx context.Context, in *ReadRequest, opts ...grpc.CallOption) (*ReadResponse, error)
 	Ack(ctx context.Context, in *AckRequest, opts ...grpc.CallOption) (*Empty, error)
 	Close(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*Empty, error)
+	// Optional (etl status): what waits to be read after the given
+	// positions, on a configured source that is not opened; reads and
+	// changes nothing. Unimplemented when the source cannot tell.
+	Backlog(ctx context.Context, in *BacklogRequest, opts ...grpc.CallOption) (*Backlog, error)
 }
 
 type sourceClient struct {
@@ -208,6 +213,16 @@ func (c *sourceClient) Close(ctx context.Context, in *Empty, opts ...grpc.CallOp
 	return out, nil
 }
 
+func (c *sourceClient) Backlog(ctx context.Context, in *BacklogRequest, opts ...grpc.CallOption) (*Backlog, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Backlog)
+	err := c.cc.Invoke(ctx, Source_Backlog_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // SourceServer is the server API for Source service.
 // All implementations must embed UnimplementedSourceServer
 // for forward compatibility.
@@ -217,6 +232,10 @@ type SourceServer interface {
 	Read(context.Context, *ReadRequest) (*ReadResponse, error)
 	Ack(context.Context, *AckRequest) (*Empty, error)
 	Close(context.Context, *Empty) (*Empty, error)
+	// Optional (etl status): what waits to be read after the given
+	// positions, on a configured source that is not opened; reads and
+	// changes nothing. Unimplemented when the source cannot tell.
+	Backlog(context.Context, *BacklogRequest) (*Backlog, error)
 	mustEmbedUnimplementedSourceServer()
 }
 
@@ -241,6 +260,9 @@ func (UnimplementedSourceServer) Ack(context.Context, *AckRequest) (*Empty, erro
 }
 func (UnimplementedSourceServer) Close(context.Context, *Empty) (*Empty, error) {
 	return nil, status.Error(codes.Unimplemented, "method Close not implemented")
+}
+func (UnimplementedSourceServer) Backlog(context.Context, *BacklogRequest) (*Backlog, error) {
+	return nil, status.Error(codes.Unimplemented, "method Backlog not implemented")
 }
 func (UnimplementedSourceServer) mustEmbedUnimplementedSourceServer() {}
 func (UnimplementedSourceServer) testEmbeddedByValue()                {}
@@ -353,6 +375,24 @@ func _Source_Close_Handler(srv interface{}, ctx context.Context, dec func(interf
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Source_Backlog_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(BacklogRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SourceServer).Backlog(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Source_Backlog_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SourceServer).Backlog(ctx, req.(*BacklogRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Source_ServiceDesc is the grpc.ServiceDesc for Source service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -379,6 +419,10 @@ var Source_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Close",
 			Handler:    _Source_Close_Handler,
+		},
+		{
+			MethodName: "Backlog",
+			Handler:    _Source_Backlog_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
@@ -568,6 +612,7 @@ const (
 	Sink_Checkpoint_FullMethodName = "/etl.plugin.v1.Sink/Checkpoint"
 	Sink_Write_FullMethodName      = "/etl.plugin.v1.Sink/Write"
 	Sink_Close_FullMethodName      = "/etl.plugin.v1.Sink/Close"
+	Sink_Status_FullMethodName     = "/etl.plugin.v1.Sink/Status"
 )
 
 // SinkClient is the client API for Sink service.
@@ -578,6 +623,9 @@ type SinkClient interface {
 	Checkpoint(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*CheckpointResponse, error)
 	Write(ctx context.Context, in *WriteRequest, opts ...grpc.CallOption) (*Empty, error)
 	Close(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*Empty, error)
+	// Optional (etl status): what is committed for the pipeline, read
+	// without changing anything. Unimplemented when the sink cannot tell.
+	Status(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*StatusResponse, error)
 }
 
 type sinkClient struct {
@@ -628,6 +676,16 @@ func (c *sinkClient) Close(ctx context.Context, in *Empty, opts ...grpc.CallOpti
 	return out, nil
 }
 
+func (c *sinkClient) Status(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*StatusResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(StatusResponse)
+	err := c.cc.Invoke(ctx, Sink_Status_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // SinkServer is the server API for Sink service.
 // All implementations must embed UnimplementedSinkServer
 // for forward compatibility.
@@ -636,6 +694,9 @@ type SinkServer interface {
 	Checkpoint(context.Context, *Empty) (*CheckpointResponse, error)
 	Write(context.Context, *WriteRequest) (*Empty, error)
 	Close(context.Context, *Empty) (*Empty, error)
+	// Optional (etl status): what is committed for the pipeline, read
+	// without changing anything. Unimplemented when the sink cannot tell.
+	Status(context.Context, *Empty) (*StatusResponse, error)
 	mustEmbedUnimplementedSinkServer()
 }
 
@@ -657,6 +718,9 @@ func (UnimplementedSinkServer) Write(context.Context, *WriteRequest) (*Empty, er
 }
 func (UnimplementedSinkServer) Close(context.Context, *Empty) (*Empty, error) {
 	return nil, status.Error(codes.Unimplemented, "method Close not implemented")
+}
+func (UnimplementedSinkServer) Status(context.Context, *Empty) (*StatusResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Status not implemented")
 }
 func (UnimplementedSinkServer) mustEmbedUnimplementedSinkServer() {}
 func (UnimplementedSinkServer) testEmbeddedByValue()              {}
@@ -751,6 +815,24 @@ func _Sink_Close_Handler(srv interface{}, ctx context.Context, dec func(interfac
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Sink_Status_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(Empty)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SinkServer).Status(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Sink_Status_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SinkServer).Status(ctx, req.(*Empty))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Sink_ServiceDesc is the grpc.ServiceDesc for Sink service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -773,6 +855,10 @@ var Sink_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Close",
 			Handler:    _Sink_Close_Handler,
+		},
+		{
+			MethodName: "Status",
+			Handler:    _Sink_Status_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
