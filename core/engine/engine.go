@@ -72,6 +72,16 @@ type Pipeline struct {
 	Source     Step[plugin.Source]
 	Transforms []Step[plugin.Transform]
 	Sink       Step[plugin.Sink]
+	// MoreWriters are further instances of the sink, configured alike.
+	// With them, batches are committed side by side: a batch goes to the
+	// writer its partitions belong to, so that each partition is always
+	// committed by the same writer, in order. Sink is the first writer.
+	MoreWriters []Step[plugin.Sink]
+}
+
+// writers returns every instance of the sink.
+func (p Pipeline) writers() []Step[plugin.Sink] {
+	return append([]Step[plugin.Sink]{p.Sink}, p.MoreWriters...)
 }
 
 // Stats counts what a run has done so far, and what it holds now. Read it
@@ -156,12 +166,16 @@ func (s *Stats) read(rows, bytes int, readAt time.Time, inFlight bool, backlog *
 	}
 }
 
-// committed records the commit of the oldest batch in flight.
-func (s *Stats) committed(id int64, rows int, rejects []record.Reject) {
+// committed records the commit of the batch read at readAt. With several
+// writers, batches may commit out of read order.
+func (s *Stats) committed(id int64, rows int, readAt time.Time, rejects []record.Reject) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.inFlight) > 0 {
-		s.inFlight = s.inFlight[1:]
+	for i, t := range s.inFlight {
+		if t.Equal(readAt) {
+			s.inFlight = append(s.inFlight[:i], s.inFlight[i+1:]...)
+			break
+		}
 	}
 	s.rowsWritten.Add(int64(rows))
 	s.rejected.Add(int64(len(rejects)))
@@ -172,7 +186,9 @@ func (s *Stats) committed(id int64, rows int, rejects []record.Reject) {
 		s.rejectsByType[r.ErrorType]++
 	}
 	s.batches.Add(1)
-	s.lastBatchID.Store(id)
+	if id > s.lastBatchID.Load() {
+		s.lastBatchID.Store(id)
+	}
 }
 
 // forgetInFlight drops the batches in flight: the run ended and they will
@@ -261,7 +277,7 @@ func Run(ctx context.Context, p Pipeline, opts Options, stop <-chan struct{}, st
 			fail(err)
 		}
 	}()
-	werr := writeLoop(ctx, p.Sink, opts, cp.BatchID, transformed, acks, stats)
+	werr := writeLoop(ctx, p.writers(), opts, cp.BatchID, transformed, acks, stats)
 	if werr != nil {
 		fail(werr)
 	}
@@ -376,34 +392,147 @@ func transformLoop(ctx context.Context, ts []Step[plugin.Transform], in <-chan *
 	return nil
 }
 
-// writeLoop commits each batch with the next batch id and hands its
-// positions back for acknowledgement.
-func writeLoop(ctx context.Context, sink Step[plugin.Sink], opts Options, lastID int64, in <-chan *item, acks chan<- []record.Position, stats *Stats) error {
-	id := lastID
-	for it := range in {
-		id++
-		rows := 0
-		if it.batch != nil {
-			rows = it.batch.Len()
-		}
-		start := time.Now()
-		err := sink.Plugin.Write(ctx, plugin.WriteRequest{BatchID: id, Batch: it.batch, Rejects: it.rejects, Positions: it.positions})
-		if err != nil {
-			return sink.err(fmt.Sprintf("commit batch %d", id), err)
-		}
-		stats.committed(id, rows, it.rejects)
-		if opts.OnCommit != nil {
-			opts.OnCommit(Commit{BatchID: id, Rows: rows, Rejects: len(it.rejects), Bytes: it.bytes, Positions: it.positions, ReadAt: it.readAt, Duration: time.Since(start)})
-		}
-		if len(it.positions) > 0 {
-			select {
-			case acks <- it.positions:
-			case <-ctx.Done():
-				return context.Cause(ctx)
+// writeLoop gives each batch the next batch id and has a writer commit
+// it; each writer hands the positions it committed back for
+// acknowledgement. A batch goes to the writer of its partitions (see
+// writerOf). A batch whose partitions belong to different writers is a
+// barrier: it waits until every writer is idle and is committed before
+// any later batch, so that no partition is ever committed out of order.
+func writeLoop(ctx context.Context, sinks []Step[plugin.Sink], opts Options, lastID int64, in <-chan *item, acks chan<- []record.Position, stats *Stats) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	queues := make([]chan *job, len(sinks))
+	var wg sync.WaitGroup
+	for i := range sinks {
+		queues[i] = make(chan *job, 1)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range queues[i] {
+				if j.it != nil {
+					if err := commit(ctx, sinks[i], opts, j, acks, stats); err != nil {
+						cancel(err)
+					}
+				}
+				if j.done != nil {
+					close(j.done)
+				}
 			}
+		}()
+	}
+	send := func(w int, j *job) bool {
+		select {
+		case queues[w] <- j:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	dispatch := func() {
+		id := lastID
+		for it := range in {
+			id++
+			j := &job{it: it, id: id}
+			w, ok := writerOf(it.positions, len(sinks))
+			if ok {
+				if !send(w, j) {
+					return
+				}
+				continue
+			}
+			// A barrier: wait for every writer, then for this batch.
+			var idle []chan struct{}
+			for w := range sinks {
+				done := make(chan struct{})
+				if !send(w, &job{done: done}) {
+					return
+				}
+				idle = append(idle, done)
+			}
+			for _, done := range idle {
+				<-done
+			}
+			j.done = make(chan struct{})
+			if !send(0, j) {
+				return
+			}
+			<-j.done
+		}
+	}
+	dispatch()
+	for _, q := range queues {
+		close(q)
+	}
+	wg.Wait()
+	if err := context.Cause(ctx); err != nil && err != context.Canceled {
+		return err
+	}
+	return nil
+}
+
+// job is a batch for a writer, with its id. A job without a batch only
+// marks a point in the writer's queue: done closes once the writer got
+// there.
+type job struct {
+	it   *item
+	id   int64
+	done chan struct{}
+}
+
+// commit writes one batch through sink and reports it.
+func commit(ctx context.Context, sink Step[plugin.Sink], opts Options, j *job, acks chan<- []record.Position, stats *Stats) error {
+	it := j.it
+	rows := 0
+	if it.batch != nil {
+		rows = it.batch.Len()
+	}
+	start := time.Now()
+	err := sink.Plugin.Write(ctx, plugin.WriteRequest{BatchID: j.id, Batch: it.batch, Rejects: it.rejects, Positions: it.positions})
+	if err != nil {
+		return sink.err(fmt.Sprintf("commit batch %d", j.id), err)
+	}
+	stats.committed(j.id, rows, it.readAt, it.rejects)
+	if opts.OnCommit != nil {
+		opts.OnCommit(Commit{BatchID: j.id, Rows: rows, Rejects: len(it.rejects), Bytes: it.bytes, Positions: it.positions, ReadAt: it.readAt, Duration: time.Since(start)})
+	}
+	if len(it.positions) > 0 {
+		select {
+		case acks <- it.positions:
+		case <-ctx.Done():
+			return context.Cause(ctx)
 		}
 	}
 	return nil
+}
+
+// writerOf returns the writer, of n, that all of positions' partitions
+// belong to; false when they belong to different writers, or when there
+// are none to tell.
+func writerOf(positions []record.Position, n int) (int, bool) {
+	if n == 1 {
+		return 0, true
+	}
+	if len(positions) == 0 {
+		return 0, false
+	}
+	w := partitionWriter(positions[0].Partition, n)
+	for _, p := range positions[1:] {
+		if partitionWriter(p.Partition, n) != w {
+			return 0, false
+		}
+	}
+	return w, true
+}
+
+// partitionWriter maps a partition to one of n writers, the same one
+// every time (FNV-1a of its name).
+func partitionWriter(partition string, n int) int {
+	h := uint32(2166136261)
+	for i := 0; i < len(partition); i++ {
+		h ^= uint32(partition[i])
+		h *= 16777619
+	}
+	return int(h % uint32(n))
 }
 
 // drainPositions takes every pending ack without waiting and merges them.

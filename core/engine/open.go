@@ -133,6 +133,24 @@ func Open(ctx context.Context, s *spec.Spec, h *host.Host, logger *slog.Logger) 
 	if len(errs) > 0 {
 		return nil, errs
 	}
+
+	// More writers: further instances of the sink, configured alike.
+	for i := 2; i <= s.Engine.Writers; i++ {
+		st := s.Sink
+		st.Name = fmt.Sprintf("%s#%d", s.Sink.Name, i)
+		p, err := start(&st)
+		if err != nil {
+			return nil, err
+		}
+		sink, err := p.Sink()
+		if err != nil {
+			return nil, err
+		}
+		if err := sink.Configure(ctx, cfg(&s.Sink), schema); err != nil {
+			return nil, p.Err("configure", err)
+		}
+		in.Pipeline.MoreWriters = append(in.Pipeline.MoreWriters, Step[plugin.Sink]{Name: st.Name, Plugin: sink, Wrap: p.Err})
+	}
 	ok = true
 	return in, nil
 }
@@ -148,6 +166,9 @@ func (in *Instance) Close(ctx context.Context) error {
 	}
 	if in.Pipeline.Sink.Plugin != nil {
 		errs = append(errs, in.Pipeline.Sink.err("close", in.Pipeline.Sink.Plugin.Close(ctx)))
+	}
+	for _, w := range in.Pipeline.MoreWriters {
+		errs = append(errs, w.err("close", w.Plugin.Close(ctx)))
 	}
 	in.Kill()
 	return errors.Join(errs...)

@@ -144,8 +144,10 @@ type Sink interface {
 	// Checkpoint returns what was committed for cfg.Pipeline so far.
 	Checkpoint(ctx context.Context) (Checkpoint, error)
 	// Write commits the rows, the rejects and the positions of req
-	// atomically, all or none. Writing a batch id at or below the
-	// committed one must be a no-op, so that a replay is harmless.
+	// atomically, all or none. Writing a batch id at or below the one
+	// committed for its partitions must be a no-op, so that a replay is
+	// harmless. With engine.writers > 1, several instances of the sink
+	// write side by side, never two of them the same partition.
 	Write(ctx context.Context, req WriteRequest) error
 	// Close releases everything the sink holds.
 	Close(ctx context.Context) error

@@ -35,6 +35,10 @@ type Engine struct {
 	BatchMaxWait  time.Duration
 	// QueueDepth is how many batches may wait between two stages.
 	QueueDepth int
+	// Writers is how many instances of the sink commit batches side by
+	// side, each a process of its own; a partition is always written by
+	// the same one.
+	Writers int
 }
 
 // Defaults of the engine settings.
@@ -43,6 +47,8 @@ const (
 	DefaultBatchMaxBytes = 4 << 20
 	DefaultBatchMaxWait  = 250 * time.Millisecond
 	DefaultQueueDepth    = 2
+	DefaultWriters       = 1
+	MaxWriters           = 16
 )
 
 // Step is one plugin of the pipeline.
@@ -240,11 +246,11 @@ func (s *Spec) Steps() []*Step {
 }
 
 func (p *parser) engine(n *yaml.Node) Engine {
-	e := Engine{BatchMaxRows: DefaultBatchMaxRows, BatchMaxBytes: DefaultBatchMaxBytes, BatchMaxWait: DefaultBatchMaxWait, QueueDepth: DefaultQueueDepth}
+	e := Engine{BatchMaxRows: DefaultBatchMaxRows, BatchMaxBytes: DefaultBatchMaxBytes, BatchMaxWait: DefaultBatchMaxWait, QueueDepth: DefaultQueueDepth, Writers: DefaultWriters}
 	if n == nil || isNull(n) {
 		return e
 	}
-	f, _ := p.fields(n, "engine", "batch", "queue_depth")
+	f, _ := p.fields(n, "engine", "batch", "queue_depth", "writers")
 	if b, ok := f["batch"]; ok {
 		bf, _ := p.fields(b, "engine.batch", "max_rows", "max_bytes", "max_wait")
 		if v, ok := bf["max_rows"]; ok {
@@ -259,6 +265,11 @@ func (p *parser) engine(n *yaml.Node) Engine {
 	}
 	if v, ok := f["queue_depth"]; ok {
 		e.QueueDepth = p.positive(v, "engine.queue_depth")
+	}
+	if v, ok := f["writers"]; ok {
+		if e.Writers = p.positive(v, "engine.writers"); e.Writers > MaxWriters {
+			p.errorf(v, "engine.writers", "must be at most %d", MaxWriters)
+		}
 	}
 	return e
 }

@@ -21,6 +21,7 @@ engine:
     max_bytes: 1MiB
     max_wait: 100ms
   queue_depth: 3
+  writers: 2
 source:
   plugin: csvdir
   config:
@@ -47,7 +48,7 @@ func TestParseGoodPipeline(t *testing.T) {
 	if s.Name != "shop" || s.Version != 1 {
 		t.Errorf("name/version = %q/%d", s.Name, s.Version)
 	}
-	want := Engine{BatchMaxRows: 500, BatchMaxBytes: 1 << 20, BatchMaxWait: 100 * time.Millisecond, QueueDepth: 3}
+	want := Engine{BatchMaxRows: 500, BatchMaxBytes: 1 << 20, BatchMaxWait: 100 * time.Millisecond, QueueDepth: 3, Writers: 2}
 	if s.Engine != want {
 		t.Errorf("engine = %+v, want %+v", s.Engine, want)
 	}
@@ -71,7 +72,7 @@ func TestParseDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Engine{BatchMaxRows: DefaultBatchMaxRows, BatchMaxBytes: DefaultBatchMaxBytes, BatchMaxWait: DefaultBatchMaxWait, QueueDepth: DefaultQueueDepth}
+	want := Engine{BatchMaxRows: DefaultBatchMaxRows, BatchMaxBytes: DefaultBatchMaxBytes, BatchMaxWait: DefaultBatchMaxWait, QueueDepth: DefaultQueueDepth, Writers: DefaultWriters}
 	if s.Engine != want || len(s.Transforms) != 0 {
 		t.Errorf("engine = %+v, transforms %v", s.Engine, s.Transforms)
 	}
@@ -113,6 +114,9 @@ sink:
 			"p.yaml:6:5: transforms[1].plugin: missing",
 		}},
 		{"bad yaml", "version: 1\nname: [\n", []string{"p.yaml:2:1: invalid YAML"}},
+		{"too many writers", "version: 1\nname: n\nengine: {writers: 99}\nsource: {plugin: a}\nsink: {plugin: b}\n", []string{
+			"p.yaml:3:19: engine.writers: must be at most 16",
+		}},
 		{"bad size", "version: 1\nname: n\nengine: {batch: {max_bytes: lots}}\nsource: {plugin: a}\nsink: {plugin: b}\n", []string{
 			`engine.batch.max_bytes: "lots" is not a size`,
 		}},
@@ -149,10 +153,10 @@ func TestLocatePluginErrorPaths(t *testing.T) {
 		path string
 		want string
 	}{
-		{&s.Source, "header", "p.yaml:13:5: source.config.header"},
-		{&s.Transforms[0], "rules[0].expr", "p.yaml:19:22: transforms[0].config.rules[0].expr"},
-		{&s.Transforms[0], "rules[0]", "p.yaml:19:11: transforms[0].config.rules[0]"},
-		{&s.Sink, "nothing.here", "p.yaml:23:5: sink.config.nothing.here"},
+		{&s.Source, "header", "p.yaml:14:5: source.config.header"},
+		{&s.Transforms[0], "rules[0].expr", "p.yaml:20:22: transforms[0].config.rules[0].expr"},
+		{&s.Transforms[0], "rules[0]", "p.yaml:20:11: transforms[0].config.rules[0]"},
+		{&s.Sink, "nothing.here", "p.yaml:24:5: sink.config.nothing.here"},
 	}
 	for _, c := range cases {
 		e := s.Locate(c.step, c.path)
