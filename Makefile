@@ -5,7 +5,7 @@ BIN := bin
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: help build run test test-short lint proto clean db db-down
+.PHONY: help build run test test-short bench lint proto clean db db-down
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -36,6 +36,16 @@ test: ## run every test, against a real PostgreSQL (started if none answers)
 
 test-short: ## the quick tests only (no crash loops)
 	eval "$$(sql/devdb.sh env)" && $(GO) test -count=1 -short ./...
+
+# bench: cmd/bench on the local PostgreSQL (as `make test` gets it): throughput
+# of `etl run --once` over BENCH_ROWS rows against psql's \copy of the same
+# rows, latency at 20,000 events/s, peak memory; one table, and
+# bench-results.json. BENCH_FLAGS passes more flags (bin/bench --help).
+BENCH_ROWS ?= 2000000
+BENCH_FLAGS ?=
+bench: build ## measure throughput vs psql \copy, latency and memory; writes bench-results.json
+	$(GO) build -o $(BIN)/bench ./cmd/bench
+	eval "$$(sql/devdb.sh env)" && $(BIN)/bench --rows $(BENCH_ROWS) $(BENCH_FLAGS)
 
 lint: ## gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

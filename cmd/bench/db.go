@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// server is the PostgreSQL server the benchmark creates its databases on.
+type server struct {
+	admin string // DSN of a maintenance database, as a role that may CREATE DATABASE
+	setup string // the text of sql/postgres_setup.sql
+}
+
+// createDB creates a fresh database bench_<random> with the tables and
+// indexes of sql/postgres_setup.sql, and returns its DSN and a function
+// that drops it.
+func (s *server) createDB(ctx context.Context) (dsn string, drop func(), err error) {
+	var rnd [6]byte
+	rand.Read(rnd[:])
+	name := "bench_" + hex.EncodeToString(rnd[:])
+	if err := s.exec(ctx, s.admin, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+		return "", nil, fmt.Errorf("create database %s: %w", name, err)
+	}
+	drop = sync.OnceFunc(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := s.exec(ctx, s.admin, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
+			fmt.Fprintf(os.Stderr, "bench: drop database %s: %v\n", name, err)
+		}
+	})
+	u, err := url.Parse(s.admin)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		drop()
+		return "", nil, fmt.Errorf("the server's DSN must be a postgres:// URL")
+	}
+	u.Path, u.RawPath = "/"+name, ""
+	dsn = u.String()
+	if err := s.exec(ctx, dsn, s.setup); err != nil {
+		drop()
+		return "", nil, fmt.Errorf("apply sql/postgres_setup.sql: %w", err)
+	}
+	return dsn, drop, nil
+}
+
+// checkpoint flushes the server's dirty buffers, so that one timed load
+// does not pay for the writes of the one before.
+func (s *server) checkpoint(ctx context.Context) error {
+	return s.exec(ctx, s.admin, "CHECKPOINT")
+}
+
+// exec runs sql (one or more statements, no arguments) on dsn.
+func (s *server) exec(ctx context.Context, dsn, sql string) error {
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	_, err = conn.Exec(ctx, sql)
+	return err
+}
+
+// version returns the server's version string.
+func (s *server) version(ctx context.Context) (string, error) {
+	conn, err := pgx.Connect(ctx, s.admin)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close(context.Background())
+	var v string
+	err = conn.QueryRow(ctx, "SHOW server_version").Scan(&v)
+	return v, err
+}
+
+// counts returns the rows in events and in corrupt_records.
+func counts(ctx context.Context, dsn string) (events, rejects int64, err error) {
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer conn.Close(context.Background())
+	err = conn.QueryRow(ctx, "SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM corrupt_records)").Scan(&events, &rejects)
+	return events, rejects, err
+}
+
+// findPsql finds psql on the PATH, else among Debian's PostgreSQL binaries.
+func findPsql() (string, error) {
+	if p, err := exec.LookPath("psql"); err == nil {
+		return p, nil
+	}
+	if m, _ := filepath.Glob("/usr/lib/postgresql/*/bin/psql"); len(m) > 0 {
+		return m[len(m)-1], nil
+	}
+	return "", fmt.Errorf("psql not found: install the PostgreSQL client")
+}
+
+// psql runs one psql command (e.g. a \copy) against dsn.
+func psql(ctx context.Context, bin, dsn, command string) error {
+	cmd := exec.CommandContext(ctx, bin, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", dsn, "-c", command)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("psql -c %q: %v\n%s", command, err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}

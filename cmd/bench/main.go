@@ -1,0 +1,327 @@
+// Command bench measures the e-commerce pipeline on the local PostgreSQL,
+// in one go (`make bench`), and prints one table beside the targets of
+// issue 9, also written as JSON (--out):
+//
+//   - throughput: `etl run configs/ecommerce.yaml --once` over --rows
+//     pre-generated rows (about 5% dirty) in files of --rows-per-file rows,
+//     into a fresh database with the schema of sql/postgres_setup.sql,
+//     timed from start to exit: rows/s and MB/s of input, rows/s into
+//     events;
+//   - the ceiling, in the same run: psql's \copy of the rows the pipeline
+//     put into events, exported as clean CSV, into another fresh database
+//     with the same table and indexes; the ratio of the two, both counted
+//     in rows into events;
+//   - latency: `etl run` with datagen writing --latency-rate events/s, a
+//     file every --latency-interval, for --latency-duration: p50, p95 and
+//     p99 over the files, from a file's rename into the inbox to its last
+//     rows being committed;
+//   - the peak resident memory (VmHWM) of etl and of each plugin process
+//     during the throughput run, and their sum.
+//
+// The databases (bench_<random>) are made on the server of --server and
+// dropped afterwards. A count that differs from datagen's manifest, or any
+// failure, exits 1; a missed target does not.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// bench holds the settings of a run.
+type bench struct {
+	etl, config, psql string
+	etlArgs           []string
+	rows, perFile     int
+	dirty             float64
+	seed              int64
+
+	latencyRate     float64
+	latencyInterval time.Duration
+	latencyDuration time.Duration
+	latencyPoll     time.Duration
+}
+
+// Targets of issue 9.
+const (
+	targetRatio = 1.3
+	targetP99MS = 1000.0
+	targetRSSMB = 150.0
+)
+
+// results is the JSON document --out gets.
+type results struct {
+	Time       string            `json:"time"`
+	Machine    machine           `json:"machine"`
+	Settings   map[string]any    `json:"settings"`
+	Throughput *throughputResult `json:"throughput,omitempty"`
+	Ceiling    *ceilingResult    `json:"ceiling,omitempty"`
+	// Ratio is the pipeline's rows/s into events over psql's.
+	Ratio   float64        `json:"ratio,omitempty"`
+	Latency *latencyResult `json:"latency,omitempty"`
+	Targets []target       `json:"targets"`
+}
+
+type machine struct {
+	CPUs     int    `json:"cpus"`
+	OS       string `json:"os"`
+	Go       string `json:"go"`
+	Postgres string `json:"postgres"`
+}
+
+type target struct {
+	Name  string  `json:"name"`
+	Value float64 `json:"value"`
+	Want  string  `json:"want"`
+	Pass  bool    `json:"pass"`
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	b := &bench{}
+	defServer := os.Getenv("ETL_TEST_DATABASE_URL")
+	if defServer == "" {
+		defServer = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+	}
+	server := fs.String("server", defServer, "DSN of the PostgreSQL server's maintenance database, as a role that may create databases")
+	setup := fs.String("setup", "sql/postgres_setup.sql", "the schema applied to every fresh database")
+	out := fs.String("out", "bench-results.json", "write the results as JSON here (empty: nowhere)")
+	tmp := fs.String("tmp", "", "folder for the generated files (default: the system's temporary folder)")
+	fs.StringVar(&b.etl, "etl", "bin/etl", "the etl binary")
+	fs.StringVar(&b.config, "config", "configs/ecommerce.yaml", "the pipeline file (its engine: settings are the ones measured)")
+	fs.Func("etl-arg", "one more argument for `etl run` (repeatable)", func(s string) error { b.etlArgs = append(b.etlArgs, s); return nil })
+	fs.IntVar(&b.rows, "rows", 2_000_000, "rows pre-generated for the throughput run (0 skips it, the ceiling and the memory)")
+	fs.IntVar(&b.perFile, "rows-per-file", 100_000, "rows per file of the throughput run")
+	fs.Float64Var(&b.dirty, "dirty", 0.05, "share of dirty rows (datagen --dirty)")
+	fs.Int64Var(&b.seed, "seed", 1, "datagen's seed")
+	fs.Float64Var(&b.latencyRate, "latency-rate", 20_000, "events per second of the latency run")
+	fs.DurationVar(&b.latencyInterval, "latency-interval", 250*time.Millisecond, "time between two files of the latency run")
+	fs.DurationVar(&b.latencyDuration, "latency-duration", 30*time.Second, "length of the latency run (0 skips it)")
+	fs.DurationVar(&b.latencyPoll, "latency-poll", 10*time.Millisecond, "how often the latency run polls etl_offsets for committed files")
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 || b.rows < 0 || b.perFile <= 0 || b.latencyRate <= 0 || b.latencyInterval <= 0 || b.latencyPoll <= 0 {
+		fmt.Fprintln(stderr, "bench: bad arguments; see bench --help")
+		return 2
+	}
+	res, err := measure(ctx, b, *server, *setup, *tmp, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "bench:", err)
+		return 1
+	}
+	printTable(stdout, res)
+	if *out != "" {
+		data, _ := json.MarshalIndent(res, "", "  ")
+		if err := os.WriteFile(*out, append(data, '\n'), 0o644); err != nil {
+			fmt.Fprintln(stderr, "bench:", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "\nwritten to %s\n", *out)
+	}
+	return 0
+}
+
+// measure runs the measures one after the other.
+func measure(ctx context.Context, b *bench, serverURL, setupPath, tmp string, stderr io.Writer) (*results, error) {
+	logf := func(format string, args ...any) { fmt.Fprintf(stderr, "bench: "+format+"\n", args...) }
+	var err error
+	if b.psql, err = findPsql(); err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(b.etl); err != nil {
+		return nil, fmt.Errorf("%v (run make build)", err)
+	}
+	text, err := os.ReadFile(setupPath)
+	if err != nil {
+		return nil, err
+	}
+	srv := &server{admin: serverURL, setup: string(text)}
+	pgVersion, err := srv.version(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("PostgreSQL at --server: %w", err)
+	}
+	dir, err := os.MkdirTemp(tmp, "etl-bench-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+
+	res := &results{
+		Time:    time.Now().UTC().Format(time.RFC3339),
+		Machine: machine{CPUs: runtime.NumCPU(), OS: runtime.GOOS + "/" + runtime.GOARCH, Go: runtime.Version(), Postgres: pgVersion},
+		Settings: map[string]any{"config": b.config, "etl_args": b.etlArgs, "rows": b.rows, "rows_per_file": b.perFile,
+			"dirty": b.dirty, "seed": b.seed, "latency_rate": b.latencyRate, "latency_interval": b.latencyInterval.String(),
+			"latency_duration": b.latencyDuration.String()},
+	}
+
+	if b.rows > 0 {
+		tp := filepath.Join(dir, "throughput")
+		logf("generating %d rows in files of %d into %s", b.rows, min(b.perFile, b.rows), tp)
+		m, size, err := generate(ctx, tp, b.rows, b.perFile, b.dirty, b.seed)
+		if err != nil {
+			return nil, err
+		}
+		dsn, drop, err := srv.createDB(ctx)
+		if err != nil {
+			return nil, err
+		}
+		defer drop()
+		if err := srv.checkpoint(ctx); err != nil {
+			return nil, err
+		}
+		logf("throughput: etl run %s --once over %d files, %.1f MB", b.config, len(m.Files), float64(size)/1e6)
+		if res.Throughput, err = throughput(ctx, b, tp, m, size, dsn); err != nil {
+			return nil, err
+		}
+		logf("throughput: %.1fs, %.0f rows/s", res.Throughput.Seconds, res.Throughput.InputRowsPerS)
+
+		clean := filepath.Join(dir, "clean.csv")
+		if err := exportClean(ctx, b, dsn, clean); err != nil {
+			return nil, err
+		}
+		drop()
+		os.RemoveAll(tp)
+		dsn2, drop2, err := srv.createDB(ctx)
+		if err != nil {
+			return nil, err
+		}
+		defer drop2()
+		if err := srv.checkpoint(ctx); err != nil {
+			return nil, err
+		}
+		logf("ceiling: psql \\copy of the %d clean rows", res.Throughput.Accepted)
+		if res.Ceiling, err = ceiling(ctx, b, dsn2, clean, res.Throughput.Accepted); err != nil {
+			return nil, err
+		}
+		logf("ceiling: %.1fs, %.0f rows/s", res.Ceiling.Seconds, res.Ceiling.RowsPerS)
+		drop2()
+		os.Remove(clean)
+		res.Ratio = res.Throughput.EventsRowsPerS / res.Ceiling.RowsPerS
+	}
+
+	if b.latencyDuration > 0 {
+		dsn, drop, err := srv.createDB(ctx)
+		if err != nil {
+			return nil, err
+		}
+		defer drop()
+		if err := srv.checkpoint(ctx); err != nil {
+			return nil, err
+		}
+		logf("latency: etl run %s with %.0f events/s, a file every %v, for %v", b.config, b.latencyRate, b.latencyInterval, b.latencyDuration)
+		if res.Latency, err = latency(ctx, b, filepath.Join(dir, "latency"), dsn); err != nil {
+			return nil, err
+		}
+		drop()
+	}
+
+	if res.Throughput != nil {
+		res.Targets = append(res.Targets, target{Name: "ratio pipeline/ceiling", Value: res.Ratio,
+			Want: fmt.Sprintf(">= %.1f", targetRatio), Pass: res.Ratio >= targetRatio})
+		sum := float64(memSum(res.Throughput.Memory)) / 1e6
+		res.Targets = append(res.Targets, target{Name: "peak RSS sum (MB)", Value: sum,
+			Want: fmt.Sprintf("<= %.0f MB", targetRSSMB), Pass: sum <= targetRSSMB})
+	}
+	if res.Latency != nil {
+		res.Targets = append(res.Targets, target{Name: "latency p99 (ms)", Value: res.Latency.P99MS,
+			Want: fmt.Sprintf("<= %.0f ms", targetP99MS), Pass: res.Latency.P99MS <= targetP99MS})
+	}
+	return res, nil
+}
+
+func memSum(ps []procPeak) int64 {
+	var n int64
+	for _, p := range ps {
+		n += p.PeakBytes
+	}
+	return n
+}
+
+// printTable prints the results as one table, the targets beside.
+func printTable(w io.Writer, r *results) {
+	fmt.Fprintf(w, "\n%d CPUs, %s, PostgreSQL %s, %s, config %v\n", r.Machine.CPUs, r.Machine.OS, r.Machine.Postgres, r.Machine.Go, r.Settings["config"])
+	row := func(what, value, want string, pass *bool) {
+		verdict := ""
+		if pass != nil {
+			verdict = "MISS"
+			if *pass {
+				verdict = "PASS"
+			}
+		}
+		fmt.Fprintf(w, "  %-47s %-28s %-16s %s\n", what, value, want, verdict)
+	}
+	verdict := func(name string) (string, *bool) {
+		for _, t := range r.Targets {
+			if t.Name == name {
+				return t.Want, &t.Pass
+			}
+		}
+		return "", nil
+	}
+	fmt.Fprintln(w)
+	row("what", "value", "target", nil)
+	if t := r.Throughput; t != nil {
+		row("input", fmt.Sprintf("%s rows, %.1f MB, %d files", thousands(t.InputRows), float64(t.InputBytes)/1e6, t.Files), "", nil)
+		row("pipeline time (etl run --once, start to exit)", fmt.Sprintf("%.2f s", t.Seconds), "", nil)
+		row("pipeline rows/s (input rows, rejects incl.)", thousands(int64(t.InputRowsPerS)), "", nil)
+		row("pipeline MB/s (input)", fmt.Sprintf("%.1f", t.InputMBPerS), "", nil)
+		row("pipeline rows/s (rows into events)", thousands(int64(t.EventsRowsPerS)), "", nil)
+		row("etl + plugins CPU (user+sys)", fmt.Sprintf("%.1f s, %.2f of %d cores", t.CPUSeconds, t.CPUSeconds/t.Seconds, r.Machine.CPUs), "", nil)
+		c := r.Ceiling
+		row("psql \\copy rows/s (same rows, clean; ceiling)", fmt.Sprintf("%s (%.2f s)", thousands(int64(c.RowsPerS)), c.Seconds), "", nil)
+		want, pass := verdict("ratio pipeline/ceiling")
+		row("ratio pipeline/ceiling (rows into events)", fmt.Sprintf("%.2f", r.Ratio), want, pass)
+	}
+	if l := r.Latency; l != nil {
+		want, pass := verdict("latency p99 (ms)")
+		row(fmt.Sprintf("latency p50/p95/p99 (%s ev/s, %d files)", thousands(int64(l.Rate)), l.Files),
+			fmt.Sprintf("%.0f / %.0f / %.0f ms", l.P50MS, l.P95MS, l.P99MS), want, pass)
+	}
+	if t := r.Throughput; t != nil {
+		var etl int64
+		var plugins []string
+		for i, p := range t.Memory {
+			if i == 0 {
+				etl = p.PeakBytes
+				continue
+			}
+			plugins = append(plugins, fmt.Sprintf("%s %.0f", strings.TrimPrefix(p.Name, "plugin "), float64(p.PeakBytes)/1e6))
+		}
+		want, pass := verdict("peak RSS sum (MB)")
+		row("peak RSS etl / plugins / sum (MB)", fmt.Sprintf("%.0f / %s / %.0f", float64(etl)/1e6, strings.Join(plugins, ", "),
+			float64(memSum(t.Memory))/1e6), want, pass)
+	}
+}
+
+// thousands formats n with commas: 1234567 -> "1,234,567".
+func thousands(n int64) string {
+	s := fmt.Sprint(n)
+	if n < 0 {
+		return "-" + thousands(-n)
+	}
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
