@@ -394,72 +394,54 @@ func transformLoop(ctx context.Context, ts []Step[plugin.Transform], in <-chan *
 
 // writeLoop gives each batch the next batch id and has a writer commit
 // it; each writer hands the positions it committed back for
-// acknowledgement. A batch goes to the writer of its partitions (see
-// writerOf). A batch whose partitions belong to different writers is a
-// barrier: it waits until every writer is idle and is committed before
-// any later batch, so that no partition is ever committed out of order.
+// acknowledgement. Batches of one partition never overlap: a batch goes to
+// the writer that has batches of its partitions in flight, or, when none
+// has, to the least busy writer. A batch whose partitions are in flight on
+// different writers waits until that is no longer so. So each partition
+// is committed in batch order, whatever the number of writers.
 func writeLoop(ctx context.Context, sinks []Step[plugin.Sink], opts Options, lastID int64, in <-chan *item, acks chan<- []record.Position, stats *Stats) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	const queued = 1 // batches waiting for each writer, besides the one it writes
 	queues := make([]chan *job, len(sinks))
+	finished := make(chan *job, len(sinks)*(queued+1))
 	var wg sync.WaitGroup
 	for i := range sinks {
-		queues[i] = make(chan *job, 1)
+		queues[i] = make(chan *job, queued)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for j := range queues[i] {
-				if j.it != nil {
-					if err := commit(ctx, sinks[i], opts, j, acks, stats); err != nil {
-						cancel(err)
-					}
+				if err := commit(ctx, sinks[i], opts, j, acks, stats); err != nil {
+					cancel(err)
 				}
-				if j.done != nil {
-					close(j.done)
-				}
+				finished <- j
 			}
 		}()
 	}
-	send := func(w int, j *job) bool {
-		select {
-		case queues[w] <- j:
-			return true
-		case <-ctx.Done():
-			return false
-		}
-	}
-	dispatch := func() {
-		id := lastID
+
+	d := dispatcher{load: make([]int, len(sinks)), owner: map[string]*owned{}}
+	id := lastID
+	func() {
 		for it := range in {
 			id++
 			j := &job{it: it, id: id}
-			w, ok := writerOf(it.positions, len(sinks))
-			if ok {
-				if !send(w, j) {
+			for {
+				w, ok := d.place(it.positions)
+				if ok && d.load[w] <= queued {
+					d.take(j, w)
+					queues[w] <- j // never blocks: the writer has room
+					break
+				}
+				select { // wait for a writer to finish something
+				case done := <-finished:
+					d.release(done)
+				case <-ctx.Done():
 					return
 				}
-				continue
 			}
-			// A barrier: wait for every writer, then for this batch.
-			var idle []chan struct{}
-			for w := range sinks {
-				done := make(chan struct{})
-				if !send(w, &job{done: done}) {
-					return
-				}
-				idle = append(idle, done)
-			}
-			for _, done := range idle {
-				<-done
-			}
-			j.done = make(chan struct{})
-			if !send(0, j) {
-				return
-			}
-			<-j.done
 		}
-	}
-	dispatch()
+	}()
 	for _, q := range queues {
 		close(q)
 	}
@@ -470,13 +452,81 @@ func writeLoop(ctx context.Context, sinks []Step[plugin.Sink], opts Options, las
 	return nil
 }
 
-// job is a batch for a writer, with its id. A job without a batch only
-// marks a point in the writer's queue: done closes once the writer got
-// there.
+// dispatcher knows which writer holds batches of which partitions.
+type dispatcher struct {
+	load  []int             // batches queued or being written, per writer
+	owner map[string]*owned // partitions with batches in flight
+}
+
+type owned struct{ writer, batches int }
+
+// place returns the writer for a batch of positions' partitions: the one
+// that has batches of them in flight, else the least busy. false: they are
+// in flight on different writers, or the batch names no partition and
+// something is in flight.
+func (d *dispatcher) place(positions []record.Position) (int, bool) {
+	w := -1
+	for _, p := range positions {
+		if o, ok := d.owner[p.Partition]; ok {
+			if w >= 0 && w != o.writer {
+				return 0, false
+			}
+			w = o.writer
+		}
+	}
+	if w >= 0 {
+		return w, true
+	}
+	least := 0
+	for i, n := range d.load {
+		if n < d.load[least] {
+			least = i
+		}
+	}
+	if len(positions) == 0 && d.busy() {
+		return 0, false
+	}
+	return least, true
+}
+
+func (d *dispatcher) busy() bool {
+	for _, n := range d.load {
+		if n > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func (d *dispatcher) take(j *job, w int) {
+	j.writer = w
+	d.load[w]++
+	for _, p := range j.it.positions {
+		o, ok := d.owner[p.Partition]
+		if !ok {
+			o = &owned{writer: w}
+			d.owner[p.Partition] = o
+		}
+		o.batches++
+	}
+}
+
+func (d *dispatcher) release(j *job) {
+	d.load[j.writer]--
+	for _, p := range j.it.positions {
+		if o := d.owner[p.Partition]; o != nil {
+			if o.batches--; o.batches == 0 {
+				delete(d.owner, p.Partition)
+			}
+		}
+	}
+}
+
+// job is a batch for a writer, with its id.
 type job struct {
-	it   *item
-	id   int64
-	done chan struct{}
+	it     *item
+	id     int64
+	writer int
 }
 
 // commit writes one batch through sink and reports it.
@@ -503,36 +553,6 @@ func commit(ctx context.Context, sink Step[plugin.Sink], opts Options, j *job, a
 		}
 	}
 	return nil
-}
-
-// writerOf returns the writer, of n, that all of positions' partitions
-// belong to; false when they belong to different writers, or when there
-// are none to tell.
-func writerOf(positions []record.Position, n int) (int, bool) {
-	if n == 1 {
-		return 0, true
-	}
-	if len(positions) == 0 {
-		return 0, false
-	}
-	w := partitionWriter(positions[0].Partition, n)
-	for _, p := range positions[1:] {
-		if partitionWriter(p.Partition, n) != w {
-			return 0, false
-		}
-	}
-	return w, true
-}
-
-// partitionWriter maps a partition to one of n writers, the same one
-// every time (FNV-1a of its name).
-func partitionWriter(partition string, n int) int {
-	h := uint32(2166136261)
-	for i := 0; i < len(partition); i++ {
-		h ^= uint32(partition[i])
-		h *= 16777619
-	}
-	return int(h % uint32(n))
 }
 
 // drainPositions takes every pending ack without waiting and merges them.

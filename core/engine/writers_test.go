@@ -54,10 +54,9 @@ func (s *recordingSink) Write(_ context.Context, req plugin.WriteRequest) error 
 	return nil
 }
 
-// With several writers, every batch is committed once, each partition
-// always by the same writer and in batch order, and a batch spanning the
-// partitions of different writers commits after every earlier batch and
-// before any later one.
+// With several writers, every batch is committed once, all writers work,
+// and the batches of a partition never overlap: each starts after the one
+// before it ended, in batch order.
 func TestWritersKeepEachPartitionInOrder(t *testing.T) {
 	for _, writers := range []int{1, 2, 3} {
 		t.Run(fmt.Sprintf("writers=%d", writers), func(t *testing.T) {
@@ -91,7 +90,6 @@ func TestWritersKeepEachPartitionInOrder(t *testing.T) {
 			if len(log) != batches {
 				t.Fatalf("%d batches committed, want %d", len(log), batches)
 			}
-			owner := map[string]int{}
 			lastEnd := map[string]int64{}
 			used := map[int]bool{}
 			for id := int64(lastID + 1); id <= lastID+batches; id++ {
@@ -101,23 +99,10 @@ func TestWritersKeepEachPartitionInOrder(t *testing.T) {
 				}
 				used[w.writer] = true
 				for _, p := range w.partitions {
-					if len(w.partitions) == 1 {
-						if o, seen := owner[p]; seen && o != w.writer {
-							t.Errorf("partition %s written by writers %d and %d", p, o, w.writer)
-						}
-						owner[p] = w.writer
-					}
 					if w.start < lastEnd[p] {
 						t.Errorf("batch %d of %s started before the partition's previous batch ended", id, p)
 					}
 					lastEnd[p] = w.end
-				}
-				if _, single := writerOf(positionsOf(w.partitions), writers); !single {
-					for other, o := range log {
-						if other < id && o.end > w.start || other > id && o.start < w.end {
-							t.Errorf("batch %d spans writers but overlaps batch %d", id, other)
-						}
-					}
 				}
 			}
 			if len(used) != writers {
@@ -125,12 +110,4 @@ func TestWritersKeepEachPartitionInOrder(t *testing.T) {
 			}
 		})
 	}
-}
-
-func positionsOf(partitions []string) []record.Position {
-	var ps []record.Position
-	for _, p := range partitions {
-		ps = append(ps, record.Position{Partition: p})
-	}
-	return ps
 }
