@@ -177,22 +177,7 @@ func checkAgainstManifest(t *testing.T, dsn string, m *events.Manifest) {
 		t.Errorf("events %d, corrupt_records %d; the manifest says %d and %d", accepted, rejected, m.Accepted, m.Rejected)
 	}
 
-	byType := map[string]int64{}
-	rows, err := conn.Query(ctx, `SELECT error_type, count(*) FROM corrupt_records GROUP BY error_type`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for rows.Next() {
-		var typ string
-		var n int64
-		if err := rows.Scan(&typ, &n); err != nil {
-			t.Fatal(err)
-		}
-		byType[typ] = n
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
+	byType := rejectsByType(t, conn)
 	types := map[string]bool{}
 	for typ := range byType {
 		types[typ] = true
@@ -241,4 +226,27 @@ func checkAgainstManifest(t *testing.T, dsn string, m *events.Manifest) {
 			t.Errorf("%s line %d: no row in events holds the cleaned values %+v", s.File, s.Line, w)
 		}
 	}
+}
+
+// rejectsByType counts corrupt_records by error type.
+func rejectsByType(t *testing.T, conn *pgx.Conn) map[string]int64 {
+	t.Helper()
+	counts := map[string]int64{}
+	rows, err := conn.Query(context.Background(), `SELECT error_type, count(*) FROM corrupt_records GROUP BY error_type`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var typ string
+		var n int64
+		if err := rows.Scan(&typ, &n); err != nil {
+			t.Fatal(err)
+		}
+		counts[typ] = n
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return counts
 }

@@ -73,6 +73,34 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 }
 
+// load parses the flags and the one CONFIG argument of a command, makes
+// its logger and loads the pipeline file. When it returns no spec, it has
+// said why on stderr and code is the exit code (0 for --help).
+func (c *common) load(fs *flag.FlagSet, args []string, stderr io.Writer) (*spec.Spec, *slog.Logger, int) {
+	pos, err := parseArgs(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil, nil, 0
+	}
+	if err != nil {
+		return nil, nil, 2
+	}
+	if len(pos) != 1 {
+		fmt.Fprintf(stderr, "etl %s: want exactly one CONFIG file\n", fs.Name())
+		return nil, nil, 2
+	}
+	log, err := c.logger(stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "etl %s: %v\n", fs.Name(), err)
+		return nil, nil, 2
+	}
+	s, err := spec.Load(pos[0])
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return nil, nil, 1
+	}
+	return s, log, 0
+}
+
 // common are the flags every command that loads plugins takes.
 type common struct {
 	pluginDirs multiFlag
@@ -178,26 +206,9 @@ On a terminal (text logs) it logs a progress line every 5s: rows/s, rejected, la
 	c.register(fs)
 	once := fs.Bool("once", false, "process everything available now, then exit (for backfills and tests)")
 	metricsAddr := fs.String("metrics-addr", metrics.DefaultAddr, "serve /metrics, /healthz and /readyz on this host:port (port 0: any free port); empty turns it off")
-	pos, err := parseArgs(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		return 0
-	}
-	if err != nil {
-		return 2
-	}
-	if len(pos) != 1 {
-		fmt.Fprintln(stderr, "etl run: want exactly one CONFIG file")
-		return 2
-	}
-	log, err := c.logger(stderr)
-	if err != nil {
-		fmt.Fprintln(stderr, "etl run:", err)
-		return 2
-	}
-	s, err := spec.Load(pos[0])
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
+	s, log, code := c.load(fs, args, stderr)
+	if s == nil {
+		return code
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -321,26 +332,9 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("validate", "Usage: etl validate CONFIG [flags]\n\nChecks the pipeline file and asks each plugin to check its own config. Moves no data.\nExits 1 listing every mistake, each with file:line:col.", stderr)
 	var c common
 	c.register(fs)
-	pos, err := parseArgs(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		return 0
-	}
-	if err != nil {
-		return 2
-	}
-	if len(pos) != 1 {
-		fmt.Fprintln(stderr, "etl validate: want exactly one CONFIG file")
-		return 2
-	}
-	log, err := c.logger(stderr)
-	if err != nil {
-		fmt.Fprintln(stderr, "etl validate:", err)
-		return 2
-	}
-	s, err := spec.Load(pos[0])
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
+	s, log, code := c.load(fs, args, stderr)
+	if s == nil {
+		return code
 	}
 	in, err := engine.Open(context.Background(), s, c.host(), log)
 	if err != nil {

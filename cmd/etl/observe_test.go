@@ -133,23 +133,7 @@ func dbCounts(t *testing.T, dsn string) (rows int64, rejects map[string]int64, l
 	if err := conn.QueryRow(ctx, `SELECT coalesce(max(batch_id), 0) FROM etl_offsets WHERE pipeline = 'ecommerce'`).Scan(&lastBatch); err != nil {
 		t.Fatal(err)
 	}
-	rejects = map[string]int64{}
-	r, err := conn.Query(ctx, `SELECT error_type, count(*) FROM corrupt_records GROUP BY 1`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for r.Next() {
-		var typ string
-		var n int64
-		if err := r.Scan(&typ, &n); err != nil {
-			t.Fatal(err)
-		}
-		rejects[typ] = n
-	}
-	if err := r.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return rows, rejects, lastBatch
+	return rows, rejectsByType(t, conn), lastBatch
 }
 
 func sameCounts(a, b map[string]int64) bool {

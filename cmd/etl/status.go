@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"sort"
@@ -11,7 +9,6 @@ import (
 	"time"
 
 	"etl/core/engine"
-	"etl/core/spec"
 )
 
 const statusHelp = `Usage: etl status CONFIG [flags]
@@ -34,26 +31,9 @@ func cmdStatus(args []string, stdout, stderr io.Writer) int {
 	var c common
 	c.register(fs)
 	timeout := fs.Duration("timeout", time.Minute, "give up after this long (the sink may be retrying an unreachable database)")
-	pos, err := parseArgs(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		return 0
-	}
-	if err != nil {
-		return 2
-	}
-	if len(pos) != 1 {
-		fmt.Fprintln(stderr, "etl status: want exactly one CONFIG file")
-		return 2
-	}
-	log, err := c.logger(stderr)
-	if err != nil {
-		fmt.Fprintln(stderr, "etl status:", err)
-		return 2
-	}
-	s, err := spec.Load(pos[0])
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
+	s, log, code := c.load(fs, args, stderr)
+	if s == nil {
+		return code
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
