@@ -37,6 +37,12 @@ type Config struct {
 	// MaxFilesPerBatch bounds the number of files one batch touches
 	// (default 0: no bound).
 	MaxFilesPerBatch int `yaml:"max_files_per_batch"`
+	// Interleave is how many files are read at once, a batch from each in
+	// turn (default 1: one file after the other). Batches of different
+	// files can be committed side by side by parallel writers
+	// (engine.writers), while the batches of one file are committed in
+	// order, one after the other.
+	Interleave int `yaml:"interleave"`
 	// MaxLineBytes bounds one line without its line end (default 1 MiB);
 	// a longer line is rejected with its first MaxLineBytes bytes (up to
 	// three fewer, so as not to cut a UTF-8 character in two).
@@ -67,6 +73,10 @@ const (
 )
 
 // settings is a checked Config in the form the source uses.
+// maxInterleave bounds interleave: each file read at once holds a file
+// descriptor and a read buffer.
+const maxInterleave = 64
+
 type settings struct {
 	dir          string
 	pattern      string
@@ -75,6 +85,7 @@ type settings struct {
 	delim        byte
 	poll         time.Duration
 	maxFiles     int
+	interleave   int
 	maxLineBytes int
 	afterRead    string
 	archiveDir   string
@@ -104,6 +115,7 @@ func parseConfig(raw []byte) (settings, plugin.ConfigErrors) {
 		header:       c.Header,
 		columns:      c.Columns,
 		maxFiles:     c.MaxFilesPerBatch,
+		interleave:   max(c.Interleave, 1),
 		maxLineBytes: c.MaxLineBytes,
 		afterRead:    c.AfterRead,
 		create:       c.Create,
@@ -150,6 +162,9 @@ func parseConfig(raw []byte) (settings, plugin.ConfigErrors) {
 		s.poll = d
 	}
 
+	if c.Interleave < 0 || c.Interleave > maxInterleave {
+		errs.Add("interleave", "must be between 1 and %d", maxInterleave)
+	}
 	if c.MaxFilesPerBatch < 0 {
 		errs.Add("max_files_per_batch", "must be >= 0 (0: no bound)")
 	}

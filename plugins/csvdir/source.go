@@ -108,7 +108,8 @@ type Source struct {
 	finished map[string]file      // stateRead files awaiting their Ack, when after_read is not keep
 	problems map[string]string    // last problem logged per file, so that each is logged once
 	queue    []file               // found, not yet opened, oldest first
-	cur      *openFile            // the file being read
+	active   []*openFile          // the files being read, at most interleave
+	next     int                  // the file of active the next batch starts with
 	lastScan time.Time
 	sp       splitter
 	hsp      splitter // for headers
@@ -116,11 +117,13 @@ type Source struct {
 	hintRows, hintBytes int // the size of the last batch, to size the next
 }
 
-// openFile is the file being read.
+// openFile is a file being read.
 type openFile struct {
 	file
 	f *os.File
 	r *lineReader
+	// done says the file was read to its end.
+	done bool
 	// colIdx gives for each column its field number in this file's lines;
 	// nil when they are in the same order.
 	colIdx []int
@@ -375,7 +378,7 @@ func (s *Source) openNext() {
 		return
 	}
 	s.recovered(f.key)
-	s.cur = of
+	s.active = append(s.active, of)
 }
 
 // openAt opens f and positions it at offset: after its header (read and
@@ -513,6 +516,12 @@ func (bs *batchState) reject(origin record.Origin, raw []byte, reason string) {
 	bs.added()
 }
 
+// has says the batch already holds lines of the file key.
+func (bs *batchState) has(key string) bool {
+	_, ok := bs.touched[key]
+	return ok
+}
+
 func (bs *batchState) setPosition(key string, offset int64, done bool) {
 	p := record.Position{Partition: key, Offset: offset, Done: done}
 	if i, ok := bs.touched[key]; ok {
@@ -558,26 +567,33 @@ func (s *Source) Read(ctx context.Context, req plugin.ReadRequest) (plugin.ReadR
 			}
 			return s.result(bs, false), nil
 		}
-		if s.cur != nil {
-			closed, err := s.readFile(ctx, s.cur, bs)
+		if len(s.active) < s.set.interleave {
+			if len(s.queue) == 0 && ((len(s.active) == 0 && !scanned) || time.Since(s.lastScan) >= s.set.poll) {
+				s.scan()
+				scanned = true
+			}
+			if len(s.queue) > 0 {
+				s.openNext()
+				continue
+			}
+		}
+		if len(s.active) > 0 {
+			of := s.active[s.next%len(s.active)]
+			if s.set.maxFiles > 0 && len(bs.positions) >= s.set.maxFiles && !bs.has(of.key) {
+				return s.result(bs, false), nil
+			}
+			closed, err := s.readFile(ctx, of, bs)
 			if err != nil {
 				return plugin.ReadResult{}, err
 			}
 			if closed {
-				return s.result(bs, s.cur == nil && len(s.queue) == 0), nil
+				s.next++ // the next batch starts with the next file
+				return s.result(bs, len(s.active) == 0 && len(s.queue) == 0), nil
 			}
-			continue
+			continue // of ended or failed: on with the next file
 		}
 		if s.set.maxFiles > 0 && len(bs.positions) >= s.set.maxFiles {
 			return s.result(bs, len(s.queue) == 0), nil
-		}
-		if len(s.queue) == 0 && (!scanned || time.Since(s.lastScan) >= s.set.poll) {
-			s.scan()
-			scanned = true
-		}
-		if len(s.queue) > 0 {
-			s.openNext()
-			continue
 		}
 		// Nothing to read now: wait for the batch's time, polling.
 		deadline := start.Add(bs.wait)
@@ -617,9 +633,9 @@ func (s *Source) result(bs *batchState, caughtUp bool) plugin.ReadResult {
 // the queued files, beyond their resume offsets.
 func (s *Source) backlog() *plugin.Backlog {
 	b := &plugin.Backlog{}
-	if s.cur != nil {
+	for _, of := range s.active {
 		b.Partitions++
-		b.Bytes += max(0, s.cur.size-s.cur.r.offset)
+		b.Bytes += max(0, of.size-of.r.offset)
 	}
 	for _, f := range s.queue {
 		b.Partitions++
@@ -663,7 +679,7 @@ func (s *Source) Backlog(_ context.Context, positions []record.Position) (plugin
 
 // readFile reads lines of of into bs until the batch is closed (by size,
 // time or ctx: closed is true) or the file ends (the file is then
-// finished and s.cur cleared). A read error is logged and the file left to
+// finished and leaves s.active). A read error is logged and the file left to
 // be tried again at the next poll from where it stopped.
 func (s *Source) readFile(ctx context.Context, of *openFile, bs *batchState) (closed bool, err error) {
 	r := of.r
@@ -674,7 +690,7 @@ func (s *Source) readFile(ctx context.Context, of *openFile, bs *batchState) (cl
 		if readErr != nil {
 			return
 		}
-		bs.setPosition(of.key, r.offset, s.cur == nil)
+		bs.setPosition(of.key, r.offset, of.done)
 	}()
 	if hr := of.headerReject; hr != nil {
 		of.headerReject = nil
@@ -750,7 +766,8 @@ func (s *Source) readFile(ctx context.Context, of *openFile, bs *batchState) (cl
 // finishFile closes of, read to its end.
 func (s *Source) finishFile(of *openFile) {
 	of.f.Close()
-	s.cur = nil
+	of.done = true
+	s.drop(of)
 	delete(s.resume, of.key)
 	s.files[of.key] = stateRead
 	if s.set.afterRead != AfterReadKeep {
@@ -762,7 +779,7 @@ func (s *Source) finishFile(of *openFile) {
 // and reading goes on where it stopped.
 func (s *Source) suspendFile(of *openFile, err error) {
 	of.f.Close()
-	s.cur = nil
+	s.drop(of)
 	s.resume[of.key] = of.r.offset
 	delete(s.files, of.key)
 	s.problem(of.key, "cannot read file; trying again at every poll", fmt.Errorf("read %s: %w", of.path, err))
@@ -792,9 +809,22 @@ func (s *Source) Ack(_ context.Context, positions []record.Position) error {
 func (s *Source) Close(context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.cur != nil {
-		s.cur.f.Close()
-		s.cur = nil
+	for _, of := range s.active {
+		of.f.Close()
 	}
+	s.active = nil
 	return nil
+}
+
+// drop removes of from the files being read.
+func (s *Source) drop(of *openFile) {
+	for i, a := range s.active {
+		if a == of {
+			s.active = append(s.active[:i], s.active[i+1:]...)
+			if s.next > i {
+				s.next--
+			}
+			return
+		}
+	}
 }
