@@ -57,6 +57,9 @@ func TestRSSSamplerSeesSelfAndChildren(t *testing.T) {
 	s := startRSS(os.Getpid(), 10*time.Millisecond)
 	time.Sleep(50 * time.Millisecond)
 	peaks := s.Stop()
+	if pss := s.PSSPeak(); pss < 1<<20 || pss > memSum(peaks) {
+		t.Errorf("PSS peak %d, want at least 1 MiB and at most the RSS sum %d", pss, memSum(peaks))
+	}
 	if len(peaks) < 2 {
 		t.Fatalf("got %d processes, want this one and its child: %+v", len(peaks), peaks)
 	}

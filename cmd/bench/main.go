@@ -311,6 +311,7 @@ func printTable(w io.Writer, r *results) {
 		want, pass := verdict("peak RSS sum (MB)")
 		row("peak RSS etl / plugins / sum (MB)", fmt.Sprintf("%.0f / %s / %.0f", float64(etl)/1e6, strings.Join(plugins, ", "),
 			float64(memSum(t.Memory))/1e6), want, pass)
+		row("peak PSS sum, shared pages once (MB)", fmt.Sprintf("%.0f", float64(t.PSSPeakBytes)/1e6), "", nil)
 	}
 }
 

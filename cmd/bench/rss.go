@@ -33,6 +33,10 @@ type rssSampler struct {
 
 	mu    sync.Mutex
 	peaks map[int]*procPeak
+	// pssPeak is the largest sum, over one sample, of the processes'
+	// proportional set sizes: memory shared between them (the etl binary's
+	// pages, mapped by every plugin process) counted once.
+	pssPeak int64
 
 	stop chan struct{}
 	done chan struct{}
@@ -86,7 +90,11 @@ func (s *rssSampler) Stop() []procPeak {
 // sample reads VmHWM of the root and of every descendant once.
 func (s *rssSampler) sample() {
 	pids := append([]int{s.root}, descendants(s.root)...)
+	var pss int64
 	for _, pid := range pids {
+		if n, ok := procPSS(pid); ok {
+			pss += n
+		}
 		hwm, ok := vmHWM(pid)
 		if !ok {
 			continue
@@ -102,6 +110,21 @@ func (s *rssSampler) sample() {
 		p.CPUSeconds = max(p.CPUSeconds, cpu)
 		s.mu.Unlock()
 	}
+	s.mu.Lock()
+	s.pssPeak = max(s.pssPeak, pss)
+	s.mu.Unlock()
+}
+
+// PSSPeak returns the largest summed PSS seen, in bytes.
+func (s *rssSampler) PSSPeak() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.pssPeak
+}
+
+// procPSS reads the Pss line of /proc/PID/smaps_rollup, in bytes.
+func procPSS(pid int) (int64, bool) {
+	return kbLine("/proc/"+strconv.Itoa(pid)+"/smaps_rollup", "Pss:")
 }
 
 // descendants lists the children of pid, their children, and so on, from
@@ -175,12 +198,17 @@ func cpuSeconds(pid int) (float64, bool) {
 
 // vmHWM reads the VmHWM line of /proc/PID/status, in bytes.
 func vmHWM(pid int) (int64, bool) {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	return kbLine("/proc/"+strconv.Itoa(pid)+"/status", "VmHWM:")
+}
+
+// kbLine reads the "NAME   12345 kB" line of a /proc file, in bytes.
+func kbLine(path, name string) (int64, bool) {
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return 0, false
 	}
 	for line := range strings.SplitSeq(string(data), "\n") {
-		rest, ok := strings.CutPrefix(line, "VmHWM:")
+		rest, ok := strings.CutPrefix(line, name)
 		if !ok {
 			continue
 		}

@@ -31,6 +31,9 @@ type throughputResult struct {
 	// Memory is the peak resident memory of etl and of each plugin
 	// process during the run.
 	Memory []procPeak `json:"memory"`
+	// PSSPeakBytes is the peak of the processes' summed PSS: resident
+	// memory with the pages they share counted once.
+	PSSPeakBytes int64 `json:"pss_peak_bytes"`
 }
 
 // generate writes rows rows of e-commerce events (about dirty of them
@@ -83,6 +86,7 @@ func throughput(ctx context.Context, b *bench, dir string, m *events.Manifest, s
 	err = p.wait()
 	took := time.Since(start)
 	r.Memory = rss.Stop()
+	r.PSSPeakBytes = rss.PSSPeak()
 	if ctx.Err() != nil { // interrupted: the counts mean nothing
 		return nil, ctx.Err()
 	}
