@@ -31,7 +31,8 @@ type Options struct {
 	Once bool
 	// Logger receives progress and lifecycle messages; nil discards them.
 	Logger *slog.Logger
-	// OnCommit, when set, is called after each committed batch.
+	// OnCommit, when set, is called after each committed batch, by the
+	// writer that committed it: concurrently when there are several.
 	OnCommit func(Commit)
 }
 
@@ -94,7 +95,7 @@ type Stats struct {
 
 	mu sync.Mutex
 	// inFlight holds the read times of the batches read and not yet
-	// committed, oldest first (batches are committed in read order).
+	// committed, in read order (with several writers they may commit in another).
 	inFlight []time.Time
 	// rejectsByType counts the committed rejects by error type.
 	rejectsByType map[string]int64
@@ -166,17 +167,29 @@ func (s *Stats) read(rows, bytes int, readAt time.Time, inFlight bool, backlog *
 	}
 }
 
+// dropped forgets the batch read at readAt: the run stops without it.
+func (s *Stats) dropped(readAt time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.forget(readAt)
+}
+
+// forget removes readAt from the batches in flight; s.mu is held.
+func (s *Stats) forget(readAt time.Time) {
+	for i, t := range s.inFlight {
+		if t.Equal(readAt) {
+			s.inFlight = append(s.inFlight[:i], s.inFlight[i+1:]...)
+			return
+		}
+	}
+}
+
 // committed records the commit of the batch read at readAt. With several
 // writers, batches may commit out of read order.
 func (s *Stats) committed(id int64, rows int, readAt time.Time, rejects []record.Reject) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for i, t := range s.inFlight {
-		if t.Equal(readAt) {
-			s.inFlight = append(s.inFlight[:i], s.inFlight[i+1:]...)
-			break
-		}
-	}
+	s.forget(readAt)
 	s.rowsWritten.Add(int64(rows))
 	s.rejected.Add(int64(len(rejects)))
 	if len(rejects) > 0 && s.rejectsByType == nil {
@@ -257,16 +270,24 @@ func Run(ctx context.Context, p Pipeline, opts Options, stop <-chan struct{}, st
 	read := make(chan *item, opts.QueueDepth)
 	transformed := make(chan *item, opts.QueueDepth)
 	// Every batch in flight can come back as an ack while the reader waits
-	// in Read; the buffer holds them all so that the writer never waits.
-	acks := make(chan []record.Position, 2*opts.QueueDepth+16)
+	// in Read, or after it stopped reading; the buffer holds them all, so
+	// that a writer never waits. In flight at most: a queue and a batch at
+	// each of the reader, the transforms and the dispatcher, and two per
+	// writer; acks not yet taken by the reader come from as many more.
+	writers := p.writers()
+	inFlight := 2*opts.QueueDepth + 3 + 2*len(writers)
+	acks := make(chan []record.Position, 2*inFlight+16)
 	var wg sync.WaitGroup
 	fail := func(err error) { cancel(err) }
+	var readerAcks []record.Position // acks the reader took but did not pass on
 
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		defer close(read)
-		if err := readLoop(readCtx, p.Source, opts, read, acks, stats); err != nil && readCtx.Err() == nil {
+		left, err := readLoop(readCtx, p.Source, opts, read, acks, stats)
+		readerAcks = left
+		if err != nil && readCtx.Err() == nil {
 			fail(err)
 		}
 	}()
@@ -277,10 +298,7 @@ func Run(ctx context.Context, p Pipeline, opts Options, stop <-chan struct{}, st
 			fail(err)
 		}
 	}()
-	werr := writeLoop(ctx, p.writers(), opts, cp.BatchID, transformed, acks, stats)
-	if werr != nil {
-		fail(werr)
-	}
+	writeLoop(ctx, fail, writers, opts, cp.BatchID, transformed, acks, stats)
 	wg.Wait()
 	close(acks)
 	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) {
@@ -290,7 +308,7 @@ func Run(ctx context.Context, p Pipeline, opts Options, stop <-chan struct{}, st
 		return err
 	}
 	// Acknowledge what the reader had no chance to pass on.
-	if pending := mergePositions(acks); len(pending) > 0 {
+	if pending := merge([][]record.Position{readerAcks, mergePositions(acks)}); len(pending) > 0 {
 		if err := p.Source.Plugin.Ack(ctx, pending); err != nil {
 			return p.Source.err("acknowledge committed positions", err)
 		}
@@ -322,27 +340,27 @@ func withDefaults(o Options) Options {
 // readLoop reads batches until ctx ends or, with opts.Once, the source has
 // caught up. Acks of committed batches are passed to the source between
 // reads, so that the source is never called concurrently.
-func readLoop(ctx context.Context, src Step[plugin.Source], opts Options, out chan<- *item, acks <-chan []record.Position, stats *Stats) error {
+func readLoop(ctx context.Context, src Step[plugin.Source], opts Options, out chan<- *item, acks <-chan []record.Position, stats *Stats) (left []record.Position, err error) {
 	req := plugin.ReadRequest{MaxRows: opts.BatchMaxRows, MaxBytes: opts.BatchMaxBytes, MaxWaitMillis: opts.BatchMaxWait.Milliseconds()}
 	var pending [][]record.Position
 	for {
 		pending = append(pending, drainPositions(acks))
 		if ps := merge(pending); len(ps) > 0 {
 			if err := src.Plugin.Ack(ctx, ps); err != nil {
-				return src.err("acknowledge committed positions", err)
+				return nil, src.err("acknowledge committed positions", err)
 			}
 		}
 		pending = pending[:0]
 		if ctx.Err() != nil {
-			return nil
+			return nil, nil
 		}
 		start := time.Now()
 		res, err := src.Plugin.Read(ctx, req)
 		if err != nil {
 			if ctx.Err() != nil {
-				return nil // stopping: the unread batch is simply read again next run
+				return nil, nil // stopping: the unread batch is simply read again next run
 			}
-			return src.err("read", err)
+			return nil, src.err("read", err)
 		}
 		it := &item{batch: res.Batch, rejects: res.Rejects, positions: res.Positions, readAt: start}
 		rows := 0
@@ -359,11 +377,13 @@ func readLoop(ctx context.Context, src Step[plugin.Source], opts Options, out ch
 			case ps := <-acks:
 				pending = append(pending, ps)
 			case <-ctx.Done():
-				return nil
+				// Stopping: the batch is dropped, read again next run.
+				stats.dropped(start)
+				return merge(pending), nil
 			}
 		}
 		if opts.Once && res.CaughtUp {
-			return nil
+			return merge(pending), nil
 		}
 	}
 }
@@ -399,9 +419,11 @@ func transformLoop(ctx context.Context, ts []Step[plugin.Transform], in <-chan *
 // has, to the least busy writer. A batch whose partitions are in flight on
 // different writers waits until that is no longer so. So each partition
 // is committed in batch order, whatever the number of writers.
-func writeLoop(ctx context.Context, sinks []Step[plugin.Sink], opts Options, lastID int64, in <-chan *item, acks chan<- []record.Position, stats *Stats) error {
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
+//
+// A writer that fails calls fail, which must cancel ctx: the run ends, and
+// no later batch is written (it could move a partition past the failed
+// one). writeLoop returns once every writer has stopped.
+func writeLoop(ctx context.Context, fail func(error), sinks []Step[plugin.Sink], opts Options, lastID int64, in <-chan *item, acks chan<- []record.Position, stats *Stats) {
 	const queued = 1 // batches waiting for each writer, besides the one it writes
 	queues := make([]chan *job, len(sinks))
 	finished := make(chan *job, len(sinks)*(queued+1))
@@ -412,8 +434,10 @@ func writeLoop(ctx context.Context, sinks []Step[plugin.Sink], opts Options, las
 		go func() {
 			defer wg.Done()
 			for j := range queues[i] {
-				if err := commit(ctx, sinks[i], opts, j, acks, stats); err != nil {
-					cancel(err)
+				if ctx.Err() == nil { // after a failure, nothing more is written
+					if err := commit(ctx, sinks[i], opts, j, acks, stats); err != nil {
+						fail(err)
+					}
 				}
 				finished <- j
 			}
@@ -423,7 +447,17 @@ func writeLoop(ctx context.Context, sinks []Step[plugin.Sink], opts Options, las
 	d := dispatcher{load: make([]int, len(sinks)), owner: map[string]*owned{}}
 	id := lastID
 	func() {
-		for it := range in {
+		for {
+			var it *item
+			select {
+			case next, ok := <-in:
+				if !ok {
+					return
+				}
+				it = next
+			case <-ctx.Done():
+				return
+			}
 			id++
 			j := &job{it: it, id: id}
 			for {
@@ -446,10 +480,6 @@ func writeLoop(ctx context.Context, sinks []Step[plugin.Sink], opts Options, las
 		close(q)
 	}
 	wg.Wait()
-	if err := context.Cause(ctx); err != nil && err != context.Canceled {
-		return err
-	}
-	return nil
 }
 
 // dispatcher knows which writer holds batches of which partitions.
@@ -531,6 +561,9 @@ type job struct {
 
 // commit writes one batch through sink and reports it.
 func commit(ctx context.Context, sink Step[plugin.Sink], opts Options, j *job, acks chan<- []record.Position, stats *Stats) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	it := j.it
 	rows := 0
 	if it.batch != nil {

@@ -2,8 +2,10 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -84,8 +86,10 @@ func TestWritersKeepEachPartitionInOrder(t *testing.T) {
 			}
 			close(in)
 			acks := make(chan []record.Position, batches)
-			if err := writeLoop(context.Background(), sinks, withDefaults(Options{}), lastID, in, acks, &Stats{}); err != nil {
-				t.Fatal(err)
+			var failed error
+			writeLoop(context.Background(), func(err error) { failed = err }, sinks, withDefaults(Options{}), lastID, in, acks, &Stats{})
+			if failed != nil {
+				t.Fatal(failed)
 			}
 			if len(log) != batches {
 				t.Fatalf("%d batches committed, want %d", len(log), batches)
@@ -107,6 +111,120 @@ func TestWritersKeepEachPartitionInOrder(t *testing.T) {
 			}
 			if len(used) != writers {
 				t.Errorf("%d of %d writers were used", len(used), writers)
+			}
+		})
+	}
+}
+
+// fakeSource yields batches of one partition each, named by partition(k)
+// for the k-th batch, up to n batches; then it has caught up.
+type fakeSource struct {
+	n         int64
+	partition func(k int64) string
+	read      atomic.Int64
+}
+
+func (s *fakeSource) Configure(context.Context, plugin.Config) (record.Schema, error) {
+	return record.Schema{}, nil
+}
+func (s *fakeSource) Open(context.Context, []record.Position) error { return nil }
+func (s *fakeSource) Ack(context.Context, []record.Position) error  { return nil }
+func (s *fakeSource) Close(context.Context) error                   { return nil }
+func (s *fakeSource) Read(ctx context.Context, req plugin.ReadRequest) (plugin.ReadResult, error) {
+	if k := s.read.Add(1); k <= s.n {
+		return plugin.ReadResult{Positions: []record.Position{{Partition: s.partition(k), Offset: k}}, CaughtUp: k == s.n}, nil
+	}
+	select { // nothing more: wait as a source does
+	case <-ctx.Done():
+		return plugin.ReadResult{}, ctx.Err()
+	case <-time.After(time.Duration(req.MaxWaitMillis) * time.Millisecond):
+	}
+	return plugin.ReadResult{CaughtUp: true}, nil
+}
+
+// fakeSink takes a while per batch, fails the batch failID, and notes
+// the others.
+type fakeSink struct {
+	failID    int64
+	delay     time.Duration
+	mu        *sync.Mutex
+	committed *[]int64
+}
+
+func (s *fakeSink) Configure(context.Context, plugin.Config, record.Schema) error { return nil }
+func (s *fakeSink) Checkpoint(context.Context) (plugin.Checkpoint, error) {
+	return plugin.Checkpoint{}, nil
+}
+func (s *fakeSink) Close(context.Context) error { return nil }
+func (s *fakeSink) Write(_ context.Context, req plugin.WriteRequest) error {
+	time.Sleep(s.delay)
+	if req.BatchID == s.failID {
+		return errors.New("the database says no")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	*s.committed = append(*s.committed, req.BatchID)
+	return nil
+}
+
+// runFake runs a pipeline of fakes and returns Run's error and the ids
+// committed. A run that does not end within a minute fails the test: it
+// hangs.
+func runFake(t *testing.T, src *fakeSource, writers int, failID int64, opts Options) (error, []int64) {
+	t.Helper()
+	var mu sync.Mutex
+	var committed []int64
+	p := Pipeline{Source: Step[plugin.Source]{Name: "source", Plugin: src}}
+	for w := range writers {
+		st := Step[plugin.Sink]{Name: fmt.Sprintf("sink#%d", w+1), Plugin: &fakeSink{failID: failID, delay: 2 * time.Millisecond, mu: &mu, committed: &committed}}
+		if w == 0 {
+			p.Sink = st
+		} else {
+			p.MoreWriters = append(p.MoreWriters, st)
+		}
+	}
+	done := make(chan error, 1)
+	go func() { done <- Run(context.Background(), p, opts, nil, nil) }()
+	select {
+	case err := <-done:
+		mu.Lock()
+		defer mu.Unlock()
+		return err, append([]int64(nil), committed...)
+	case <-time.After(time.Minute):
+		t.Fatal("Run hangs")
+		return nil, nil
+	}
+}
+
+// With many writers, every batch in flight when reading stops may come
+// back as an ack at once: a --once run still ends.
+func TestOnceEndsWithManyWriters(t *testing.T) {
+	for _, writers := range []int{1, 8, 16} {
+		t.Run(fmt.Sprintf("writers=%d", writers), func(t *testing.T) {
+			src := &fakeSource{n: 60, partition: func(k int64) string { return fmt.Sprintf("p%d", k) }}
+			err, committed := runFake(t, src, writers, -1, Options{QueueDepth: 2, Once: true})
+			if err != nil || len(committed) != 60 {
+				t.Fatalf("Run: %v, %d batches committed; want nil and 60", err, len(committed))
+			}
+		})
+	}
+}
+
+// A batch that fails ends the run with its error, also while the source
+// has nothing new, and no later batch is written: it could move a
+// partition past the failed batch's rows.
+func TestWriterFailureEndsTheRun(t *testing.T) {
+	for _, writers := range []int{1, 2} {
+		t.Run(fmt.Sprintf("writers=%d", writers), func(t *testing.T) {
+			src := &fakeSource{n: 40, partition: func(int64) string { return "one.csv" }}
+			err, committed := runFake(t, src, writers, 3, Options{BatchMaxWait: 20 * time.Millisecond})
+			if err == nil || !strings.Contains(err.Error(), "commit batch 3") || !strings.Contains(err.Error(), "the database says no") {
+				t.Errorf("Run returned %v, want the failure of batch 3", err)
+			}
+			for _, id := range committed {
+				if id > 3 {
+					t.Errorf("batch %d committed after batch 3 of the same file failed", id)
+				}
 			}
 		})
 	}

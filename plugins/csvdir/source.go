@@ -109,7 +109,7 @@ type Source struct {
 	problems map[string]string    // last problem logged per file, so that each is logged once
 	queue    []file               // found, not yet opened, oldest first
 	active   []*openFile          // the files being read, at most interleave
-	next     int                  // the file of active the next batch starts with
+	next     int                  // the index in active of the file the next batch starts with
 	lastScan time.Time
 	sp       splitter
 	hsp      splitter // for headers
@@ -578,7 +578,8 @@ func (s *Source) Read(ctx context.Context, req plugin.ReadRequest) (plugin.ReadR
 			}
 		}
 		if len(s.active) > 0 {
-			of := s.active[s.next%len(s.active)]
+			s.next %= len(s.active)
+			of := s.active[s.next]
 			if s.set.maxFiles > 0 && len(bs.positions) >= s.set.maxFiles && !bs.has(of.key) {
 				return s.result(bs, false), nil
 			}
@@ -587,7 +588,9 @@ func (s *Source) Read(ctx context.Context, req plugin.ReadRequest) (plugin.ReadR
 				return plugin.ReadResult{}, err
 			}
 			if closed {
-				s.next++ // the next batch starts with the next file
+				if !of.done {
+					s.next++ // the next batch starts with the next file
+				} // else the next file took of's place
 				return s.result(bs, len(s.active) == 0 && len(s.queue) == 0), nil
 			}
 			continue // of ended or failed: on with the next file
@@ -821,7 +824,7 @@ func (s *Source) drop(of *openFile) {
 	for i, a := range s.active {
 		if a == of {
 			s.active = append(s.active[:i], s.active[i+1:]...)
-			if s.next > i {
+			if i < s.next {
 				s.next--
 			}
 			return
