@@ -14,11 +14,12 @@ import (
 )
 
 // batchCodec is gRPC's protobuf codec with one difference: the rows of a
-// batch (pb.Batch.Body, megabytes) are neither copied into the outgoing
-// message nor out of the incoming one. On the way out they are handed to
-// gRPC as a buffer of their own; on the way in they alias the received
-// bytes. Every other message, and every other field, goes through the
-// standard protobuf code.
+// batch (pb.Batch.Body, megabytes) are not copied into the outgoing
+// message, nor out of the incoming one. On the way out they are handed to
+// gRPC as a buffer of their own; on the way in, the message is gathered
+// into one buffer of ours (gRPC's Materialize copies its frames there once)
+// and the batch aliases it. Every other message, and every other field,
+// goes through the standard protobuf code.
 type batchCodec struct{}
 
 // The messages that carry a batch, and the number of their batch field.
