@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -303,22 +304,26 @@ func TestCrashRecoveryExactlyOnce(t *testing.T) {
 		}
 		done := make(chan error, 1)
 		go func() { done <- cmd.Wait() }()
-		select {
-		case err := <-done:
+		finished := func(err error) {
 			if err != nil {
 				t.Fatalf("engine run %d failed: %v\n%s", attempt, err, stderr.String())
 			}
 			// It finished before the kill: start over from scratch so that
 			// the test always kills enough times mid-run.
-			if kills < 22 {
-				if err := os.Remove(sinkPath); err != nil {
-					t.Fatal(err)
-				}
+			if err := os.Remove(sinkPath); err != nil {
+				t.Fatal(err)
 			}
+		}
+		select {
+		case err := <-done:
+			finished(err)
 			continue
 		case <-time.After(time.Duration(80+rng.IntN(500)) * time.Millisecond):
 		}
-		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		if err := cmd.Process.Signal(syscall.SIGKILL); errors.Is(err, os.ErrProcessDone) {
+			finished(<-done) // it ended just as the kill came
+			continue
+		} else if err != nil {
 			t.Fatal(err)
 		}
 		<-done
