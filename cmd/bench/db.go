@@ -23,8 +23,9 @@ type server struct {
 }
 
 // createDB creates a fresh database bench_<random> with the tables and
-// indexes of sql/postgres_setup.sql, and returns its DSN and a function
-// that drops it.
+// indexes of sql/postgres_setup.sql, then runs a CHECKPOINT so that the
+// load timed next does not pay for the writes of the one before. It
+// returns the DSN and a function that drops the database.
 func (s *server) createDB(ctx context.Context) (dsn string, drop func(), err error) {
 	var rnd [6]byte
 	rand.Read(rnd[:])
@@ -50,13 +51,11 @@ func (s *server) createDB(ctx context.Context) (dsn string, drop func(), err err
 		drop()
 		return "", nil, fmt.Errorf("apply sql/postgres_setup.sql: %w", err)
 	}
+	if err := s.exec(ctx, s.admin, "CHECKPOINT"); err != nil {
+		drop()
+		return "", nil, fmt.Errorf("checkpoint: %w", err)
+	}
 	return dsn, drop, nil
-}
-
-// checkpoint flushes the server's dirty buffers, so that one timed load
-// does not pay for the writes of the one before.
-func (s *server) checkpoint(ctx context.Context) error {
-	return s.exec(ctx, s.admin, "CHECKPOINT")
 }
 
 // exec runs sql (one or more statements, no arguments) on dsn.

@@ -187,9 +187,6 @@ func measure(ctx context.Context, b *bench, serverURL, setupPath, tmp string, st
 			return nil, err
 		}
 		defer drop()
-		if err := srv.checkpoint(ctx); err != nil {
-			return nil, err
-		}
 		logf("throughput: etl run %s --once over %d files, %.1f MB", b.config, len(m.Files), float64(size)/1e6)
 		if res.Throughput, err = throughput(ctx, b, tp, m, size, dsn); err != nil {
 			return nil, err
@@ -207,9 +204,6 @@ func measure(ctx context.Context, b *bench, serverURL, setupPath, tmp string, st
 			return nil, err
 		}
 		defer drop2()
-		if err := srv.checkpoint(ctx); err != nil {
-			return nil, err
-		}
 		logf("ceiling: psql \\copy of the %d clean rows", res.Throughput.Accepted)
 		if res.Ceiling, err = ceiling(ctx, b, dsn2, clean, res.Throughput.Accepted); err != nil {
 			return nil, err
@@ -226,9 +220,6 @@ func measure(ctx context.Context, b *bench, serverURL, setupPath, tmp string, st
 			return nil, err
 		}
 		defer drop()
-		if err := srv.checkpoint(ctx); err != nil {
-			return nil, err
-		}
 		logf("latency: etl run %s with %.0f events/s, a file every %v, for %v", b.config, b.latencyRate, b.latencyInterval, b.latencyDuration)
 		if res.Latency, err = latency(ctx, b, filepath.Join(dir, "latency"), dsn); err != nil {
 			return nil, err

@@ -50,22 +50,14 @@ func TestEcommerceEndToEnd(t *testing.T) {
 	// datagen writes its files while etl runs, crashes and restarts.
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	type result struct {
-		m   *events.Manifest
-		err error
-	}
-	produced := make(chan result, 1)
-	go func() {
-		m, err := events.Run(ctx, events.Options{
-			Dir:          inbox,
-			Files:        files,
-			RowsPerFile:  rowsPerFile,
-			Interval:     250 * time.Millisecond,
-			ManifestPath: filepath.Join(dir, "manifest.json"),
-			Config:       events.Config{Seed: seed},
-		}, t.Logf)
-		produced <- result{m, err}
-	}()
+	produced := startDatagen(ctx, t, events.Options{
+		Dir:          inbox,
+		Files:        files,
+		RowsPerFile:  rowsPerFile,
+		Interval:     250 * time.Millisecond,
+		ManifestPath: filepath.Join(dir, "manifest.json"),
+		Config:       events.Config{Seed: seed},
+	})
 
 	marker := fmt.Sprintf("ETL_E2E_MARKER=%d", seed)
 	logs := filepath.Join(dir, "etl.log")
@@ -109,10 +101,7 @@ func TestEcommerceEndToEnd(t *testing.T) {
 		if m == nil {
 			select {
 			case r := <-produced:
-				if r.err != nil {
-					t.Fatalf("datagen: %v", r.err)
-				}
-				m = r.m
+				m = r.manifest(t)
 			default:
 			}
 		}
@@ -249,4 +238,29 @@ func rejectsByType(t *testing.T, conn *pgx.Conn) map[string]int64 {
 		t.Fatal(err)
 	}
 	return counts
+}
+
+// produced is what a datagen run in the background ended with.
+type produced struct {
+	m   *events.Manifest
+	err error
+}
+
+// manifest returns the run's manifest, failing the test if it failed.
+func (p produced) manifest(t *testing.T) *events.Manifest {
+	t.Helper()
+	if p.err != nil {
+		t.Fatalf("datagen: %v", p.err)
+	}
+	return p.m
+}
+
+// startDatagen runs datagen in the background, as a producer beside etl.
+func startDatagen(ctx context.Context, t *testing.T, opts events.Options) <-chan produced {
+	ch := make(chan produced, 1)
+	go func() {
+		m, err := events.Run(ctx, opts, t.Logf)
+		ch <- produced{m, err}
+	}()
+	return ch
 }

@@ -251,6 +251,10 @@ On a terminal (text logs) it logs a progress line every 5s: rows/s, rejected, la
 		return 1
 	}
 	defer in.Kill()
+	if err := in.StartWriters(ctx); err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
 	log.Info("pipeline started", "pipeline", s.Name, "steps", in.Describe(), "once", *once)
 	opts := engine.OptionsOf(s)
 	opts.Once = *once

@@ -201,16 +201,8 @@ func TestMetricsDuringRunEqualTheDatabase(t *testing.T) {
 	// datagen writes while etl runs; /metrics is scraped meanwhile.
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	type result struct {
-		m   *events.Manifest
-		err error
-	}
-	produced := make(chan result, 1)
-	go func() {
-		m, err := events.Run(ctx, events.Options{Dir: inbox, Files: 8, RowsPerFile: 700, Interval: 150 * time.Millisecond,
-			ManifestPath: filepath.Join(dir, "manifest.json"), Config: events.Config{Seed: 42}, LogEvery: -1}, t.Logf)
-		produced <- result{m, err}
-	}()
+	produced := startDatagen(ctx, t, events.Options{Dir: inbox, Files: 8, RowsPerFile: 700, Interval: 150 * time.Millisecond,
+		ManifestPath: filepath.Join(dir, "manifest.json"), Config: events.Config{Seed: 42}, LogEvery: -1})
 	var m *events.Manifest
 	scrapes := 0
 	for m == nil {
@@ -221,10 +213,7 @@ func TestMetricsDuringRunEqualTheDatabase(t *testing.T) {
 		}
 		select {
 		case r := <-produced:
-			if r.err != nil {
-				t.Fatalf("datagen: %v", r.err)
-			}
-			m = r.m
+			m = r.manifest(t)
 		case err := <-exited:
 			t.Fatalf("etl exited during the run: %v; log:\n%s", err, tail())
 		case <-time.After(100 * time.Millisecond):

@@ -20,6 +20,8 @@ type Instance struct {
 	Schemas   []record.Schema
 	Processes []*host.Process
 	logger    *slog.Logger
+	host      *host.Host
+	schema    record.Schema // what the sink receives
 }
 
 // Options returns the engine options of the spec.
@@ -35,7 +37,7 @@ func Open(ctx context.Context, s *spec.Spec, h *host.Host, logger *slog.Logger) 
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	in := &Instance{Spec: s, logger: logger}
+	in := &Instance{Spec: s, logger: logger, host: h}
 	ok := false
 	defer func() {
 		if !ok {
@@ -134,25 +136,34 @@ func Open(ctx context.Context, s *spec.Spec, h *host.Host, logger *slog.Logger) 
 		return nil, errs
 	}
 
-	// More writers: further instances of the sink, configured alike.
-	for i := 2; i <= s.Engine.Writers; i++ {
-		st := s.Sink
-		st.Name = fmt.Sprintf("%s#%d", s.Sink.Name, i)
-		p, err := start(&st)
-		if err != nil {
-			return nil, err
-		}
-		sink, err := p.Sink()
-		if err != nil {
-			return nil, err
-		}
-		if err := sink.Configure(ctx, cfg(&s.Sink), schema); err != nil {
-			return nil, p.Err("configure", err)
-		}
-		in.Pipeline.MoreWriters = append(in.Pipeline.MoreWriters, Step[plugin.Sink]{Name: st.Name, Plugin: sink, Wrap: p.Err})
-	}
+	in.schema = schema
 	ok = true
 	return in, nil
+}
+
+// StartWriters starts the further instances of the sink that
+// engine.writers asks for, configured as the first, for a run; commands
+// that only look (validate, status) need none.
+func (in *Instance) StartWriters(ctx context.Context) error {
+	s := in.Spec
+	for i := len(in.Pipeline.MoreWriters) + 2; i <= s.Engine.Writers; i++ {
+		name := fmt.Sprintf("%s#%d", s.Sink.Name, i)
+		p, err := in.host.Start(ctx, name, host.Ref{Name: s.Sink.Plugin, Path: s.Sink.Path}, host.StartOptions{Logger: in.logger})
+		if err != nil {
+			return err
+		}
+		in.Processes = append(in.Processes, p)
+		sink, err := p.Sink()
+		if err != nil {
+			return err
+		}
+		cfg := plugin.Config{Pipeline: s.Name, Name: s.Sink.Name, Raw: s.Sink.Config}
+		if err := sink.Configure(ctx, cfg, in.schema); err != nil {
+			return p.Err("configure", err)
+		}
+		in.Pipeline.MoreWriters = append(in.Pipeline.MoreWriters, Step[plugin.Sink]{Name: name, Plugin: sink, Wrap: p.Err})
+	}
+	return nil
 }
 
 // Close asks every plugin to close, then ends every process.
