@@ -188,3 +188,17 @@ func TestDecimal(t *testing.T) {
 		}
 	}
 }
+
+// Too many digits is a range error only when the text is a number at all:
+// "19.999x" is not a number, whatever comes first.
+func TestDecimalRangeOnlyForNumbers(t *testing.T) {
+	for _, c := range []struct {
+		in     string
+		inRange bool
+	}{{"19.999", true}, {"10000000000", true}, {"19.999x", false}, {"1.55.5", false}, {".1A", false}} {
+		_, err := ParseDecimal(c.in, 12, 2)
+		if err == nil || errors.Is(err, ErrDecimalRange) != c.inRange {
+			t.Errorf("ParseDecimal(%q) = %v; want an error, a range error: %v", c.in, err, c.inRange)
+		}
+	}
+}

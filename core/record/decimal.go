@@ -37,6 +37,7 @@ func ParseDecimal(s string, precision, scale int) (int64, error) {
 	var v int64
 	intDigits, fracDigits := 0, 0
 	seenDigit, seenPoint := false, false
+	tooPrecise := false // a nonzero digit past the scale: reported once the syntax is known good
 	for ; i < len(s); i++ {
 		c := s[i]
 		switch {
@@ -44,9 +45,7 @@ func ParseDecimal(s string, precision, scale int) (int64, error) {
 			seenDigit = true
 			if seenPoint {
 				if fracDigits >= scale {
-					if c != '0' {
-						return 0, fmt.Errorf("decimal %q: more than %d digits after the point: %w", s, scale, ErrDecimalRange)
-					}
+					tooPrecise = tooPrecise || c != '0'
 					continue
 				}
 				fracDigits++
@@ -65,6 +64,9 @@ func ParseDecimal(s string, precision, scale int) (int64, error) {
 	}
 	if !seenDigit {
 		return 0, fmt.Errorf("decimal %q: not a number", s)
+	}
+	if tooPrecise {
+		return 0, fmt.Errorf("decimal %q: more than %d digits after the point: %w", s, scale, ErrDecimalRange)
 	}
 	if intDigits > precision-scale {
 		return 0, fmt.Errorf("decimal %q: more than %d digits before the point: %w", s, precision-scale, ErrDecimalRange)

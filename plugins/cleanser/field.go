@@ -412,34 +412,12 @@ func parseInt(b []byte) (int64, failure) {
 func parseDecimal(b []byte, precision, scale int) (int64, failure) {
 	n, err := record.ParseDecimal(string(b), precision, scale)
 	if err != nil {
-		// ParseDecimal stops at the first fractional digit too many, so
-		// "1.5x" at scale 0 would be out of range: check the rest.
-		if errors.Is(err, record.ErrDecimalRange) && isDecimalText(b) {
+		if errors.Is(err, record.ErrDecimalRange) {
 			return 0, failDecimalRange
 		}
 		return 0, failNotNumber
 	}
 	return n, ok
-}
-
-// isDecimalText reports whether b has the syntax record.ParseDecimal
-// reads: an optional sign, then digits with at most one '.' among them.
-func isDecimalText(b []byte) bool {
-	if len(b) > 0 && (b[0] == '-' || b[0] == '+') {
-		b = b[1:]
-	}
-	digits, points := 0, 0
-	for _, c := range b {
-		switch {
-		case isDigit(c):
-			digits++
-		case c == '.':
-			points++
-		default:
-			return false
-		}
-	}
-	return digits > 0 && points <= 1
 }
 
 // parseFloat parses a finite float64.
