@@ -193,7 +193,7 @@ func TestDecimal(t *testing.T) {
 // "19.999x" is not a number, whatever comes first.
 func TestDecimalRangeOnlyForNumbers(t *testing.T) {
 	for _, c := range []struct {
-		in     string
+		in      string
 		inRange bool
 	}{{"19.999", true}, {"10000000000", true}, {"19.999x", false}, {"1.55.5", false}, {".1A", false}} {
 		_, err := ParseDecimal(c.in, 12, 2)
