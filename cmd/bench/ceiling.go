@@ -4,15 +4,17 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 )
 
 // eventColumns are the columns the pipeline fills, in its order.
 const eventColumns = "user_id, action, product_id, product_name, price, event_time, session_id"
 
-// ceilingResult is PostgreSQL's own single-stream bulk load of the rows the
-// pipeline accepted, already clean.
+// ceilingResult is PostgreSQL's own bulk load of the rows the pipeline
+// accepted, already clean, by psql's \copy: one stream per file.
 type ceilingResult struct {
+	Streams  int     `json:"streams"`
 	Rows     int64   `json:"rows"`
 	CSVBytes int64   `json:"csv_bytes"`
 	Seconds  float64 `json:"seconds"`
@@ -20,24 +22,53 @@ type ceilingResult struct {
 }
 
 // exportClean writes the rows of events in dsn, in the order they were
-// inserted, as CSV to path.
-func exportClean(ctx context.Context, b *bench, dsn, path string) error {
-	return psql(ctx, b.psql, dsn, `\copy (SELECT `+eventColumns+` FROM events ORDER BY id) TO '`+path+`' WITH (FORMAT csv)`)
+// inserted, as CSV to dir/clean.csv, and that file's lines again in two
+// halves. It returns the three paths, the whole file first.
+func exportClean(ctx context.Context, b *bench, dsn, dir string) ([]string, error) {
+	path := filepath.Join(dir, "clean.csv")
+	if err := psql(ctx, b.psql, dsn, `\copy (SELECT `+eventColumns+` FROM events ORDER BY id) TO '`+path+`' WITH (FORMAT csv)`); err != nil {
+		return nil, err
+	}
+	halves, err := splitLines(path, 2)
+	if err != nil {
+		return nil, fmt.Errorf("split %s: %w", path, err)
+	}
+	return append([]string{path}, halves...), nil
 }
 
-// ceiling times `psql -c "\copy events(...) FROM path CSV"` into dsn (a
-// fresh database with every index of sql/postgres_setup.sql), which must
-// then hold want rows.
-func ceiling(ctx context.Context, b *bench, dsn, path string, want int64) (*ceilingResult, error) {
-	st, err := os.Stat(path)
+// ceiling times psql's `\copy events(...) FROM file CSV` of every file at
+// once, one psql each, into a fresh database with every index of
+// sql/postgres_setup.sql, which must then hold want rows.
+func ceiling(ctx context.Context, b *bench, srv *server, files []string, want int64) (*ceilingResult, error) {
+	r := &ceilingResult{Streams: len(files)}
+	for _, f := range files {
+		st, err := os.Stat(f)
+		if err != nil {
+			return nil, err
+		}
+		r.CSVBytes += st.Size()
+	}
+	dsn, drop, err := srv.createDB(ctx)
 	if err != nil {
 		return nil, err
 	}
+	defer drop()
+	errs := make(chan error, len(files))
 	start := time.Now()
-	if err := psql(ctx, b.psql, dsn, `\copy events (`+eventColumns+`) FROM '`+path+`' WITH (FORMAT csv)`); err != nil {
-		return nil, err
+	for _, f := range files {
+		go func() {
+			errs <- psql(ctx, b.psql, dsn, `\copy events (`+eventColumns+`) FROM '`+f+`' WITH (FORMAT csv)`)
+		}()
+	}
+	for range files {
+		if e := <-errs; e != nil && err == nil {
+			err = e
+		}
 	}
 	took := time.Since(start)
+	if err != nil {
+		return nil, err
+	}
 	n, _, err := counts(ctx, dsn)
 	if err != nil {
 		return nil, err
@@ -45,5 +76,6 @@ func ceiling(ctx context.Context, b *bench, dsn, path string, want int64) (*ceil
 	if n != want {
 		return nil, fmt.Errorf("psql \\copy loaded %d rows, want %d", n, want)
 	}
-	return &ceilingResult{Rows: n, CSVBytes: st.Size(), Seconds: took.Seconds(), RowsPerS: float64(n) / took.Seconds()}, nil
+	r.Rows, r.Seconds, r.RowsPerS = n, took.Seconds(), float64(n)/took.Seconds()
+	return r, nil
 }

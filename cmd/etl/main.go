@@ -20,6 +20,7 @@ import (
 	"etl/core/engine"
 	"etl/core/host"
 	"etl/core/metrics"
+	"etl/core/plugin"
 	"etl/core/spec"
 )
 
@@ -210,6 +211,7 @@ On a terminal (text logs) it logs a progress line every 5s: rows/s, rejected, la
 	if s == nil {
 		return code
 	}
+	defer plugin.StartProfile("etl")()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	stop := make(chan struct{})

@@ -84,10 +84,7 @@ func Serve(p Plugin) {
 		v = n
 	}
 	go exitWithParent()
-	if dir := os.Getenv(ProfileEnv); dir != "" {
-		stop := startProfile(dir, p.Name)
-		defer stop()
-	}
+	defer StartProfile(p.Name)()
 	goplugin.Serve(&goplugin.ServeConfig{
 		HandshakeConfig:  Handshake,
 		VersionedPlugins: map[int]goplugin.PluginSet{v: pluginSet(p)},
@@ -101,12 +98,18 @@ func Serve(p Plugin) {
 	})
 }
 
-// ProfileEnv names an environment variable: when it holds a folder, each
-// plugin process writes a CPU profile there (cpu-NAME-PID.prof) until it
-// stops, for `go tool pprof`.
-const ProfileEnv = "ETL_PLUGIN_CPUPROFILE"
+// ProfileEnv names an environment variable: when it holds a folder, etl
+// and each plugin process write a CPU profile there (cpu-NAME-PID.prof)
+// until they stop, for `go tool pprof`.
+const ProfileEnv = "ETL_CPUPROFILE"
 
-func startProfile(dir, name string) (stop func()) {
+// StartProfile starts the CPU profile of the process name when ProfileEnv
+// is set; call the function it returns before the process exits.
+func StartProfile(name string) (stop func()) {
+	dir := os.Getenv(ProfileEnv)
+	if dir == "" {
+		return func() {}
+	}
 	path := filepath.Join(dir, fmt.Sprintf("cpu-%s-%d.prof", name, os.Getpid()))
 	f, err := os.Create(path)
 	if err != nil {
