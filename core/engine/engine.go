@@ -320,10 +320,10 @@ func Run(ctx context.Context, p Pipeline, opts Options, stop <-chan struct{}, st
 
 func withDefaults(o Options) Options {
 	if o.BatchMaxRows <= 0 {
-		o.BatchMaxRows = 10000
+		o.BatchMaxRows = 5000
 	}
 	if o.BatchMaxBytes <= 0 {
-		o.BatchMaxBytes = 4 << 20
+		o.BatchMaxBytes = 1 << 20
 	}
 	if o.BatchMaxWait <= 0 {
 		o.BatchMaxWait = 250 * time.Millisecond

@@ -43,8 +43,8 @@ type Engine struct {
 
 // Defaults of the engine settings.
 const (
-	DefaultBatchMaxRows  = 10000
-	DefaultBatchMaxBytes = 4 << 20
+	DefaultBatchMaxRows  = 5000
+	DefaultBatchMaxBytes = 1 << 20
 	DefaultBatchMaxWait  = 250 * time.Millisecond
 	DefaultQueueDepth    = 2
 	DefaultWriters       = 1
