@@ -3,7 +3,10 @@ package main
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -77,5 +80,87 @@ func TestRSSSamplerSeesSelfAndChildren(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("child %d not among %+v", child.Process.Pid, peaks)
+	}
+}
+
+func TestSplitLinesKeepsEveryLineWhole(t *testing.T) {
+	for _, tc := range []struct {
+		name, text string
+		n          int
+	}{
+		{"even", "a,1\nb,2\nc,3\nd,4\n", 2},
+		{"uneven lengths", "a long first line,1\nb\nc\nd\ne,5\n", 2},
+		{"no final newline", "a\nb\nc", 2},
+		{"more parts than lines", "only\n", 3},
+		{"empty", "", 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "clean.csv")
+			if err := os.WriteFile(path, []byte(tc.text), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			parts, err := splitLines(path, tc.n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(parts) != tc.n {
+				t.Fatalf("got %d parts, want %d", len(parts), tc.n)
+			}
+			var joined strings.Builder
+			for i, p := range parts {
+				data, err := os.ReadFile(p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if i < len(parts)-1 && len(data) > 0 && data[len(data)-1] != '\n' {
+					t.Errorf("part %d ends inside a line: %q", i+1, data)
+				}
+				joined.Write(data)
+			}
+			if joined.String() != tc.text {
+				t.Errorf("parts joined = %q, want %q", joined.String(), tc.text)
+			}
+		})
+	}
+}
+
+func TestSplitLinesHalvesBySize(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "clean.csv")
+	line := strings.Repeat("x", 99) + "\n"
+	if err := os.WriteFile(path, []byte(strings.Repeat(line, 1000)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	parts, err := splitLines(path, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range parts {
+		st, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Size() != 500*100 {
+			t.Errorf("%s: %d bytes, want 50000", p, st.Size())
+		}
+	}
+}
+
+func TestMedianBy(t *testing.T) {
+	for _, tc := range []struct {
+		in   []float64
+		want float64
+	}{
+		{[]float64{3}, 3},
+		{[]float64{5, 1, 3}, 3},
+		{[]float64{4, 1, 3, 2}, 2}, // even count: the lower middle one
+		{[]float64{2, 2, 9}, 2},
+	} {
+		in := append([]float64(nil), tc.in...)
+		if got := medianBy(in, func(x float64) float64 { return x }); got != tc.want {
+			t.Errorf("medianBy(%v) = %v, want %v", tc.in, got, tc.want)
+		}
+		if !slices.Equal(in, tc.in) {
+			t.Errorf("medianBy reordered its argument: %v", in)
+		}
 	}
 }
