@@ -20,11 +20,11 @@ import (
 // Each figure is the median of its rounds: one run on a shared machine
 // can be 15% off.
 type load struct {
-	Pipeline *throughputResult `json:"pipeline"`
-	Ceiling  *ceilingResult    `json:"ceiling"`
-	Streams2 *ceilingResult    `json:"psql_2_streams"`
+	Pipeline *throughputResult
+	Ceiling  *ceilingResult
+	Streams2 *ceilingResult
 	// Rounds are the rows/s into events of every round, in order.
-	Rounds []round `json:"rounds"`
+	Rounds []round
 }
 
 type round struct {
