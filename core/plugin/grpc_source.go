@@ -120,14 +120,22 @@ func backlogToPB(b *Backlog) *pb.Backlog {
 	if b == nil {
 		return nil
 	}
-	return &pb.Backlog{Partitions: b.Partitions, Bytes: b.Bytes}
+	out := &pb.Backlog{Partitions: b.Partitions, Bytes: b.Bytes, Quarantined: b.Quarantined}
+	for _, u := range b.Unreadable {
+		out.Unreadable = append(out.Unreadable, []byte(u))
+	}
+	return out
 }
 
 func backlogFromPB(b *pb.Backlog) *Backlog {
 	if b == nil {
 		return nil
 	}
-	return &Backlog{Partitions: b.Partitions, Bytes: b.Bytes}
+	out := &Backlog{Partitions: b.Partitions, Bytes: b.Bytes, Quarantined: b.Quarantined}
+	for _, u := range b.Unreadable {
+		out.Unreadable = append(out.Unreadable, string(u))
+	}
+	return out
 }
 
 func (s *sourceServer) Ack(ctx context.Context, req *pb.AckRequest) (*pb.Empty, error) {

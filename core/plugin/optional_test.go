@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"testing"
 
 	"google.golang.org/grpc/codes"
@@ -50,9 +51,9 @@ func TestServersWithoutOptionalMethodsAnswerUnimplemented(t *testing.T) {
 }
 
 func TestBacklogCrossesTheWire(t *testing.T) {
-	for _, b := range []*Backlog{nil, {}, {Partitions: 3, Bytes: 1 << 40}} {
+	for _, b := range []*Backlog{nil, {}, {Partitions: 3, Bytes: 1 << 40}, {Quarantined: 2, Unreadable: []string{"a.csv", "b\xff.csv"}}} {
 		got := backlogFromPB(backlogToPB(b))
-		if (got == nil) != (b == nil) || (b != nil && *got != *b) {
+		if (got == nil) != (b == nil) || (b != nil && !reflect.DeepEqual(got, b)) {
 			t.Errorf("backlog %+v came back as %+v", b, got)
 		}
 	}

@@ -60,6 +60,13 @@ type Backlog struct {
 	Partitions int64
 	// Bytes is how many bytes of input they hold beyond what was read.
 	Bytes int64
+	// Quarantined counts the partitions set aside since the source opened
+	// because their input changed under it (csvdir: files quarantined).
+	Quarantined int64
+	// Unreadable names the inputs the source cannot read now and left in
+	// place (e.g. files without read permission). `etl run --once` fails
+	// naming them when they are left at its end.
+	Unreadable []string
 }
 
 // BacklogReporter is an optional interface of a Source, for `etl status`:

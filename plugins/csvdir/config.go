@@ -55,7 +55,26 @@ type Config struct {
 	ArchivePath string `yaml:"archive_path"`
 	// Create makes a missing Path instead of refusing it (default false).
 	Create bool `yaml:"create"`
+	// Duplicates says what happens to a file holding byte for byte the
+	// same as one already loaded (or being loaded), under the same or
+	// another name: skip (default: logged at WARN with both names, not
+	// loaded, archived with ".duplicate" before its extension or deleted
+	// as after_read says) or load (loaded again).
+	Duplicates string `yaml:"duplicates"`
+	// QuarantinePath is the folder a file moves to when it changes under
+	// the source: it shrank, or bytes already read changed. Default: the
+	// folder "quarantine" beside Path (data/quarantine for data/events).
+	QuarantinePath string `yaml:"quarantine_path"`
+	// FollowSymlinks reads files that symbolic links in Path point to
+	// (default false: a link is logged at WARN once and left alone).
+	FollowSymlinks bool `yaml:"follow_symlinks"`
 }
+
+// The values of Config.Duplicates.
+const (
+	DuplicatesSkip = "skip"
+	DuplicatesLoad = "load"
+)
 
 // The values of Config.AfterRead.
 const (
@@ -90,6 +109,10 @@ type settings struct {
 	afterRead    string
 	archiveDir   string
 	create       bool
+
+	duplicates     string
+	quarantineDir  string
+	followSymlinks bool
 }
 
 // defaultConfig returns a Config holding every default.
@@ -101,6 +124,7 @@ func defaultConfig() Config {
 		PollInterval: DefaultPollInterval.String(),
 		MaxLineBytes: DefaultMaxLineBytes,
 		AfterRead:    AfterReadKeep,
+		Duplicates:   DuplicatesSkip,
 	}
 }
 
@@ -119,6 +143,9 @@ func parseConfig(raw []byte) (settings, plugin.ConfigErrors) {
 		maxLineBytes: c.MaxLineBytes,
 		afterRead:    c.AfterRead,
 		create:       c.Create,
+
+		duplicates:     c.Duplicates,
+		followSymlinks: c.FollowSymlinks,
 	}
 
 	if c.Path == "" {
@@ -207,6 +234,23 @@ func parseConfig(raw []byte) (settings, plugin.ConfigErrors) {
 		}
 	default:
 		errs.Add("after_read", "%q is not one of keep, archive, delete", c.AfterRead)
+	}
+
+	if c.Duplicates != DuplicatesSkip && c.Duplicates != DuplicatesLoad {
+		errs.Add("duplicates", "%q is not one of skip, load", c.Duplicates)
+	}
+	switch {
+	case c.QuarantinePath != "":
+		s.quarantineDir = filepath.Clean(c.QuarantinePath)
+	case s.dir != "":
+		s.quarantineDir = filepath.Join(filepath.Dir(s.dir), "quarantine")
+	}
+	if s.quarantineDir != "" && s.dir != "" {
+		if sameFolder(s.dir, s.quarantineDir) {
+			errs.Add("quarantine_path", "must be another folder than path")
+		} else if fi, err := os.Stat(s.quarantineDir); err == nil && !fi.IsDir() {
+			errs.Add("quarantine_path", "%s is not a folder", s.quarantineDir)
+		}
 	}
 	return s, errs
 }

@@ -12,49 +12,43 @@ import (
 	"strings"
 	"syscall"
 	"time"
-	"unicode/utf8"
 )
 
-// file is one file of the folder: one partition.
+// file is one file of the folder, as last seen, and the partition it
+// belongs to once identified.
 type file struct {
 	name  string // base name inside the folder
 	path  string // the folder joined with name: the rows' Origin.Source
 	size  int64
 	mtime time.Time
-	key   string // the partition, see partitionKey
+	ctime time.Time // the change time: no copy tool can keep it
+	dev   uint64
+	ino   uint64
+	key   string // the partition, once identified (see identity.go)
+	// fpSize and fpSum are the fingerprint of the file's first fpSize
+	// bytes, taken when it was identified: a file whose stat changed is
+	// checked against it.
+	fpSize int64
+	fpSum  string
 }
 
-// partitionKey names the partition of the file called name (inside the
-// watched folder) with the given size and modification time, e.g.
-// "events-0001.csv size=73421 mtime=2026-11-25T10:00:00.123456789Z".
-//
-// A partition is the file's name plus its size and modification time, not
-// a fingerprint of its first bytes, because:
-//   - files arrive complete (producers write, then rename), so size and
-//     modification time never change while a file sits in the folder, and
-//     a new file under a reused name differs in its modification time at
-//     least;
-//   - it costs one stat per file and poll, the same stat that lists the
-//     folder, whereas a fingerprint means opening and reading every file at
-//     every poll, thousands of files when after_read is keep;
-//   - it needs no read access, so an unreadable file still has a stable
-//     identity under which it is logged and retried;
-//   - files of one producer share their header and often their first rows
-//     (a file of a header alone, regenerated test data): a fingerprint of
-//     the first bytes would take such a new file for one already read and
-//     skip it, silently.
-//
-// The name is relative to the folder, so that moving the folder (or naming
-// it by another path) reads nothing again. The costs, documented: a file
-// changed in place after being read (its modification time moves) is read
-// again as a new file, and a file copied back with its modification time
-// kept (cp -p) is taken for the one already read and skipped.
-func partitionKey(name string, size int64, mtime time.Time) string {
-	if !utf8.ValidString(name) {
-		// Positions are stored as text: quote a name that is not UTF-8.
-		name = strconv.QuoteToASCII(name)
+// sameStat reports whether f and g are the same file with the same size
+// and times: nothing was written to it in between.
+func (f file) sameStat(g file) bool {
+	return f.sameInode(g) && f.size == g.size && f.mtime.Equal(g.mtime) && f.ctime.Equal(g.ctime)
+}
+
+// sameInode reports whether f and g are the same file of the file system.
+func (f file) sameInode(g file) bool { return f.dev == g.dev && f.ino == g.ino }
+
+// withStat returns f with the size, times and inode of fi.
+func (f file) withStat(fi fs.FileInfo) file {
+	f.size, f.mtime = fi.Size(), fi.ModTime()
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		f.dev, f.ino = uint64(st.Dev), uint64(st.Ino)
+		f.ctime = time.Unix(int64(st.Ctim.Sec), int64(st.Ctim.Nsec))
 	}
-	return name + " size=" + strconv.FormatInt(size, 10) + " mtime=" + mtime.UTC().Format(time.RFC3339Nano)
+	return f
 }
 
 // eligible reports whether a directory entry called name may be read:
@@ -67,41 +61,51 @@ func (s *settings) eligible(name string) bool {
 	return ok && err == nil
 }
 
-// statFile returns the file called name in the folder, following a
-// symbolic link; ok is false when it is not a regular file (any more).
-func (s *settings) statFile(name string) (f file, ok bool, err error) {
+// statFile returns the file called name in the folder; ok is false when
+// it is not a regular file (any more). A symbolic link is followed only
+// with follow_symlinks; otherwise link reports it.
+func (s *settings) statFile(name string) (f file, ok, link bool, err error) {
 	path := filepath.Join(s.dir, name)
-	fi, err := os.Stat(path)
+	fi, err := os.Lstat(path)
+	if err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		if !s.followSymlinks {
+			return file{}, false, true, nil
+		}
+		fi, err = os.Stat(path)
+	}
 	if err != nil {
-		return file{}, false, err
+		return file{}, false, false, err
 	}
 	if !fi.Mode().IsRegular() {
-		return file{}, false, nil
+		return file{}, false, false, nil
 	}
-	return file{name: name, path: path, size: fi.Size(), mtime: fi.ModTime(), key: partitionKey(name, fi.Size(), fi.ModTime())}, true, nil
+	return file{name: name, path: path}.withStat(fi), true, false, nil
 }
 
 // listFiles returns the readable-looking files of the folder, oldest first
-// by modification time, then by name. Entries that vanish while listing are
-// left out.
-func (s *settings) listFiles() ([]file, error) {
+// by modification time, then by name, and the names of the symbolic links
+// it did not follow. Entries that vanish while listing are left out.
+func (s *settings) listFiles() (files []file, links []string, err error) {
 	entries, err := os.ReadDir(s.dir)
 	if err != nil {
-		return nil, fmt.Errorf("list %s: %w", s.dir, err)
+		return nil, nil, fmt.Errorf("list %s: %w", s.dir, err)
 	}
-	files := make([]file, 0, len(entries))
+	files = make([]file, 0, len(entries))
 	for _, e := range entries {
 		if e.IsDir() || !s.eligible(e.Name()) {
 			continue
 		}
-		f, ok, err := s.statFile(e.Name())
+		f, ok, link, err := s.statFile(e.Name())
+		if link {
+			links = append(links, e.Name())
+		}
 		if err != nil || !ok {
 			continue
 		}
 		files = append(files, f)
 	}
 	sortFiles(files)
-	return files, nil
+	return files, links, nil
 }
 
 // sortFiles orders files oldest first by modification time, then by name.
@@ -114,37 +118,38 @@ func sortFiles(files []file) {
 	})
 }
 
-// finish applies after_read to f, whose last rows are committed: it moves
-// f into the archive folder or deletes it. It does nothing when the name now
-// belongs to another file (a new file under a reused name) or is gone.
+// finish applies after_read to f, whose last rows are committed: it
+// moves f into the archive folder or deletes it. The caller has checked
+// that the name still holds f.
 func (s *settings) finish(f file) error {
-	cur, ok, err := s.statFile(f.name)
-	if errors.Is(err, fs.ErrNotExist) || (err == nil && (!ok || cur.key != f.key)) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("check %s before %s: %w", f.path, s.afterRead, err)
-	}
 	switch s.afterRead {
 	case AfterReadDelete:
 		if err := os.Remove(f.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("delete %s: %w", f.path, err)
 		}
 	case AfterReadArchive:
-		if err := archive(f.path, s.archiveDir); err != nil {
-			return err
+		if err := moveInto(f.path, s.archiveDir, ""); err != nil {
+			return fmt.Errorf("archive %s: %w", f.path, err)
 		}
 	}
 	return nil
 }
 
-// archive moves path into dir under its own name, or under name-N.ext when
-// dir already holds a file of that name (names are reused), across file
-// systems too.
-func archive(path, dir string) error {
+// moveInto moves path into dir under its own name with tag added before
+// its extension (a.csv, tag "duplicate": a.duplicate.csv), or under
+// name-N.ext when dir already holds a file of that name (names are
+// reused), across file systems too. dir is created when missing.
+func moveInto(path, dir, tag string) error {
 	name := filepath.Base(path)
 	ext := filepath.Ext(name)
 	stem := strings.TrimSuffix(name, ext)
+	if tag != "" {
+		stem += "." + tag
+		name = stem + ext
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
 	for n := 0; n < 100000; n++ {
 		target := filepath.Join(dir, name)
 		if n > 0 {
@@ -153,18 +158,18 @@ func archive(path, dir string) error {
 		if _, err := os.Lstat(target); err == nil {
 			continue
 		} else if !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("archive %s: %w", path, err)
+			return err
 		}
 		err := os.Rename(path, target)
 		if errors.Is(err, syscall.EXDEV) {
 			err = moveAcross(path, target)
 		}
 		if err != nil {
-			return fmt.Errorf("archive %s to %s: %w", path, dir, err)
+			return fmt.Errorf("move to %s: %w", dir, err)
 		}
 		return nil
 	}
-	return fmt.Errorf("archive %s: %s holds too many files called %s", path, dir, name)
+	return fmt.Errorf("%s holds too many files called %s", dir, name)
 }
 
 // moveAcross moves path to target on another file system: copy to a

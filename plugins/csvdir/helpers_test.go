@@ -2,6 +2,8 @@ package csvdir
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"os"
@@ -177,3 +179,9 @@ func eventLines(first, n int) []string {
 }
 
 const eventHeader = "user_id,action,product_id,product_name,price,event_time,session_id"
+
+// sha is the fingerprint of content as a partition key holds it.
+func sha(content string) string {
+	sum := sha256.Sum256([]byte(content))
+	return hex.EncodeToString(sum[:fingerprintBytes])
+}

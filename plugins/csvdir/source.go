@@ -53,6 +53,8 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -107,12 +109,23 @@ type Source struct {
 	resume   map[string]int64     // start offsets of partitions read in part
 	finished map[string]file      // stateRead files awaiting their Ack, when after_read is not keep
 	problems map[string]string    // last problem logged per file, so that each is logged once
-	queue    []file               // found, not yet opened, oldest first
-	active   []*openFile          // the files being read, at most interleave
-	next     int                  // the index in active of the file the next batch starts with
-	lastScan time.Time
-	sp       splitter
-	hsp      splitter // for headers
+
+	parts      *partitions       // every partition known: stored positions and those seen since
+	ids        map[string]file   // by name: the files of the folder as last identified
+	holders    map[string]string // partition -> the name of the file of the folder holding it
+	takenBy    map[string]file   // partition -> the file that took it first in this process
+	doneAt     map[string]int64  // partition -> the offset of its last Done position
+	ignored    map[string]file   // by name: duplicates and quarantined files left in place
+	unreadable map[string]string // by name: files that cannot be read now, and why
+	closing    []record.Position // Done positions of quarantined partitions, for the next batch
+	quarantine int64             // files quarantined since Open
+	fpBuf      []byte            // the buffer files are fingerprinted with
+	queue      []file            // found, not yet opened, oldest first
+	active     []*openFile       // the files being read, at most interleave
+	next       int               // the index in active of the file the next batch starts with
+	lastScan   time.Time
+	sp         splitter
+	hsp        splitter // for headers
 
 	hintRows, hintBytes int // the size of the last batch, to size the next
 }
@@ -120,8 +133,9 @@ type Source struct {
 // openFile is a file being read.
 type openFile struct {
 	file
-	f *os.File
-	r *lineReader
+	f  *os.File
+	cr *countingReader // what r has taken from f
+	r  *lineReader
 	// done says the file was read to its end.
 	done bool
 	// colIdx gives for each column its field number in this file's lines;
@@ -144,6 +158,13 @@ func New() *Source {
 		resume:   map[string]int64{},
 		finished: map[string]file{},
 		problems: map[string]string{},
+
+		ids:        map[string]file{},
+		holders:    map[string]string{},
+		takenBy:    map[string]file{},
+		doneAt:     map[string]int64{},
+		ignored:    map[string]file{},
+		unreadable: map[string]string{},
 	}
 }
 
@@ -188,7 +209,7 @@ func canLearn(errs plugin.ConfigErrors) bool {
 
 // learnColumns reads the header of the oldest matching file that has one.
 func (s *Source) learnColumns(set *settings) ([]string, error) {
-	files, err := set.listFiles()
+	files, _, err := set.listFiles()
 	if err != nil && !(set.create && errors.Is(err, fs.ErrNotExist)) {
 		return nil, err
 	}
@@ -297,52 +318,312 @@ func (s *Source) Open(_ context.Context, positions []record.Position) error {
 			return fmt.Errorf("create archive folder %s: %w", s.set.archiveDir, err)
 		}
 	}
-	for _, p := range positions {
-		switch {
-		case p.Done:
-			s.files[p.Partition] = stateCommitted
-			delete(s.resume, p.Partition)
-		case p.Offset > 0:
-			s.resume[p.Partition] = p.Offset
-		}
-	}
+	s.parts = newPartitions(positions)
 	s.opened = true
 	s.scan()
 	return nil
 }
 
-// scan lists the folder: new files join the queue, oldest first, and files
-// whose rows are committed but that are still there (a crash between the
-// commit and after_read, or an earlier failure) are archived or deleted.
+// scan lists the folder: new files are identified (see identity.go) and
+// join the queue, oldest first; files whose stat changed are looked at
+// again; files whose rows are committed but that are still there (a crash
+// between the commit and after_read, or an earlier failure) are archived
+// or deleted.
 func (s *Source) scan() {
 	s.lastScan = time.Now()
-	files, err := s.set.listFiles()
+	files, links, err := s.set.listFiles()
 	if err != nil {
 		s.problem(s.set.dir, "cannot list the folder; trying again at the next poll", err)
 		return
 	}
 	s.recovered(s.set.dir)
+	for _, l := range links {
+		s.problem("link "+l, "symbolic link in the folder left alone (follow_symlinks is false)",
+			fmt.Errorf("%s is a symbolic link", filepath.Join(s.set.dir, l)))
+	}
+	present := make(map[string]bool, len(files))
 	for _, f := range files {
-		switch s.files[f.key] {
-		case stateNone:
-			s.files[f.key] = stateQueued
-			s.queue = append(s.queue, f)
-		case stateCommitted:
-			if s.set.afterRead != AfterReadKeep {
-				s.applyAfterRead(f)
-			}
+		present[f.name] = true
+		s.look(f)
+	}
+	for name, f := range s.ids {
+		if !present[name] && s.files[f.key] != stateQueued {
+			s.forget(name)
+		}
+	}
+	for name := range s.ignored {
+		if !present[name] {
+			delete(s.ignored, name)
+		}
+	}
+	for name := range s.unreadable {
+		if !present[name] {
+			delete(s.unreadable, name)
+			s.recovered(filepath.Join(s.set.dir, name))
 		}
 	}
 }
 
-// applyAfterRead archives or deletes f, logging a failure (it is tried
-// again at the next poll).
-func (s *Source) applyAfterRead(f file) {
-	if err := s.set.finish(f); err != nil {
-		s.problem(f.key, "after_read failed; trying again at the next poll", err)
+// look takes note of f, a file of the folder as just listed.
+func (s *Source) look(f file) {
+	if g, ok := s.ignored[f.name]; ok {
+		if g.sameStat(f) {
+			s.retryIgnored(g)
+			return
+		}
+		delete(s.ignored, f.name)
+	}
+	id, ok := s.ids[f.name]
+	switch {
+	case ok && id.sameStat(f):
+		s.place(id)
+	case ok && id.sameInode(f):
+		// Written to since it was identified: being read, the reader
+		// sees to it; otherwise it may have grown, or changed.
+		if s.isActive(id.key) {
+			return
+		}
+		s.unqueue(id.key)
+		s.identifyFile(f, &id)
+	default:
+		if ok { // the name now holds another file
+			s.unqueue(id.key)
+			s.forget(f.name)
+		}
+		s.identifyFile(f, nil)
+	}
+}
+
+// identifyFile fingerprints f and places it: as a partition to read (or
+// not, when read already), a duplicate or a changed file. was is the file
+// (same inode) known under this name before its stat changed, if any.
+func (s *Source) identifyFile(f file, was *file) {
+	fh, err := s.open(f.path)
+	if err != nil {
+		s.cannotRead(f, err)
 		return
 	}
-	s.recovered(f.key)
+	defer fh.Close()
+	fi, err := fh.Stat()
+	if err != nil {
+		s.cannotRead(f, err)
+		return
+	}
+	f = f.withStat(fi)
+	sum, prefix, err := fingerprint(fh, f.size, s.parts.prefixSizes(f.name, f.size), s.fingerprintBuffer())
+	if errors.Is(err, errShrunk) {
+		return // being written: the next poll looks again
+	}
+	if err != nil {
+		s.cannotRead(f, err)
+		return
+	}
+	if _, ok := s.unreadable[f.name]; ok {
+		delete(s.unreadable, f.name)
+		s.recovered(f.path)
+	}
+	f.fpSize, f.fpSum = f.size, sum
+	rewritten := was != nil
+	if rewritten {
+		f.key = was.key
+	}
+	id := s.parts.identify(f, sum, prefix, rewritten, s)
+	switch id.verdict {
+	case verdictChanged:
+		s.quarantineFile(f, id.key, id.reason)
+		return
+	case verdictDuplicate:
+		if s.set.duplicates == DuplicatesSkip {
+			s.skipDuplicate(f, id.key)
+			return
+		}
+		id.key = partitionKey(f.name, f.size, sum)
+		if _, known := s.parts.pos[id.key]; known {
+			id.key = s.parts.newCopy(id.key)
+		}
+		s.log.Info("file holds the same bytes as one already loaded; loading it again (duplicates: load)", "file", f.path, "same_as", id.key)
+	}
+	f.key = id.key
+	s.parts.add(f.key)
+	s.ids[f.name] = f
+	s.holders[f.key] = f.name
+	if _, ok := s.takenBy[f.key]; !ok {
+		s.takenBy[f.key] = f
+	}
+	s.place(f)
+}
+
+// place queues f, an identified file, when it has bytes to read beyond
+// its partition's position, and applies after_read when it is read and
+// committed.
+func (s *Source) place(f file) {
+	switch s.files[f.key] {
+	case stateQueued:
+		return // queued or being read
+	case stateNone:
+		pos := s.parts.pos[f.key]
+		if !pos.Done {
+			s.files[f.key] = stateQueued
+			if pos.Offset > s.resume[f.key] {
+				s.resume[f.key] = pos.Offset
+			}
+			s.queue = append(s.queue, f)
+			return
+		}
+		s.files[f.key] = stateCommitted
+		s.doneAt[f.key] = pos.Offset
+	}
+	// Read to its end (stateRead or stateCommitted).
+	if end := s.doneAt[f.key]; f.size > end {
+		// Grown since: the new lines are read after the rest.
+		s.files[f.key] = stateQueued
+		s.resume[f.key] = end
+		delete(s.finished, f.key)
+		s.queue = append(s.queue, f)
+		s.log.Info("file grew after it was read; reading the new lines", "file", f.path, "from_byte", end, "size", f.size)
+		return
+	}
+	if s.files[f.key] == stateCommitted && s.set.afterRead != AfterReadKeep {
+		s.applyAfterRead(f)
+	}
+}
+
+// holder returns the name of the file of the folder holding partition
+// key; it makes Source a seen for identify.
+func (s *Source) holder(key string) string { return s.holders[key] }
+
+// otherFile reports whether partition key was taken in this process by a
+// file other than f.
+func (s *Source) otherFile(key string, f file) bool {
+	g, ok := s.takenBy[key]
+	return ok && !g.sameInode(f)
+}
+
+// forget drops what is known of the file called name, gone from the folder.
+func (s *Source) forget(name string) {
+	if f, ok := s.ids[name]; ok {
+		delete(s.ids, name)
+		if s.holders[f.key] == name {
+			delete(s.holders, f.key)
+		}
+	}
+}
+
+// isActive reports whether partition key is being read.
+func (s *Source) isActive(key string) bool {
+	for _, of := range s.active {
+		if of.key == key {
+			return true
+		}
+	}
+	return false
+}
+
+// unqueue takes partition key out of the queue when it waits there, not
+// yet opened: its file changed or was replaced before it was read.
+func (s *Source) unqueue(key string) {
+	for i, f := range s.queue {
+		if f.key == key {
+			s.queue = append(s.queue[:i], s.queue[i+1:]...)
+			delete(s.files, key)
+			return
+		}
+	}
+}
+
+// cannotRead notes that f cannot be read now; it is tried again at every
+// poll, and named by Backlog until it can be read or is gone.
+func (s *Source) cannotRead(f file, err error) {
+	if errors.Is(err, fs.ErrNotExist) {
+		return // gone meanwhile
+	}
+	s.unreadable[f.name] = err.Error()
+	s.problem(f.path, "cannot read file; leaving it in place and trying again at every poll", err)
+}
+
+// skipDuplicate leaves out f, whose bytes partition other holds already
+// (duplicates: skip): it is logged, then archived with a tag or deleted
+// as after_read says, or left in place with keep.
+func (s *Source) skipDuplicate(f file, other string) {
+	otherName := other
+	if k, ok := parseKey(other); ok {
+		otherName = k.name
+	}
+	s.log.Warn("file holds the same bytes as one already loaded or being loaded; not loading it (duplicates: skip)",
+		"file", f.path, "same_as", filepath.Join(s.set.dir, otherName), "partition", other)
+	s.ignored[f.name] = f
+	s.retryIgnored(f)
+}
+
+// retryIgnored moves an ignored file (a duplicate, or a changed file that
+// could not be quarantined) out of the way, logging a failure, which is
+// tried again at the next poll.
+func (s *Source) retryIgnored(f file) {
+	var err error
+	switch {
+	case f.key != "": // changed: quarantined
+		err = moveInto(f.path, s.set.quarantineDir, "")
+	case s.set.afterRead == AfterReadArchive:
+		err = moveInto(f.path, s.set.archiveDir, "duplicate")
+	case s.set.afterRead == AfterReadDelete:
+		err = os.Remove(f.path)
+	default:
+		return // keep: left in place, ignored
+	}
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		s.problem(f.path, "cannot move the file out of the folder; trying again at the next poll", err)
+		return
+	}
+	s.recovered(f.path)
+	delete(s.ignored, f.name)
+}
+
+// quarantineFile moves f, which changed under the source (why says how),
+// into the quarantine folder, never to be read again from its start. Its
+// partition key is closed where it stands: what was committed stays.
+func (s *Source) quarantineFile(f file, key, why string) {
+	off := s.parts.pos[key].Offset
+	if r, ok := s.resume[key]; ok {
+		off = max(off, r)
+	}
+	if s.files[key] == stateRead || s.files[key] == stateCommitted {
+		off = s.doneAt[key]
+	} else {
+		s.closing = append(s.closing, record.Position{Partition: key, Offset: off, Done: true})
+		s.files[key] = stateRead
+		s.doneAt[key] = off
+	}
+	delete(s.resume, key)
+	s.forget(f.name)
+	s.quarantine++
+	s.log.Error("file changed while or after being read; quarantined, never read again from its start",
+		"file", f.path, "why", why, "bytes_read", off, "quarantine", s.set.quarantineDir, "partition", key)
+	f.key = key
+	s.ignored[f.name] = f
+	s.retryIgnored(f)
+}
+
+// applyAfterRead archives or deletes f, logging a failure (it is tried
+// again at the next poll). It does nothing when the name holds another
+// file now, or f changed since it was read.
+func (s *Source) applyAfterRead(f file) {
+	cur, ok, _, err := s.set.statFile(f.name)
+	if errors.Is(err, fs.ErrNotExist) || (err == nil && (!ok || !cur.sameInode(f))) {
+		return
+	}
+	if err == nil && !cur.sameStat(f) {
+		s.look(cur) // written to since: grown, or changed
+		return
+	}
+	if err == nil {
+		err = s.set.finish(f)
+	}
+	if err != nil {
+		s.problem(f.path, "after_read failed; trying again at the next poll", err)
+		return
+	}
+	s.recovered(f.path)
+	s.forget(f.name)
 }
 
 // problem logs err about key once, until it changes or is recovered.
@@ -351,14 +632,14 @@ func (s *Source) problem(key, msg string, err error) {
 		return
 	}
 	s.problems[key] = err.Error()
-	s.log.Warn(msg, "partition", key, "error", err)
+	s.log.Warn(msg, "file", key, "error", err)
 }
 
 // recovered forgets the problem of key, logging that it is gone.
 func (s *Source) recovered(key string) {
 	if _, ok := s.problems[key]; ok {
 		delete(s.problems, key)
-		s.log.Info("problem resolved", "partition", key)
+		s.log.Info("problem resolved", "file", key)
 	}
 }
 
@@ -371,13 +652,18 @@ func (s *Source) openNext() {
 	of, err := s.openAt(f, s.resume[f.key])
 	if err != nil {
 		delete(s.files, f.key)
-		if errors.Is(err, fs.ErrNotExist) {
+		s.forget(f.name)
+		if errors.Is(err, errShrunk) {
+			s.quarantineFile(f, f.key, "it ended before the position already read")
 			return
 		}
-		s.problem(f.key, "cannot read file; leaving it in place and trying again at every poll", err)
+		s.cannotRead(f, err)
 		return
 	}
-	s.recovered(f.key)
+	if _, ok := s.unreadable[f.name]; ok {
+		delete(s.unreadable, f.name)
+		s.recovered(f.path)
+	}
 	s.active = append(s.active, of)
 }
 
@@ -388,7 +674,8 @@ func (s *Source) openAt(f file, offset int64) (*openFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	of := &openFile{file: f, f: fh, r: newLineReader(fh, s.set.maxLineBytes)}
+	of := &openFile{file: f, f: fh, cr: &countingReader{r: fh}}
+	of.r = newLineReader(of.cr, s.set.maxLineBytes)
 	fail := func(err error) (*openFile, error) {
 		fh.Close()
 		return nil, err
@@ -421,8 +708,10 @@ func (s *Source) openAt(f file, offset int64) (*openFile, error) {
 		}
 	}
 	if offset > of.r.offset {
-		if _, err := of.r.skipTo(offset); err != nil {
+		if ok, err := of.r.skipTo(offset); err != nil {
 			return fail(fmt.Errorf("resume %s at byte %d: %w", f.path, offset, err))
+		} else if !ok {
+			return fail(errShrunk)
 		}
 	}
 	return of, nil
@@ -629,13 +918,18 @@ func (s *Source) result(bs *batchState, caughtUp bool) plugin.ReadResult {
 	if time.Since(s.lastScan) >= s.set.poll {
 		s.scan()
 	}
+	for _, p := range s.closing {
+		bs.setPosition(p.Partition, p.Offset, p.Done)
+	}
+	s.closing = s.closing[:0]
 	return plugin.ReadResult{Batch: bs.b, Rejects: bs.rejects, Positions: bs.positions, CaughtUp: caughtUp, Backlog: s.backlog()}
 }
 
 // backlog is what waits to be read: the rest of the file being read and
-// the queued files, beyond their resume offsets.
+// the queued files, beyond their resume offsets; and the files that cannot
+// be read and those quarantined.
 func (s *Source) backlog() *plugin.Backlog {
-	b := &plugin.Backlog{}
+	b := &plugin.Backlog{Quarantined: s.quarantine}
 	for _, of := range s.active {
 		b.Partitions++
 		b.Bytes += max(0, of.size-of.r.offset)
@@ -644,34 +938,46 @@ func (s *Source) backlog() *plugin.Backlog {
 		b.Partitions++
 		b.Bytes += max(0, f.size-s.resume[f.key])
 	}
+	for name := range s.unreadable {
+		b.Unreadable = append(b.Unreadable, filepath.Join(s.set.dir, name))
+	}
+	slices.Sort(b.Unreadable)
 	return b
 }
 
 // Backlog returns what waits to be read after positions, for etl status:
-// the matching files of the folder whose position is not Done, each with
-// its bytes beyond its offset. It reads no file and changes nothing; a
-// missing folder holds nothing when create is true.
+// the matching files of the folder not read to their end, each with its
+// bytes beyond its offset (a file that cannot be read counts whole). It
+// reads the files to identify them, and changes nothing; a missing folder
+// holds nothing when create is true.
 func (s *Source) Backlog(_ context.Context, positions []record.Position) (plugin.Backlog, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.set.dir == "" {
 		return plugin.Backlog{}, errors.New("csvdir: Backlog before Configure")
 	}
-	files, err := s.set.listFiles()
+	files, _, err := s.set.listFiles()
 	if err != nil {
 		if s.set.create && errors.Is(err, fs.ErrNotExist) {
 			return plugin.Backlog{}, nil
 		}
 		return plugin.Backlog{}, err
 	}
-	at := make(map[string]record.Position, len(positions))
-	for _, p := range positions {
-		at[p.Partition] = p
-	}
+	parts := newPartitions(positions)
 	var b plugin.Backlog
 	for _, f := range files {
-		p := at[f.key]
-		if p.Done {
+		id, err := s.identifyAlone(parts, f)
+		if err != nil {
+			b.Partitions++
+			b.Bytes += f.size
+			b.Unreadable = append(b.Unreadable, f.path)
+			continue
+		}
+		if id.verdict != verdictNew && id.verdict != verdictKnown {
+			continue
+		}
+		p := parts.pos[id.key]
+		if p.Done && f.size <= p.Offset {
 			continue
 		}
 		b.Partitions++
@@ -679,6 +985,27 @@ func (s *Source) Backlog(_ context.Context, positions []record.Position) (plugin
 	}
 	return b, nil
 }
+
+// identifyAlone identifies f against parts alone, as if no other file
+// were in the folder.
+func (s *Source) identifyAlone(parts *partitions, f file) (identity, error) {
+	fh, err := s.open(f.path)
+	if err != nil {
+		return identity{}, err
+	}
+	defer fh.Close()
+	sum, prefix, err := fingerprint(fh, f.size, parts.prefixSizes(f.name, f.size), s.fingerprintBuffer())
+	if err != nil {
+		return identity{}, err
+	}
+	return parts.identify(f, sum, prefix, false, noneSeen{}), nil
+}
+
+// noneSeen is a seen of no file.
+type noneSeen struct{}
+
+func (noneSeen) holder(string) string        { return "" }
+func (noneSeen) otherFile(string, file) bool { return false }
 
 // readFile reads lines of of into bs until the batch is closed (by size,
 // time or ctx: closed is true) or the file ends (the file is then
@@ -713,7 +1040,9 @@ func (s *Source) readFile(ctx context.Context, of *openFile, bs *batchState) (cl
 		}
 		line, tooLong, length, err := r.next()
 		if errors.Is(err, io.EOF) {
-			s.finishFile(of)
+			if s.endOfFile(of) {
+				continue // more was written meanwhile
+			}
 			return false, nil
 		}
 		if err != nil {
@@ -759,11 +1088,94 @@ func (s *Source) readFile(ctx context.Context, of *openFile, bs *batchState) (cl
 		}
 		if bs.full() {
 			if r.atEOF() {
-				s.finishFile(of)
+				s.endOfFile(of)
+			} else {
+				s.checkShrunk(of)
 			}
 			return true, nil
 		}
 	}
+}
+
+// endOfFile is called when of's reader reached the end of the file. It
+// reports more when the file grew meanwhile (the reader goes on);
+// otherwise the file is finished, or quarantined when it changed since it
+// was identified: it shrank, or the bytes that were fingerprinted changed.
+// An append is not a change: its lines are read after the rest.
+func (s *Source) endOfFile(of *openFile) (more bool) {
+	fi, err := of.f.Stat()
+	if err != nil {
+		s.finishFile(of)
+		return false
+	}
+	now := of.file.withStat(fi)
+	switch {
+	case now.size > of.cr.n:
+		return true
+	case now.size < of.cr.n || of.r.offset < of.fpSize:
+		s.quarantineOpen(of, fmt.Sprintf("it shrank to %d bytes while being read, below the %d bytes already read", now.size, max(of.cr.n, of.r.offset)))
+		return false
+	case now.sameStat(of.file):
+		s.finishFile(of)
+		return false
+	}
+	// Written to while being read: an append, or a rewrite?
+	sum, _, err := fingerprint(of.f, of.fpSize, nil, s.fingerprintBuffer())
+	if err != nil || sum != of.fpSum {
+		s.quarantineOpen(of, "bytes already read changed while it was being read")
+		return false
+	}
+	// Appended to: the fingerprint of the whole file now, for the next look.
+	of.file = now
+	if sum, _, err := fingerprint(of.f, now.size, nil, s.fingerprintBuffer()); err == nil {
+		of.fpSize, of.fpSum = now.size, sum
+	}
+	s.ids[of.name] = of.file
+	s.finishFile(of)
+	return false
+}
+
+// checkShrunk quarantines of when its file is shorter now than what the
+// reader took from it: it was truncated while being read.
+func (s *Source) checkShrunk(of *openFile) {
+	if fi, err := of.f.Stat(); err == nil && fi.Size() < of.cr.n {
+		s.quarantineOpen(of, fmt.Sprintf("it shrank to %d bytes while being read, below the %d bytes already read", fi.Size(), of.cr.n))
+	}
+}
+
+// quarantineOpen stops reading of, which changed while being read: its
+// position is reported done where the reader stands, the lines read so
+// far stay in the batch, and the file moves to the quarantine folder.
+func (s *Source) quarantineOpen(of *openFile, why string) {
+	s.finishFile(of)
+	s.doneAt[of.key] = of.r.offset
+	delete(s.finished, of.key)
+	s.quarantine++
+	s.forget(of.name)
+	s.log.Error("file changed while being read; quarantined, never read again from its start",
+		"file", of.path, "why", why, "bytes_read", of.r.offset, "quarantine", s.set.quarantineDir, "partition", of.key)
+	f := of.file
+	s.ignored[f.name] = f
+	s.retryIgnored(f)
+}
+
+func (s *Source) fingerprintBuffer() []byte {
+	if s.fpBuf == nil {
+		s.fpBuf = make([]byte, readBufferBytes)
+	}
+	return s.fpBuf
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // finishFile closes of, read to its end.
@@ -773,6 +1185,7 @@ func (s *Source) finishFile(of *openFile) {
 	s.drop(of)
 	delete(s.resume, of.key)
 	s.files[of.key] = stateRead
+	s.doneAt[of.key] = of.r.offset
 	if s.set.afterRead != AfterReadKeep {
 		s.finished[of.key] = of.file
 	}
@@ -785,7 +1198,8 @@ func (s *Source) suspendFile(of *openFile, err error) {
 	s.drop(of)
 	s.resume[of.key] = of.r.offset
 	delete(s.files, of.key)
-	s.problem(of.key, "cannot read file; trying again at every poll", fmt.Errorf("read %s: %w", of.path, err))
+	s.unreadable[of.name] = err.Error()
+	s.problem(of.path, "cannot read file; trying again at every poll", fmt.Errorf("read %s: %w", of.path, err))
 }
 
 // Ack takes note that everything up to positions is committed. With
@@ -796,7 +1210,13 @@ func (s *Source) Ack(_ context.Context, positions []record.Position) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, p := range positions {
-		if !p.Done {
+		if s.parts != nil {
+			s.parts.add(p.Partition)
+			s.parts.pos[p.Partition] = p
+		}
+		// A file that grew after its Done position was sent is being read
+		// again: only the Done position of its new end finishes it.
+		if !p.Done || s.files[p.Partition] != stateRead || p.Offset != s.doneAt[p.Partition] {
 			continue
 		}
 		s.files[p.Partition] = stateCommitted

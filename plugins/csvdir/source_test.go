@@ -103,7 +103,7 @@ func TestManyFilesAtOnce(t *testing.T) {
 func TestMaxFilesPerBatch(t *testing.T) {
 	dir := t.TempDir()
 	for i := range 7 {
-		writeFile(t, dir, fmt.Sprintf("f%d.csv", i), "a\nx\n", baseTime.Add(time.Duration(i)*time.Second))
+		writeFile(t, dir, fmt.Sprintf("f%d.csv", i), fmt.Sprintf("a\nx%d\n", i), baseTime.Add(time.Duration(i)*time.Second))
 	}
 	writeFile(t, dir, "g.csv", "a\n", baseTime.Add(time.Minute)) // header only: touched, no rows
 	src := open(t, fmt.Sprintf("path: %q\nmax_files_per_batch: 3", dir), nil)

@@ -783,9 +783,15 @@ func (x *ReadResponse) GetBacklog() *Backlog {
 // Backlog is what a source has waiting to be read: partitions (e.g. files)
 // and bytes.
 type Backlog struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Partitions    int64                  `protobuf:"varint,1,opt,name=partitions,proto3" json:"partitions,omitempty"`
-	Bytes         int64                  `protobuf:"varint,2,opt,name=bytes,proto3" json:"bytes,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Partitions int64                  `protobuf:"varint,1,opt,name=partitions,proto3" json:"partitions,omitempty"`
+	Bytes      int64                  `protobuf:"varint,2,opt,name=bytes,proto3" json:"bytes,omitempty"`
+	// Partitions the source set aside since it opened because their input
+	// changed under it (csvdir: files quarantined), a running count.
+	Quarantined int64 `protobuf:"varint,3,opt,name=quarantined,proto3" json:"quarantined,omitempty"`
+	// Inputs the source cannot read now and left in place, e.g. files
+	// without read permission; bytes, since file names need not be UTF-8.
+	Unreadable    [][]byte `protobuf:"bytes,4,rep,name=unreadable,proto3" json:"unreadable,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -832,6 +838,20 @@ func (x *Backlog) GetBytes() int64 {
 		return x.Bytes
 	}
 	return 0
+}
+
+func (x *Backlog) GetQuarantined() int64 {
+	if x != nil {
+		return x.Quarantined
+	}
+	return 0
+}
+
+func (x *Backlog) GetUnreadable() [][]byte {
+	if x != nil {
+		return x.Unreadable
+	}
+	return nil
 }
 
 type BacklogRequest struct {
@@ -1322,12 +1342,16 @@ const file_plugin_proto_rawDesc = "" +
 	"\arejects\x18\x02 \x03(\v2\x15.etl.plugin.v1.RejectR\arejects\x125\n" +
 	"\tpositions\x18\x03 \x03(\v2\x17.etl.plugin.v1.PositionR\tpositions\x12\x1b\n" +
 	"\tcaught_up\x18\x04 \x01(\bR\bcaughtUp\x120\n" +
-	"\abacklog\x18\x05 \x01(\v2\x16.etl.plugin.v1.BacklogR\abacklog\"?\n" +
+	"\abacklog\x18\x05 \x01(\v2\x16.etl.plugin.v1.BacklogR\abacklog\"\x81\x01\n" +
 	"\aBacklog\x12\x1e\n" +
 	"\n" +
 	"partitions\x18\x01 \x01(\x03R\n" +
 	"partitions\x12\x14\n" +
-	"\x05bytes\x18\x02 \x01(\x03R\x05bytes\"G\n" +
+	"\x05bytes\x18\x02 \x01(\x03R\x05bytes\x12 \n" +
+	"\vquarantined\x18\x03 \x01(\x03R\vquarantined\x12\x1e\n" +
+	"\n" +
+	"unreadable\x18\x04 \x03(\fR\n" +
+	"unreadable\"G\n" +
 	"\x0eBacklogRequest\x125\n" +
 	"\tpositions\x18\x01 \x03(\v2\x17.etl.plugin.v1.PositionR\tpositions\"C\n" +
 	"\n" +
