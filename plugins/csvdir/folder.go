@@ -30,7 +30,15 @@ type file struct {
 	// checked against it.
 	fpSize int64
 	fpSum  string
+	// fpHead is the fingerprint of its first min(headBytes, fpSize)
+	// bytes: a file being read whose stat changes is checked against it
+	// at once, against the whole fingerprint at its end.
+	fpHead string
 }
+
+// headBytes is how much of a file's start is checked again, at the end of
+// each batch, when its stat changed while it is read.
+const headBytes = 64 << 10
 
 // sameStat reports whether f and g are the same file with the same size
 // and times: nothing was written to it in between.

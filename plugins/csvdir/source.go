@@ -136,6 +136,8 @@ type openFile struct {
 	f  *os.File
 	cr *countingReader // what r has taken from f
 	r  *lineReader
+	// looked is the file as checkChanged last saw it.
+	looked file
 	// done says the file was read to its end.
 	done bool
 	// colIdx gives for each column its field number in this file's lines;
@@ -410,7 +412,7 @@ func (s *Source) identifyFile(f file, was *file) {
 		return
 	}
 	f = f.withStat(fi)
-	sum, prefix, err := fingerprint(fh, f.size, s.parts.prefixSizes(f.name, f.size), s.fingerprintBuffer())
+	sum, prefix, err := fingerprint(fh, f.size, append(s.parts.prefixSizes(f.name, f.size), headBytes), s.fingerprintBuffer())
 	if errors.Is(err, errShrunk) {
 		return // being written: the next poll looks again
 	}
@@ -422,7 +424,10 @@ func (s *Source) identifyFile(f file, was *file) {
 		delete(s.unreadable, f.name)
 		s.recovered(f.path)
 	}
-	f.fpSize, f.fpSum = f.size, sum
+	f.fpSize, f.fpSum, f.fpHead = f.size, sum, sum
+	if h, ok := prefix[headBytes]; ok {
+		f.fpHead = h
+	}
 	rewritten := was != nil
 	if rewritten {
 		f.key = was.key
@@ -674,7 +679,7 @@ func (s *Source) openAt(f file, offset int64) (*openFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	of := &openFile{file: f, f: fh, cr: &countingReader{r: fh}}
+	of := &openFile{file: f, f: fh, cr: &countingReader{r: fh}, looked: f}
 	of.r = newLineReader(of.cr, s.set.maxLineBytes)
 	fail := func(err error) (*openFile, error) {
 		fh.Close()
@@ -1090,7 +1095,7 @@ func (s *Source) readFile(ctx context.Context, of *openFile, bs *batchState) (cl
 			if r.atEOF() {
 				s.endOfFile(of)
 			} else {
-				s.checkShrunk(of)
+				s.checkChanged(of)
 			}
 			return true, nil
 		}
@@ -1129,17 +1134,35 @@ func (s *Source) endOfFile(of *openFile) (more bool) {
 	of.file = now
 	if sum, _, err := fingerprint(of.f, now.size, nil, s.fingerprintBuffer()); err == nil {
 		of.fpSize, of.fpSum = now.size, sum
+		if now.size <= headBytes {
+			of.fpHead = sum
+		}
 	}
 	s.ids[of.name] = of.file
 	s.finishFile(of)
 	return false
 }
 
-// checkShrunk quarantines of when its file is shorter now than what the
-// reader took from it: it was truncated while being read.
-func (s *Source) checkShrunk(of *openFile) {
-	if fi, err := of.f.Stat(); err == nil && fi.Size() < of.cr.n {
-		s.quarantineOpen(of, fmt.Sprintf("it shrank to %d bytes while being read, below the %d bytes already read", fi.Size(), of.cr.n))
+// checkChanged looks at of's file between two batches: when it was
+// written to since the last look, it is quarantined if it is shorter now
+// than what the reader took from it, or if its first bytes changed.
+func (s *Source) checkChanged(of *openFile) {
+	fi, err := of.f.Stat()
+	if err != nil {
+		return
+	}
+	now := of.file.withStat(fi)
+	if now.sameStat(of.looked) {
+		return
+	}
+	of.looked = now
+	if now.size < of.cr.n {
+		s.quarantineOpen(of, fmt.Sprintf("it shrank to %d bytes while being read, below the %d bytes already read", now.size, of.cr.n))
+		return
+	}
+	head, _, err := fingerprint(of.f, min(headBytes, of.fpSize), nil, s.fingerprintBuffer())
+	if err != nil || head != of.fpHead {
+		s.quarantineOpen(of, "bytes already read changed while it was being read")
 	}
 }
 
