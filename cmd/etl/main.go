@@ -283,7 +283,22 @@ On a terminal (text logs) it logs a progress line every 5s: rows/s, rejected, la
 	log.Info("pipeline done", "pipeline", s.Name, "rows_written", st.RowsWritten, "rejected", st.Rejected,
 		"batches", st.Batches, "last_batch_id", st.LastBatchID, "elapsed", elapsed.Round(time.Millisecond).String(),
 		"rows_per_s", int64(float64(st.RowsRead)/elapsed.Seconds()))
+	if err := leftUnread(st); *once && err != nil {
+		log.Error("pipeline left input unread", "pipeline", s.Name, "error", err.Error())
+		fmt.Fprintf(stderr, "etl run --once: %v\n", err)
+		return 1
+	}
 	return 0
+}
+
+// leftUnread names the inputs the source said it cannot read, as of its
+// last read: `etl run --once` fails when it leaves any behind.
+func leftUnread(st engine.StatsSnapshot) error {
+	if st.Backlog == nil || len(st.Backlog.Unreadable) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%d input(s) could not be read and were left in place (fix their permissions and run again): %s",
+		len(st.Backlog.Unreadable), strings.Join(st.Backlog.Unreadable, ", "))
 }
 
 // progress logs a line every interval: the rate since the last one, the

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -100,6 +101,9 @@ type Stats struct {
 	// rejectsByType counts the committed rejects by error type.
 	rejectsByType map[string]int64
 	backlog       *plugin.Backlog
+	// quarantined counts the partitions the source set aside, across
+	// source restarts; sourceQuarantined is the source's own last count.
+	quarantined, sourceQuarantined int64
 }
 
 // StatsSnapshot is a copy of the counters.
@@ -117,6 +121,9 @@ type StatsSnapshot struct {
 	// Backlog is what the source last said waits to be read; nil when it
 	// cannot tell (or has not said yet).
 	Backlog *plugin.Backlog
+	// Quarantined counts the partitions the source set aside because
+	// their input changed under it (csvdir: files quarantined).
+	Quarantined int64
 }
 
 // Lag is the end-to-end lag at now: the age of the oldest input read and
@@ -140,8 +147,10 @@ func (s *Stats) Snapshot() StatsSnapshot {
 	}
 	if s.backlog != nil {
 		b := *s.backlog
+		b.Unreadable = slices.Clone(b.Unreadable)
 		snap.Backlog = &b
 	}
+	snap.Quarantined = s.quarantined
 	// The counters are read under the lock too, so that Rejected agrees
 	// with RejectedByType.
 	snap.RowsRead, snap.RowsWritten, snap.Rejected = s.rowsRead.Load(), s.rowsWritten.Load(), s.rejected.Load()
@@ -164,6 +173,13 @@ func (s *Stats) read(rows, bytes int, readAt time.Time, inFlight bool, backlog *
 	if backlog != nil {
 		b := *backlog
 		s.backlog = &b
+		// The source counts from its Open: a restarted one from 0 again.
+		if q := backlog.Quarantined; q >= s.sourceQuarantined {
+			s.quarantined += q - s.sourceQuarantined
+		} else {
+			s.quarantined += q
+		}
+		s.sourceQuarantined = backlog.Quarantined
 	}
 }
 

@@ -143,6 +143,10 @@ var (
 		"Partitions the source holds with input not read yet (for csvdir: files waiting, the one being read included), as of its last read. Absent when the source cannot tell.", nil, nil)
 	descBacklogBytes = prometheus.NewDesc("etl_source_backlog_bytes",
 		"Bytes of input the source holds not read yet, as of its last read. Absent when the source cannot tell.", nil, nil)
+	descQuarantined = prometheus.NewDesc("etl_source_quarantined_total",
+		"Partitions the source set aside because their input changed under it (csvdir: files that shrank or whose bytes already read changed, moved to quarantine_path).", nil, nil)
+	descUnreadable = prometheus.NewDesc("etl_source_unreadable_partitions",
+		"Inputs the source cannot read now and left in place (csvdir: files without read permission), as of its last read.", nil, nil)
 	descRunning = prometheus.NewDesc("etl_pipeline_running",
 		"1 while the pipeline is open and reading (what /readyz answers), else 0.", nil, nil)
 	descRestarts = prometheus.NewDesc("etl_plugin_restarts_total",
@@ -154,7 +158,7 @@ type statsCollector struct{ stats *engine.Stats }
 
 func (c statsCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descRowsRead, descBytesRead, descRowsWritten, descRejected, descBatches, descLastBatch,
-		descInFlight, descLag, descBacklogPartitions, descBacklogBytes, descRunning, descRestarts} {
+		descInFlight, descLag, descBacklogPartitions, descBacklogBytes, descQuarantined, descUnreadable, descRunning, descRestarts} {
 		ch <- d
 	}
 }
@@ -186,7 +190,9 @@ func (c statsCollector) Collect(ch chan<- prometheus.Metric) {
 	if s.Backlog != nil {
 		gauge(descBacklogPartitions, float64(s.Backlog.Partitions))
 		gauge(descBacklogBytes, float64(s.Backlog.Bytes))
+		gauge(descUnreadable, float64(len(s.Backlog.Unreadable)))
 	}
+	counter(descQuarantined, s.Quarantined)
 	running := 0.0
 	if s.Running {
 		running = 1
