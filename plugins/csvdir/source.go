@@ -2,17 +2,36 @@
 // every complete CSV file that appears in it exactly once, as a stream of
 // batches of text fields.
 //
-// Only complete files are read: producers write a file under a temporary
-// name (starting with '.' or ending in .tmp or .part, never read whatever
-// the pattern) and rename it into place. So a file is whole when it appears,
-// and its last line counts even without a line end.
+// Producers write a file under a temporary name (starting with '.' or
+// ending in .tmp or .part, never read whatever the pattern) and rename it
+// into place. So a file is whole when it appears, and its last line counts
+// even without a line end.
 //
-// Each file is a partition (see partitionKey); its position is the byte
-// offset after the last line read, and Done once the file is read to its
-// end. Reading resumes at exactly the next line after a restart, also in the
-// middle of a file. Files are streamed through one buffer, so memory stays
-// flat whatever their size: a batch holds at most MaxRows rows or about
-// MaxBytes bytes, and nothing else grows with a file.
+// Each file is a partition, named by what it holds (see identity.go): its
+// name, its size when first seen and a SHA-256 fingerprint of those bytes.
+// Its position is the byte offset after the last line read, and Done once
+// the file is read to its end. Reading resumes at exactly the next line
+// after a restart, also in the middle of a file. Files are streamed
+// through one buffer, so memory stays flat whatever their size: a batch
+// holds at most MaxRows rows or about MaxBytes bytes, and nothing else
+// grows with a file.
+//
+// Producers should still rename files into place, but the source holds
+// when they do not:
+//   - A file under the name of one already read, with other bytes, is a
+//     new file, whatever its size and modification time.
+//   - A file that grows (while or after it is read) is read on from its
+//     offset: the new lines once, after the rest.
+//   - A file that shrinks, or whose bytes already read change, is never
+//     read again from its start: reading it stops, an ERROR names it, it
+//     is counted (Backlog.Quarantined) and moved to quarantine_path. What
+//     was committed stays.
+//   - A file byte for byte the same as one loaded or being loaded, under
+//     the same or another name, is skipped with a WARN naming both and
+//     archived with ".duplicate" before its extension (duplicates: skip,
+//     the default), or loaded again (duplicates: load).
+//   - Symbolic links are left alone, with a WARN once each, unless
+//     follow_symlinks is true.
 //
 // Every physical line is one record (a quoted field cannot hold a line
 // end), ended by "\n" or "\r\n"; empty lines are
@@ -38,10 +57,10 @@
 // or deletion that fails is logged and tried again at every later poll.
 //
 // A file that cannot be opened or read (e.g. no read permission) is logged
-// to stderr and skipped; it is never marked done, archived or deleted, and
+// at WARN and skipped; it is never marked done, archived or deleted, and
 // it is tried again at every later poll, from where it stopped, until it can
-// be read. Meanwhile the other files go on, and a Read reports CaughtUp
-// when only such files are left.
+// be read. Meanwhile the other files go on, a Read reports CaughtUp when
+// only such files are left, and Backlog.Unreadable names them.
 package csvdir
 
 import (
