@@ -8,7 +8,7 @@ COPY . .
 ARG VERSION=docker
 RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/etl ./cmd/etl \
  && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o /out/datagen ./cmd/datagen \
- && mkdir -p /out/data/events /out/data/archive
+ && mkdir -p /out/data/events /out/data/archive /out/data/quarantine
 
 FROM gcr.io/distroless/static-debian12:nonroot
 WORKDIR /app
@@ -17,6 +17,6 @@ COPY --chown=nonroot:nonroot --from=build /out/data /app/data
 COPY configs /app/configs
 COPY sql/postgres_setup.sql /app/sql/postgres_setup.sql
 USER nonroot:nonroot
-ENV EVENTS_DIR=/app/data/events ARCHIVE_DIR=/app/data/archive
+ENV EVENTS_DIR=/app/data/events ARCHIVE_DIR=/app/data/archive QUARANTINE_DIR=/app/data/quarantine
 ENTRYPOINT ["etl"]
 CMD ["run", "configs/ecommerce.yaml", "--log-format", "json"]
