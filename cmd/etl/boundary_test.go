@@ -27,6 +27,7 @@ func inboxEnv(t *testing.T) (dsn, inbox, archive string) {
 	t.Setenv("DATABASE_URL", dsn)
 	t.Setenv("EVENTS_DIR", inbox)
 	t.Setenv("ARCHIVE_DIR", archive)
+	t.Setenv("QUARANTINE_DIR", filepath.Join(dir, "quarantine"))
 	return dsn, inbox, archive
 }
 
