@@ -198,6 +198,9 @@ type seen interface {
 	// otherFile reports whether partition key was taken, in this process,
 	// by a file other than f (another device or inode).
 	otherFile(key string, f file) bool
+	// progress says how far partition key was read in this process: being
+	// read now, read to its end, and the offset reached (0 when unknown).
+	progress(key string) (reading, done bool, offset int64)
 }
 
 // identify decides which partition f belongs to, f being fingerprinted as
@@ -206,9 +209,15 @@ type seen interface {
 // whose stat changed since: a mismatch then means its bytes changed, never
 // that it is a new file.
 func (p *partitions) identify(f file, sum string, prefix map[int64]string, rewritten bool, s seen) identity {
+	// where says how far partition k was read, here or before.
+	where := func(k string) (reading, done bool, offset int64) {
+		reading, done, offset = s.progress(k)
+		pos := p.pos[k]
+		return reading, done || pos.Done, max(offset, pos.Offset)
+	}
 	key := partitionKey(f.name, f.size, sum)
-	if pos, ok := p.pos[key]; ok {
-		if !pos.Done || rewritten {
+	if _, ok := p.pos[key]; ok {
+		if _, done, _ := where(key); !done || rewritten {
 			return identity{verdict: verdictKnown, key: key}
 		}
 		// Read to its end: this file, left here (after_read keep, or a
@@ -223,10 +232,14 @@ func (p *partitions) identify(f file, sum string, prefix map[int64]string, rewri
 	}
 	// A partition of this name whose bytes this file starts with has
 	// grown. One that this file does not start with and that was read in
-	// part (or, rewritten, read here) has changed under us.
+	// part (or, rewritten, read here) has changed under us; unless it is
+	// being read still: then this is a new file renamed over it, and the
+	// reader holds the old one open.
 	var changed string
+	var changedAt int64
 	for _, k := range p.byName[quoteName(f.name)] {
 		kp, _ := parseKey(k)
+		reading, done, offset := where(k)
 		switch {
 		case kp.sum == "":
 			if kp.size == f.size && kp.mtime.Equal(f.mtime) {
@@ -237,18 +250,18 @@ func (p *partitions) identify(f file, sum string, prefix map[int64]string, rewri
 				return identity{verdict: verdictKnown, key: c}
 			}
 			return identity{verdict: verdictKnown, key: k}
-		case rewritten && k == f.key, !p.pos[k].Done && p.pos[k].Offset > 0 && s.holder(k) == "":
-			changed = k
+		case rewritten && k == f.key, !reading && !done && offset > 0:
+			changed, changedAt = k, offset
 		}
 	}
 	if changed != "" {
-		if off := p.pos[changed].Offset; f.size < off {
-			return identity{verdict: verdictChanged, key: changed, reason: fmt.Sprintf("it shrank to %d bytes, below the %d bytes already read", f.size, off)}
+		if f.size < changedAt {
+			return identity{verdict: verdictChanged, key: changed, reason: fmt.Sprintf("it shrank to %d bytes, below the %d bytes already read", f.size, changedAt)}
 		}
 		return identity{verdict: verdictChanged, key: changed, reason: "the bytes already read changed"}
 	}
 	if other, ok := p.bySum[sumKey(f.size, sum)]; ok {
-		if p.pos[other].Done || s.holder(other) != "" {
+		if _, done, _ := where(other); done || s.holder(other) != "" {
 			return identity{verdict: verdictDuplicate, key: other}
 		}
 		return identity{verdict: verdictKnown, key: other} // renamed while read in part

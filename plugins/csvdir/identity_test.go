@@ -395,3 +395,49 @@ func TestParseKey(t *testing.T) {
 		}
 	}
 }
+
+// TestNewFileRenamedOverOneBeingRead: a producer renames a new file over
+// one being read (or read and not yet committed). The reader holds the old
+// one open and reads it to its end; the new one is a new file, read whole.
+// Neither is quarantined.
+func TestNewFileRenamedOverOneBeingRead(t *testing.T) {
+	for _, when := range []string{"while read", "after read, before commit"} {
+		t.Run(when, func(t *testing.T) {
+			dir := t.TempDir()
+			quarantine := filepath.Join(t.TempDir(), "q")
+			bigFile(t, dir, "a.csv", 5000)
+			src := open(t, fmt.Sprintf("path: %q\nquarantine_path: %q\npoll_interval: 1ms", dir, quarantine), nil)
+			req := plugin.ReadRequest{MaxRows: 1000, MaxBytes: 1 << 20}
+			g := &got{}
+			for {
+				res, err := src.Read(context.Background(), req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				g.add(res)
+				commit(t, src, res.Positions)
+				if when == "while read" || res.CaughtUp {
+					break
+				}
+			}
+			if when != "while read" {
+				// Read, with its Done position not yet committed.
+				res, err := src.Read(context.Background(), quick)
+				if err != nil {
+					t.Fatal(err)
+				}
+				g.add(res)
+			}
+			writeFile(t, dir, "a.csv", eventHeader+"\n"+csvLines(eventLines(100000, 7)...), baseTime.Add(time.Hour))
+			time.Sleep(2 * time.Millisecond)
+			g2 := readUntilCaughtUp(t, src, req)
+			commit(t, src, mergePositions(g.Positions, g2.Positions))
+			if n := len(g.Rows) + len(g2.Rows); n != 5007 {
+				t.Errorf("%d rows read, want 5,000 of the old a.csv and 7 of the new", n)
+			}
+			if exists(filepath.Join(quarantine, "a.csv")) {
+				t.Error("the new a.csv was quarantined")
+			}
+		})
+	}
+}

@@ -523,6 +523,15 @@ func (s *Source) otherFile(key string, f file) bool {
 	return ok && !g.sameInode(f)
 }
 
+// progress says how far partition key was read in this process.
+func (s *Source) progress(key string) (reading, done bool, offset int64) {
+	switch s.files[key] {
+	case stateRead, stateCommitted:
+		return false, true, s.doneAt[key]
+	}
+	return s.isActive(key), false, s.resume[key]
+}
+
 // forget drops what is known of the file called name, gone from the folder.
 func (s *Source) forget(name string) {
 	if f, ok := s.ids[name]; ok {
@@ -1028,8 +1037,9 @@ func (s *Source) identifyAlone(parts *partitions, f file) (identity, error) {
 // noneSeen is a seen of no file.
 type noneSeen struct{}
 
-func (noneSeen) holder(string) string        { return "" }
-func (noneSeen) otherFile(string, file) bool { return false }
+func (noneSeen) holder(string) string                { return "" }
+func (noneSeen) otherFile(string, file) bool         { return false }
+func (noneSeen) progress(string) (bool, bool, int64) { return false, false, 0 }
 
 // readFile reads lines of of into bs until the batch is closed (by size,
 // time or ctx: closed is true) or the file ends (the file is then
