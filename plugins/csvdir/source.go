@@ -627,10 +627,16 @@ func (s *Source) quarantineFile(f file, key, why string) {
 		s.doneAt[key] = off
 	}
 	delete(s.resume, key)
+	s.setAside(f, key, off, why)
+}
+
+// setAside logs f, changed under the source, counts it and moves it into
+// the quarantine folder (trying again at later polls when that fails).
+func (s *Source) setAside(f file, key string, read int64, why string) {
 	s.forget(f.name)
 	s.quarantine++
 	s.log.Error("file changed while or after being read; quarantined, never read again from its start",
-		"file", f.path, "why", why, "bytes_read", off, "quarantine", s.set.quarantineDir, "partition", key)
+		"file", f.path, "why", why, "bytes_read", read, "quarantine", s.set.quarantineDir, "partition", key)
 	f.key = key
 	s.ignored[f.name] = f
 	s.retryIgnored(f)
@@ -1200,15 +1206,8 @@ func (s *Source) checkChanged(of *openFile) {
 // far stay in the batch, and the file moves to the quarantine folder.
 func (s *Source) quarantineOpen(of *openFile, why string) {
 	s.finishFile(of)
-	s.doneAt[of.key] = of.r.offset
 	delete(s.finished, of.key)
-	s.quarantine++
-	s.forget(of.name)
-	s.log.Error("file changed while being read; quarantined, never read again from its start",
-		"file", of.path, "why", why, "bytes_read", of.r.offset, "quarantine", s.set.quarantineDir, "partition", of.key)
-	f := of.file
-	s.ignored[f.name] = f
-	s.retryIgnored(f)
+	s.setAside(of.file, of.key, of.r.offset, why)
 }
 
 func (s *Source) fingerprintBuffer() []byte {
