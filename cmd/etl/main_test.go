@@ -18,9 +18,13 @@ func TestMain(m *testing.M) {
 		return
 	}
 	if os.Getenv(runAsEtl) != "" {
-		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+		code := run(os.Args[1:], os.Stdout, os.Stderr)
+		host.Cleanup()
+		os.Exit(code)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	host.Cleanup()
+	os.Exit(code)
 }
 
 func etl(t *testing.T, args ...string) (code int, stdout, stderr string) {
