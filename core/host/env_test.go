@@ -114,4 +114,3 @@ func TestEnvironmentOrderAndOwnSettings(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
-
