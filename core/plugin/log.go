@@ -29,7 +29,7 @@ const (
 // the JSON log format apply to plugins as to etl itself. Serve makes it
 // slog's default logger (and so the log package's output) as well.
 func Logger(name string) *slog.Logger {
-	return newLogger(stderr{}, name, os.Getenv(LogLevelEnv))
+	return newLogger(stderrFD, name, os.Getenv(LogLevelEnv))
 }
 
 func newLogger(w io.Writer, name, level string) *slog.Logger {
@@ -92,22 +92,19 @@ func ParseLevel(s string) (slog.Level, bool) {
 	return l, true
 }
 
-// MinLevel returns the lowest level at which l logs (as a LogLevelEnv
-// value), "info" for nil.
+// MinLevel returns the level plugins are told to log from (a LogLevelEnv
+// value): "debug" when l logs debug lines, else "info". Lines at INFO and
+// above always come, even when etl logs only errors: they are what the
+// end of a crashed plugin's stderr quotes.
 func MinLevel(ctx context.Context, l *slog.Logger) string {
-	if l == nil {
-		return "info"
+	if l != nil && l.Enabled(ctx, slog.LevelDebug) {
+		return "debug"
 	}
-	for _, lv := range []slog.Level{slog.LevelDebug, slog.LevelInfo, slog.LevelWarn, slog.LevelError} {
-		if l.Enabled(ctx, lv) {
-			return strings.ToLower(lv.String())
-		}
-	}
-	return "error"
+	return "info"
 }
 
-// stderr writes to os.Stderr as it is at each write: go-plugin replaces
-// it once Serve runs, to forward what plugins write to the engine.
-type stderr struct{}
-
-func (stderr) Write(p []byte) (int, error) { return os.Stderr.Write(p) }
+// stderrFD is file descriptor 2 as the process started with it, taken
+// before go-plugin's Serve replaces os.Stderr by a pipe it forwards over
+// gRPC: a line written to it is in etl's hands at once, even when the
+// plugin exits right after (a crash), where a forwarded one may be lost.
+var stderrFD = os.Stderr
