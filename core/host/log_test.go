@@ -134,11 +134,15 @@ func TestPluginLogLinesKeepTheirLevelAndFields(t *testing.T) {
 
 func TestPlainStderrLines(t *testing.T) {
 	var buf bytes.Buffer
-	w := newTailWriter(1<<10, slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})), "sink", "x")
+	tw := newTailWriter(1<<10, slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})), "sink", "x")
+	w, other := tw.stream(), tw.stream()
+	// Another source writes half a line meanwhile: the lines stay whole.
+	other.Write([]byte("from the other "))
 	w.Write([]byte("starting up\n[ERROR] cannot open /data: permission denied\ntime=2026-01-01T00:00:00Z level=WARN msg=slow\n"))
 	w.Write([]byte("panic: runtime error: index out of range\n\ngoroutine 1 [running]:\nmain.main()\n"))
 	w.Write([]byte(`{"@level":"debug","@message":"json","n":9007199254740993,"nested":{"a":1}}` + "\n"))
 	w.Write([]byte("no newline yet"))
+	other.Write([]byte("stream\n"))
 	want := []struct{ msg, level string }{
 		{"starting up", "INFO"},
 		{"[ERROR] cannot open /data: permission denied", "ERROR"},
@@ -147,6 +151,7 @@ func TestPlainStderrLines(t *testing.T) {
 		{"goroutine 1 [running]:", "ERROR"},
 		{"main.main()", "ERROR"},
 		{"json", "DEBUG"},
+		{"from the other stream", "INFO"},
 	}
 	lines := jsonLines(t, buf.String())
 	if len(lines) != len(want) {
@@ -160,7 +165,7 @@ func TestPlainStderrLines(t *testing.T) {
 	if !strings.Contains(buf.String(), `"n":9007199254740993`) || !strings.Contains(buf.String(), `"nested":{"a":1}`) {
 		t.Errorf("numbers or objects changed on the way:\n%s", buf.String())
 	}
-	if tail := w.Tail(); !strings.HasSuffix(tail, "main.main()\nDEBUG json n=9007199254740993 nested=map[a:1]\nno newline yet") {
+	if tail := tw.Tail(); !strings.HasSuffix(tail, "main.main()\nDEBUG json n=9007199254740993 nested=map[a:1]\nfrom the other stream\nno newline yet") {
 		t.Errorf("tail = %q", tail)
 	}
 }

@@ -87,12 +87,13 @@ func StartAt(ctx context.Context, step string, loc Location, opts StartOptions) 
 		Cmd:              cmd,
 		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
 		GRPCDialOptions:  plugin.ClientOptions(),
-		// Stderr gets what the plugin writes to file descriptor 2 (the log
-		// package, slog's default, panics); SyncStderr what it writes to
-		// os.Stderr, which go-plugin forwards over gRPC.
-		Stderr:     p.stderr,
-		SyncStderr: p.stderr,
-		SyncStdout: p.stderr,
+		// Stderr gets what the plugin writes to file descriptor 2
+		// (plugin.Logger, and so slog's default and the log package once
+		// Serve runs; panics); SyncStderr what it writes to os.Stderr,
+		// which go-plugin forwards over gRPC. Each is a stream of its own.
+		Stderr:     p.stderr.stream(),
+		SyncStderr: p.stderr.stream(),
+		SyncStdout: p.stderr.stream(),
 		Logger:     hclog.NewNullLogger(),
 		// The environment is cmd.Env alone, never all of etl's.
 		SkipHostEnv:  true,

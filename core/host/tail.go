@@ -14,8 +14,8 @@ import (
 	"etl/core/plugin"
 )
 
-// tailWriter receives a plugin's stderr line by line (go-plugin writes each
-// line, then "\n"), keeps its last bytes for crash reports, and passes each
+// tailWriter receives a plugin's stderr line by line, through one stream
+// per source (go-plugin writes each line of fd 2, then "\n"), keeps its last bytes for crash reports, and passes each
 // line to a logger at the line's own level:
 //
 //   - a JSON object line (what plugin.Logger writes, go-hclog's shape:
@@ -33,44 +33,64 @@ type tailWriter struct {
 	mu      sync.Mutex
 	max     int
 	buf     []byte
-	line    []byte
 	logger  *slog.Logger
 	step    string
 	name    string
-	inPanic bool
+	streams []*stream
 }
 
 func newTailWriter(max int, logger *slog.Logger, step, name string) *tailWriter {
 	return &tailWriter{max: max, logger: logger, step: step, name: name}
 }
 
-func (w *tailWriter) Write(p []byte) (int, error) {
+// stream returns a writer for one source of lines (the plugin's fd 2, its
+// os.Stderr forwarded by go-plugin, its stdout): each has its own
+// unfinished line, so that two sources writing at once do not mix their
+// lines.
+func (w *tailWriter) stream() *stream {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	s := &stream{t: w}
+	w.streams = append(w.streams, s)
+	return s
+}
+
+// stream is one source of a plugin's output lines.
+type stream struct {
+	t    *tailWriter
+	line []byte
+	// inPanic is set from a "panic: " line on: the rest is its trace.
+	inPanic bool
+}
+
+func (s *stream) Write(p []byte) (int, error) {
 	n := len(p)
+	w := s.t
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for len(p) > 0 {
 		i := bytes.IndexByte(p, '\n')
 		if i < 0 {
-			w.line = append(w.line, p...)
+			s.line = append(s.line, p...)
 			break
 		}
-		w.line = append(w.line, p[:i]...)
-		w.handle(w.line)
-		w.line = w.line[:0]
+		s.line = append(s.line, p[:i]...)
+		w.handle(s, s.line)
+		s.line = s.line[:0]
 		p = p[i+1:]
 	}
 	return n, nil
 }
 
 // handle logs one line and keeps it, readable, in the tail.
-func (w *tailWriter) handle(line []byte) {
+func (w *tailWriter) handle(s *stream, line []byte) {
 	line = bytes.TrimRight(line, "\r")
 	if len(bytes.TrimSpace(line)) == 0 {
 		return
 	}
 	e, ok := parseJSONLine(line)
 	if !ok {
-		e = w.plainEntry(string(line))
+		e = s.plainEntry(string(line))
 	}
 	w.keep(e.text(ok))
 	if w.logger == nil {
@@ -132,7 +152,7 @@ var (
 	panicStart = []string{"panic: ", "fatal error: "}
 )
 
-func (w *tailWriter) plainEntry(line string) entry {
+func (w *stream) plainEntry(line string) entry {
 	e := entry{level: slog.LevelInfo, msg: line}
 	for _, p := range panicStart {
 		if strings.HasPrefix(line, p) {
@@ -204,11 +224,14 @@ func parseJSONLine(line []byte) (entry, bool) {
 }
 
 // Tail returns the last lines written, at most about max bytes, with the
-// line still being written, if any.
+// lines still being written, if any.
 func (w *tailWriter) Tail() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	b := append(append([]byte(nil), w.buf...), w.line...)
+	b := append([]byte(nil), w.buf...)
+	for _, s := range w.streams {
+		b = append(b, s.line...)
+	}
 	if len(b) > w.max {
 		b = b[len(b)-w.max:]
 		if i := bytes.IndexByte(b, '\n'); i >= 0 {
