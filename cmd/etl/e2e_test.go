@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"etl/cmd/datagen/events"
+	"etl/core/host"
 	"etl/core/host/hosttest"
 	"etl/plugins/postgres/pgtest"
 )
@@ -69,7 +70,9 @@ func TestEcommerceEndToEnd(t *testing.T) {
 		defer log.Close()
 		// Metrics on a free port: the default one may be taken by another etl.
 		cmd := exec.Command(os.Args[0], append([]string{"run", "../../configs/ecommerce.yaml", "--metrics-addr", "127.0.0.1:0"}, args...)...)
-		cmd.Env = append(os.Environ(), runAsEtl+"=1", marker,
+		// The marker must reach the plugins, which get only allowlisted
+		// variables, to find them by it.
+		cmd.Env = append(os.Environ(), runAsEtl+"=1", marker, host.ExtraEnv+"=ETL_E2E_MARKER",
 			"DATABASE_URL="+dsn, "EVENTS_DIR="+inbox, "ARCHIVE_DIR="+archive)
 		cmd.Stdout, cmd.Stderr = log, log
 		if err := cmd.Start(); err != nil {

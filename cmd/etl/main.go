@@ -33,7 +33,7 @@ Usage:
   etl run CONFIG [--once]     run a pipeline (Ctrl-C commits what is in flight, then stops)
   etl validate CONFIG         check a pipeline file and every plugin's config; moves no data
   etl status CONFIG           where a pipeline stands: last batch, files done and waiting, rejects
-  etl plugins                 list the plugins etl can find
+  etl plugins [CONFIG]        list the plugins etl can find (for CONFIG's repository too)
   etl version                 print the version
 
 Run 'etl COMMAND --help' for a command's flags.
@@ -43,7 +43,10 @@ func main() {
 	if host.ServeBundled(bundled) {
 		return
 	}
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	code := run(os.Args[1:], os.Stdout, os.Stderr)
+	// The plugins have stopped: their private socket folder goes.
+	host.Cleanup()
+	os.Exit(code)
 }
 
 // run is main without the exit, for tests.
@@ -99,25 +102,33 @@ func (c *common) load(fs *flag.FlagSet, args []string, stderr io.Writer) (*spec.
 		fmt.Fprintln(stderr, err)
 		return nil, nil, 1
 	}
+	c.file = s.File
 	return s, log, 0
 }
 
 // common are the flags every command that loads plugins takes.
 type common struct {
+	// file is the pipeline file, whose repository's plugins/bin is on the
+	// plugin path.
+	file       string
 	pluginDirs multiFlag
 	logFormat  string
 	logLevel   string
 }
 
 func (c *common) register(fs *flag.FlagSet) {
-	fs.Var(&c.pluginDirs, "plugin-dir", "a folder with etl-plugin-NAME executables, searched before $ETL_PLUGIN_PATH and ./plugins/bin (repeatable)")
+	fs.Var(&c.pluginDirs, "plugin-dir", "a folder with etl-plugin-NAME executables, searched before $ETL_PLUGIN_PATH, the pipeline's repository's plugins/bin and the one beside etl's install (repeatable)")
 	fs.StringVar(&c.logFormat, "log-format", "auto", "log format: text, json, or auto (text on a terminal, else json)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 }
 
 func (c *common) host() *host.Host {
-	return &host.Host{Bundled: bundled, Dirs: host.SearchDirs(c.pluginDirs)}
+	return &host.Host{Bundled: bundled, Dirs: host.Paths(c.searchPath())}
 }
+
+// searchPath is the plugin path: the flags, $ETL_PLUGIN_PATH, the
+// pipeline's repository, etl's install (see host.SearchPath).
+func (c *common) searchPath() []host.SearchDir { return host.SearchPath(c.pluginDirs, c.file) }
 
 func (c *common) logger(w io.Writer) (*slog.Logger, error) {
 	var level slog.Level
@@ -376,25 +387,51 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 }
 
 func cmdPlugins(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("plugins", "Usage: etl plugins [flags]\n\nLists every plugin etl can find: bundled ones and etl-plugin-NAME executables on the plugin path,\nwith the kinds and version each reports.", stderr)
+	fs := newFlagSet("plugins", `Usage: etl plugins [CONFIG] [flags]
+
+Lists every plugin etl can find: bundled ones and etl-plugin-NAME executables on the plugin path,
+with the kinds and version each reports, then the folders searched, in order. With CONFIG, the
+plugins/bin of that pipeline file's repository is searched too, as etl run CONFIG would.
+An executable that someone other than you or root could replace (group- or world-writable, in
+such a folder, or owned by another user) is listed as refused, with the reason; it is never
+started. Exits 1 when a plugin is refused or does not start.`, stderr)
 	var c common
 	c.register(fs)
-	if _, err := parseArgs(fs, args); err != nil {
+	pos, err := parseArgs(fs, args)
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
 		return 2
 	}
-	h := c.host()
+	if len(pos) > 1 {
+		fmt.Fprintln(stderr, "etl plugins: want at most one CONFIG file")
+		return 2
+	}
+	if len(pos) == 1 {
+		if _, err := os.Stat(pos[0]); err != nil {
+			fmt.Fprintln(stderr, "etl plugins:", err)
+			return 1
+		}
+		c.file = pos[0]
+	}
+	searched := c.searchPath()
+	h := &host.Host{Bundled: bundled, Dirs: host.Paths(searched)}
 	locs, err := h.All()
+	code := 0
 	if err != nil {
 		fmt.Fprintln(stderr, "etl plugins:", err)
+		code = 1
 	}
 	sort.SliceStable(locs, func(i, j int) bool { return locs[i].Bundled && !locs[j].Bundled })
 	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tKIND\tVERSION\tWHERE")
-	code := 0
 	for _, loc := range locs {
+		if loc.Refused != nil {
+			fmt.Fprintf(tw, "%s\t-\t-\t%s (REFUSED: %s)\n", loc.Name, loc.Where(), refusal(loc.Refused))
+			code = 1
+			continue
+		}
 		p, err := host.StartAt(context.Background(), "plugins", loc, host.StartOptions{StartTimeout: 10 * time.Second})
 		if err != nil {
 			fmt.Fprintf(tw, "%s\t?\t?\t%s (%v)\n", loc.Name, loc.Where(), firstLine(err.Error()))
@@ -405,7 +442,27 @@ func cmdPlugins(args []string, stdout, stderr io.Writer) int {
 		p.Kill()
 	}
 	tw.Flush()
+	fmt.Fprintln(stdout, "\nPlugin folders searched, in order:")
+	tw = tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+	for _, d := range searched {
+		state := ""
+		if st, err := os.Stat(d.Path); err != nil || !st.IsDir() {
+			state = " (missing)"
+		}
+		fmt.Fprintf(tw, "  %s%s\t%s\n", d.Path, state, d.Why)
+	}
+	tw.Flush()
 	return code
+}
+
+// refusal is why a plugin is refused, without the "refusing plugin PATH"
+// that the listing already says.
+func refusal(err error) string {
+	var r *host.RefusedError
+	if errors.As(err, &r) {
+		return r.Reason
+	}
+	return err.Error()
 }
 
 func firstLine(s string) string {

@@ -18,9 +18,13 @@ func TestMain(m *testing.M) {
 		return
 	}
 	if os.Getenv(runAsEtl) != "" {
-		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+		code := run(os.Args[1:], os.Stdout, os.Stderr)
+		host.Cleanup()
+		os.Exit(code)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	host.Cleanup()
+	os.Exit(code)
 }
 
 func etl(t *testing.T, args ...string) (code int, stdout, stderr string) {
@@ -152,6 +156,86 @@ func TestPluginsListsBundled(t *testing.T) {
 		re := regexp.MustCompile(`(?m)^` + name + `\s+` + kind + `\s+\S+\s+bundled$`)
 		if !re.MatchString(stdout) {
 			t.Errorf("etl plugins does not list %s as a bundled %s:\n%s", name, kind, stdout)
+		}
+	}
+}
+
+// Defect 5: `etl plugins` ran any ./plugins/bin/etl-plugin-* of the
+// working directory, world-writable ones included.
+func TestPluginsRefusesReplaceableExecutablesAndSaysWhereItLooked(t *testing.T) {
+	tmp := t.TempDir()
+	evil := func(dir, name string) string {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, "etl-plugin-"+name)
+		if err := os.WriteFile(p, []byte("#!/bin/sh\ntouch \"$0.ran\"\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(p, 0o757); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	flagDir := filepath.Join(tmp, "flagdir")
+	flagged := evil(flagDir, "flagged")
+	// A repository with a pipeline file and its own plugins/bin.
+	repo := filepath.Join(tmp, "repo")
+	repoBin := filepath.Join(repo, "plugins", "bin")
+	inRepo := evil(repoBin, "inrepo")
+	if err := os.MkdirAll(filepath.Join(repo, "configs"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(repo, "go.mod"), []byte("module x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	config := filepath.Join(repo, "configs", "p.yaml")
+	if err := os.WriteFile(config, []byte("version: 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The working directory's plugins/bin is never searched.
+	cwd := filepath.Join(tmp, "cwd")
+	inCwd := evil(filepath.Join(cwd, "plugins", "bin"), "incwd")
+	t.Chdir(cwd)
+
+	cases := []struct {
+		name    string
+		args    []string
+		refused []string
+		folders []string
+	}{
+		{"no pipeline", []string{"plugins", "--plugin-dir", flagDir}, []string{flagged}, []string{flagDir + `\s+--plugin-dir`}},
+		{"a pipeline's repository", []string{"plugins", config, "--plugin-dir", flagDir}, []string{flagged, inRepo},
+			[]string{flagDir + `\s+--plugin-dir`, repoBin + `\s+the pipeline's repository, ` + repo}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			code, stdout, stderr := etl(t, c.args...)
+			if code != 1 {
+				t.Errorf("exit %d with a refused plugin, want 1; stderr %s", code, stderr)
+			}
+			for _, p := range c.refused {
+				want := regexp.MustCompile(`(?m)^\S+\s+-\s+-\s+` + regexp.QuoteMeta(p) + ` \(REFUSED: it is world-writable \(mode 0757\); chmod o-w it\)$`)
+				if !want.MatchString(stdout) {
+					t.Errorf("etl plugins does not list %s as refused:\n%s", p, stdout)
+				}
+			}
+			for _, f := range c.folders {
+				if !regexp.MustCompile(`(?m)^  ` + f).MatchString(stdout) {
+					t.Errorf("etl plugins does not say it searched %s:\n%s", f, stdout)
+				}
+			}
+			if !strings.Contains(stdout, "Plugin folders searched, in order:") || !strings.Contains(stdout, "beside etl's install") {
+				t.Errorf("etl plugins does not list the folders searched:\n%s", stdout)
+			}
+			if strings.Contains(stdout, "incwd") {
+				t.Errorf("etl plugins looked in the working directory's plugins/bin:\n%s", stdout)
+			}
+		})
+	}
+	for _, p := range []string{flagged, inRepo, inCwd} {
+		if _, err := os.Stat(p + ".ran"); err == nil {
+			t.Errorf("%s was executed", p)
 		}
 	}
 }

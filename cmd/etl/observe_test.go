@@ -25,6 +25,7 @@ import (
 
 	"etl/cmd/datagen/events"
 	"etl/core/engine"
+	"etl/core/host"
 	"etl/core/host/hosttest"
 	"etl/core/plugin"
 	"etl/plugins/postgres/pgtest"
@@ -166,7 +167,7 @@ func TestMetricsDuringRunEqualTheDatabase(t *testing.T) {
 	defer logFile.Close()
 	marker := fmt.Sprintf("ETL_METRICS_MARKER=%d", time.Now().UnixNano())
 	cmd := exec.Command(os.Args[0], "run", "../../configs/ecommerce.yaml", "--metrics-addr", "127.0.0.1:0", "--log-format", "json")
-	cmd.Env = append(os.Environ(), runAsEtl+"=1", marker, "DATABASE_URL="+dsn, "EVENTS_DIR="+inbox, "ARCHIVE_DIR="+archive)
+	cmd.Env = append(os.Environ(), runAsEtl+"=1", marker, host.ExtraEnv+"=ETL_METRICS_MARKER", "DATABASE_URL="+dsn, "EVENTS_DIR="+inbox, "ARCHIVE_DIR="+archive)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

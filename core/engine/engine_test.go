@@ -296,7 +296,7 @@ func TestCrashRecoveryExactlyOnce(t *testing.T) {
 	for attempt := 0; kills < 22 && attempt < 60; attempt++ {
 		marker := fmt.Sprintf("ETL_TEST_RUN=%d-%d", os.Getpid(), attempt)
 		cmd := exec.Command(exe)
-		cmd.Env = append(os.Environ(), "ETL_TEST_ENGINE_SPEC="+specPath, marker)
+		cmd.Env = append(os.Environ(), "ETL_TEST_ENGINE_SPEC="+specPath, marker, host.ExtraEnv+"=ETL_TEST_RUN")
 		var stderr strings.Builder
 		cmd.Stderr = &stderr
 		if err := cmd.Start(); err != nil {

@@ -46,7 +46,7 @@ func Open(ctx context.Context, s *spec.Spec, h *host.Host, logger *slog.Logger) 
 	}()
 	var errs spec.Errors
 	start := func(st *spec.Step) (*host.Process, error) {
-		p, err := h.Start(ctx, st.Name, host.Ref{Name: st.Plugin, Path: st.Path}, host.StartOptions{Logger: logger})
+		p, err := h.Start(ctx, st.Name, host.Ref{Name: st.Plugin, Path: st.Path, Env: st.Env}, host.StartOptions{Logger: logger})
 		if err != nil {
 			return nil, err
 		}
@@ -148,7 +148,7 @@ func (in *Instance) StartWriters(ctx context.Context) error {
 	s := in.Spec
 	for i := len(in.Pipeline.MoreWriters) + 2; i <= s.Engine.Writers; i++ {
 		name := fmt.Sprintf("%s#%d", s.Sink.Name, i)
-		p, err := in.host.Start(ctx, name, host.Ref{Name: s.Sink.Plugin, Path: s.Sink.Path}, host.StartOptions{Logger: in.logger})
+		p, err := in.host.Start(ctx, name, host.Ref{Name: s.Sink.Plugin, Path: s.Sink.Path, Env: s.Sink.Env}, host.StartOptions{Logger: in.logger})
 		if err != nil {
 			return err
 		}

@@ -26,8 +26,9 @@ const BundledEnv = "ETL_BUNDLED_PLUGIN"
 // separated by the system's list separator (':').
 const PathEnv = "ETL_PLUGIN_PATH"
 
-// DefaultDir is the plugin folder searched last, relative to the working
-// directory.
+// DefaultDir is the plugin folder etl looks for in the pipeline file's
+// repository and beside its own install (see SearchPath); it is never
+// taken from the working directory.
 const DefaultDir = "plugins/bin"
 
 // Host knows where plugins are and starts them.
@@ -38,19 +39,101 @@ type Host struct {
 	Dirs []string
 }
 
-// SearchDirs returns the plugin path: the given folders (from the
-// --plugin-dir flag), then those of ETL_PLUGIN_PATH, then plugins/bin.
-func SearchDirs(flagDirs []string) []string {
-	dirs := append([]string(nil), flagDirs...)
+// SearchDir is one folder of the plugin path and why it is on it.
+type SearchDir struct {
+	Path string
+	// Why says where the folder comes from, e.g. "--plugin-dir".
+	Why string
+}
+
+// SearchPath returns the plugin path, in order:
+//
+//  1. the given folders (the --plugin-dir flags);
+//  2. those of ETL_PLUGIN_PATH;
+//  3. the pipeline's repository: from the folder holding pipelineFile
+//     upward, the first folder with a plugins/bin folder, not going above
+//     the repository root (the first folder holding go.mod or .git);
+//     none when pipelineFile is "";
+//  4. etl's install: plugins/bin beside the folder of the etl executable
+//     (bin/etl -> plugins/bin).
+//
+// Relative folders are made absolute from the working directory.
+func SearchPath(flagDirs []string, pipelineFile string) []SearchDir {
+	var dirs []SearchDir
+	add := func(d, why string) {
+		if abs, err := filepath.Abs(d); err == nil {
+			d = abs
+		}
+		for _, have := range dirs {
+			if have.Path == d {
+				return
+			}
+		}
+		dirs = append(dirs, SearchDir{Path: d, Why: why})
+	}
+	for _, d := range flagDirs {
+		add(d, "--plugin-dir")
+	}
 	if env := os.Getenv(PathEnv); env != "" {
 		for _, d := range filepath.SplitList(env) {
 			if d != "" {
-				dirs = append(dirs, d)
+				add(d, "$"+PathEnv)
 			}
 		}
 	}
-	return append(dirs, DefaultDir)
+	if pipelineFile != "" {
+		if d, why := repositoryDir(pipelineFile); d != "" {
+			add(d, why)
+		}
+	}
+	if exe, err := os.Executable(); err == nil {
+		if real, err := filepath.EvalSymlinks(exe); err == nil {
+			exe = real
+		}
+		add(filepath.Join(filepath.Dir(filepath.Dir(exe)), DefaultDir), "beside etl's install, "+exe)
+	}
+	return dirs
 }
+
+// Paths returns the folders of dirs.
+func Paths(dirs []SearchDir) []string {
+	out := make([]string, len(dirs))
+	for i, d := range dirs {
+		out[i] = d.Path
+	}
+	return out
+}
+
+// repositoryDir returns the plugins/bin of the pipeline file's repository
+// (see SearchPath) and why, or "".
+func repositoryDir(pipelineFile string) (string, string) {
+	abs, err := filepath.Abs(pipelineFile)
+	if err != nil {
+		return "", ""
+	}
+	dir := filepath.Dir(abs)
+	for {
+		cand := filepath.Join(dir, DefaultDir)
+		if st, err := os.Stat(cand); err == nil && st.IsDir() {
+			return cand, "the pipeline's repository, " + dir
+		}
+		for _, marker := range []string{"go.mod", ".git"} {
+			if _, err := os.Stat(filepath.Join(dir, marker)); err == nil {
+				// The repository's root has no plugins/bin: name where it
+				// would be, so that `etl plugins` says where to build them.
+				return cand, "the pipeline's repository, " + dir + " (holds " + marker + ")"
+			}
+		}
+		up := filepath.Dir(dir)
+		if up == dir {
+			return "", ""
+		}
+		dir = up
+	}
+}
+
+// SearchDirs returns the folders of SearchPath(flagDirs, "").
+func SearchDirs(flagDirs []string) []string { return Paths(SearchPath(flagDirs, "")) }
 
 // ServeBundled serves the bundled plugin named in BundledEnv, if any, and
 // reports whether it did. Call it first thing in main: when it returns
@@ -74,6 +157,9 @@ func ServeBundled(bundled map[string]plugin.Plugin) bool {
 type Ref struct {
 	Name string
 	Path string
+	// Env names the variables of etl's environment that the plugin gets
+	// beyond the allowlist (the step's `env:` key); see Environment.
+	Env []string
 }
 
 // Location is where a plugin was found.
@@ -83,6 +169,9 @@ type Location struct {
 	Path string
 	// Bundled says the plugin is compiled into etl.
 	Bundled bool
+	// Refused, set by All, says why etl will not start the executable
+	// (a *RefusedError); such a plugin is listed, never started.
+	Refused error
 }
 
 // Where describes the location for people: "bundled" or the path.
@@ -97,7 +186,9 @@ func (l Location) Where() string {
 var ErrNotFound = errors.New("plugin not found")
 
 // Find locates the plugin ref names. An explicit path wins; then a bundled
-// plugin of that name; then etl-plugin-NAME in the search folders.
+// plugin of that name; then etl-plugin-NAME in the search folders. An
+// external executable that CheckTrusted refuses is an error, never
+// skipped for one further down the path.
 func (h *Host) Find(ref Ref) (Location, error) {
 	if ref.Path != "" {
 		st, err := os.Stat(ref.Path)
@@ -106,6 +197,9 @@ func (h *Host) Find(ref Ref) (Location, error) {
 		}
 		if st.IsDir() || st.Mode()&0o111 == 0 {
 			return Location{}, fmt.Errorf("plugin %q: not an executable file", ref.Path)
+		}
+		if err := CheckTrusted(ref.Path); err != nil {
+			return Location{}, err
 		}
 		name := ref.Name
 		if name == "" {
@@ -123,6 +217,9 @@ func (h *Host) Find(ref Ref) (Location, error) {
 	for _, dir := range h.Dirs {
 		p := filepath.Join(dir, ExternalPrefix+ref.Name)
 		if st, err := os.Stat(p); err == nil && !st.IsDir() && st.Mode()&0o111 != 0 {
+			if err := CheckTrusted(p); err != nil {
+				return Location{}, err
+			}
 			return Location{Name: ref.Name, Path: p}, nil
 		}
 	}
@@ -141,7 +238,8 @@ func (h *Host) bundledNames() []string {
 
 // All returns every plugin the host can find: the bundled ones, then the
 // external ones of each search folder (a name found twice is listed where
-// Find would take it from).
+// Find would take it from). An executable CheckTrusted refuses is listed
+// with Refused set.
 func (h *Host) All() ([]Location, error) {
 	var out []Location
 	seen := map[string]bool{}
@@ -164,7 +262,9 @@ func (h *Host) All() ([]Location, error) {
 				continue
 			}
 			seen[name] = true
-			out = append(out, Location{Name: name, Path: filepath.Join(dir, e.Name())})
+			loc := Location{Name: name, Path: filepath.Join(dir, e.Name())}
+			loc.Refused = CheckTrusted(loc.Path)
+			out = append(out, loc)
 		}
 	}
 	return out, nil

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"os/exec"
 	"strings"
 	"time"
@@ -36,6 +35,9 @@ type StartOptions struct {
 	Logger *slog.Logger
 	// StartTimeout bounds the handshake; 0 means 30s.
 	StartTimeout time.Duration
+	// Env names variables of etl's environment passed on to the plugin
+	// beyond the allowlist; Start takes them from the Ref when nil.
+	Env []string
 }
 
 // Start finds the plugin ref names and starts it for pipeline step step.
@@ -45,16 +47,34 @@ func (h *Host) Start(ctx context.Context, step string, ref Ref, opts StartOption
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", step, err)
 	}
+	if opts.Env == nil {
+		opts.Env = ref.Env
+	}
 	return StartAt(ctx, step, loc, opts)
 }
 
-// StartAt starts the plugin at loc.
+// StartAt starts the plugin at loc. An external executable must pass
+// CheckTrusted. The process gets only the allowlisted environment (see
+// Environment) and puts its socket in this process's SocketDir.
 func StartAt(ctx context.Context, step string, loc Location, opts StartOptions) (*Process, error) {
-	cmd := exec.Command(loc.Path)
-	cmd.Env = os.Environ()
-	if loc.Bundled {
-		cmd.Env = append(cmd.Env, BundledEnv+"="+loc.Name)
+	if loc.Refused != nil {
+		return nil, fmt.Errorf("%s: %w", step, loc.Refused)
 	}
+	if !loc.Bundled {
+		if err := CheckTrusted(loc.Path); err != nil {
+			return nil, fmt.Errorf("%s: %w", step, err)
+		}
+	}
+	sockDir, err := SocketDir()
+	if err != nil {
+		return nil, fmt.Errorf("%s: start plugin %s: %w", step, loc.Name, err)
+	}
+	own := []string{SocketDirEnv + "=" + sockDir, plugin.LogLevelEnv + "=" + plugin.MinLevel(ctx, opts.Logger)}
+	if loc.Bundled {
+		own = append(own, BundledEnv+"="+loc.Name)
+	}
+	cmd := exec.Command(loc.Path)
+	cmd.Env = environment(opts.Env, own...)
 	dieWithParent(cmd)
 	p := &Process{Step: step, Location: loc, stderr: newTailWriter(8<<10, opts.Logger, step, loc.Name)}
 	timeout := opts.StartTimeout
@@ -67,13 +87,16 @@ func StartAt(ctx context.Context, step string, loc Location, opts StartOptions) 
 		Cmd:              cmd,
 		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
 		GRPCDialOptions:  plugin.ClientOptions(),
-		// Stderr gets what the plugin writes to file descriptor 2 (the log
-		// package, slog's default, panics); SyncStderr what it writes to
-		// os.Stderr, which go-plugin forwards over gRPC.
-		Stderr:       p.stderr,
-		SyncStderr:   p.stderr,
-		SyncStdout:   p.stderr,
-		Logger:       hclog.NewNullLogger(),
+		// Stderr gets what the plugin writes to file descriptor 2
+		// (plugin.Logger, and so slog's default and the log package once
+		// Serve runs; panics); SyncStderr what it writes to os.Stderr,
+		// which go-plugin forwards over gRPC. Each is a stream of its own.
+		Stderr:     p.stderr.stream(),
+		SyncStderr: p.stderr.stream(),
+		SyncStdout: p.stderr.stream(),
+		Logger:     hclog.NewNullLogger(),
+		// The environment is cmd.Env alone, never all of etl's.
+		SkipHostEnv:  true,
 		StartTimeout: timeout,
 	})
 	rpc, err := p.client.Client()

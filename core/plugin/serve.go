@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime/pprof"
@@ -84,6 +85,9 @@ func Serve(p Plugin) {
 		v = n
 	}
 	go exitWithParent()
+	// What the plugin logs through slog's default logger or the log
+	// package reaches etl as JSON lines with their levels.
+	slog.SetDefault(Logger(p.Name))
 	defer StartProfile(p.Name)()
 	goplugin.Serve(&goplugin.ServeConfig{
 		HandshakeConfig:  Handshake,

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -60,6 +61,9 @@ type Step struct {
 	// Plugin is the plugin's name; Path an explicit executable.
 	Plugin string
 	Path   string
+	// Env names variables of etl's environment the plugin process gets
+	// beyond the allowlist (the step's `env:` list).
+	Env []string
 	// Config is the step's `config:` block as YAML, env-expanded.
 	Config []byte
 	// node is the config block, for locating the plugin's own errors.
@@ -236,6 +240,46 @@ func (p *parser) spec(root *yaml.Node) *Spec {
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
 
+var envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// reservedEnv are set for a plugin by etl and go-plugin themselves.
+var reservedEnv = map[string]bool{
+	"ETL_BUNDLED_PLUGIN": true, "ETL_PLUGIN_LOG_LEVEL": true, "ETL_PLUGIN_MAGIC_COOKIE": true,
+	"PLUGIN_UNIX_SOCKET_DIR": true, "PLUGIN_UNIX_SOCKET_GROUP": true, "PLUGIN_PROTOCOL_VERSIONS": true,
+	"PLUGIN_MIN_PORT": true, "PLUGIN_MAX_PORT": true, "PLUGIN_CLIENT_CERT": true, "PLUGIN_MULTIPLEX_GRPC": true,
+}
+
+// envNames reads a step's `env:` list: names of environment variables,
+// written as they are (no ${...}: the plugin gets the variable itself).
+func (p *parser) envNames(n *yaml.Node, path string) []string {
+	if n.Kind != yaml.SequenceNode {
+		p.errorf(n, path, "must be a list of environment variable names, e.g. [AWS_PROFILE, PGSSLROOTCERT]")
+		return nil
+	}
+	var names []string
+	seen := map[string]bool{}
+	for i, item := range n.Content {
+		ip := fmt.Sprintf("%s[%d]", path, i)
+		if item.Kind != yaml.ScalarNode {
+			p.errorf(item, ip, "must be a variable name")
+			continue
+		}
+		name := item.Value
+		switch {
+		case !envNameRE.MatchString(name):
+			p.errorf(item, ip, "%q is not an environment variable name (letters, digits and '_', not starting with a digit; no ${...}: name the variable itself)", name)
+		case reservedEnv[name]:
+			p.errorf(item, ip, "%s is set by etl itself for every plugin", name)
+		case seen[name]:
+			p.errorf(item, ip, "%s is listed twice", name)
+		default:
+			seen[name] = true
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
 // Steps returns the source, the transforms and the sink, in order.
 func (s *Spec) Steps() []*Step {
 	steps := []*Step{&s.Source}
@@ -276,7 +320,7 @@ func (p *parser) engine(n *yaml.Node) Engine {
 
 func (p *parser) step(n *yaml.Node, role, defaultName string) Step {
 	st := Step{Role: role, Name: defaultName, at: n}
-	f, _ := p.fields(n, role, "name", "plugin", "path", "config")
+	f, _ := p.fields(n, role, "name", "plugin", "path", "env", "config")
 	if n.Kind != yaml.MappingNode {
 		return st
 	}
@@ -291,6 +335,14 @@ func (p *parser) step(n *yaml.Node, role, defaultName string) Step {
 	}
 	if v, ok := f["path"]; ok {
 		st.Path = p.scalar(v, role+".path")
+		if st.Path != "" && !filepath.IsAbs(st.Path) {
+			// Relative to the pipeline file, never to the working
+			// directory.
+			st.Path = filepath.Join(filepath.Dir(p.file), st.Path)
+		}
+	}
+	if v, ok := f["env"]; ok && !isNull(v) {
+		st.Env = p.envNames(v, role+".env")
 	}
 	if st.Plugin == "" && st.Path == "" {
 		p.errorf(n, role+".plugin", "missing: name a plugin (e.g. `plugin: csvdir`) or give its `path:`")

@@ -117,6 +117,13 @@ sink:
 		{"too many writers", "version: 1\nname: n\nengine: {writers: 99}\nsource: {plugin: a}\nsink: {plugin: b}\n", []string{
 			"p.yaml:3:19: engine.writers: must be at most 16",
 		}},
+		{"bad env names", "version: 1\nname: n\nsource:\n  plugin: a\n  env: [AWS_PROFILE, \"${SECRET}\", 9LIVES, AWS_PROFILE, PLUGIN_UNIX_SOCKET_DIR]\nsink: {plugin: b, env: AWS_PROFILE}\n", []string{
+			`p.yaml:5:22: source.env[1]: "${SECRET}" is not an environment variable name`,
+			`p.yaml:5:35: source.env[2]: "9LIVES" is not an environment variable name`,
+			"p.yaml:5:43: source.env[3]: AWS_PROFILE is listed twice",
+			"p.yaml:5:56: source.env[4]: PLUGIN_UNIX_SOCKET_DIR is set by etl itself",
+			"p.yaml:6:24: sink.env: must be a list of environment variable names",
+		}},
 		{"bad size", "version: 1\nname: n\nengine: {batch: {max_bytes: lots}}\nsource: {plugin: a}\nsink: {plugin: b}\n", []string{
 			`engine.batch.max_bytes: "lots" is not a size`,
 		}},
@@ -164,6 +171,28 @@ func TestLocatePluginErrorPaths(t *testing.T) {
 		if got := e.Error(); got != c.want+": m" {
 			t.Errorf("Locate(%s, %q) = %q, want %q", c.step.Role, c.path, got, c.want+": m")
 		}
+	}
+}
+
+func TestStepEnvAndRelativePath(t *testing.T) {
+	yaml := "version: 1\nname: n\nsource: {plugin: a, env: [AWS_PROFILE, LC_CUSTOM]}\ntransforms:\n  - {path: ../bin/etl-plugin-t}\n  - {path: /opt/etl-plugin-u}\nsink: {plugin: b}\n"
+	s, err := Parse("/srv/etl/pipelines/p.yaml", []byte(yaml), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(s.Source.Env, ","); got != "AWS_PROFILE,LC_CUSTOM" {
+		t.Errorf("source env = %q", got)
+	}
+	if s.Sink.Env != nil {
+		t.Errorf("sink env = %q, want none", s.Sink.Env)
+	}
+	// A relative path: is relative to the pipeline file, not to the
+	// working directory.
+	if got := s.Transforms[0].Path; got != "/srv/etl/bin/etl-plugin-t" {
+		t.Errorf("relative path resolved to %q", got)
+	}
+	if got := s.Transforms[1].Path; got != "/opt/etl-plugin-u" {
+		t.Errorf("absolute path became %q", got)
 	}
 }
 

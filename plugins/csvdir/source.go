@@ -173,7 +173,7 @@ type openFile struct {
 // New returns an unconfigured source.
 func New() *Source {
 	return &Source{
-		log:      slog.New(slog.NewTextHandler(os.Stderr, nil)).With("plugin", "csvdir"),
+		log:      plugin.Logger("csvdir"),
 		open:     os.Open,
 		files:    map[string]fileState{},
 		resume:   map[string]int64{},

@@ -76,7 +76,7 @@ type offsetsSQL struct {
 }
 
 // New returns an unconfigured sink.
-func New() *Sink { return &Sink{} }
+func New() *Sink { return &Sink{log: plugin.Logger("postgres")} }
 
 func (s *Sink) logger() *slog.Logger {
 	if s.log != nil {

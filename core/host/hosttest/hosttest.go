@@ -12,8 +12,10 @@ import (
 
 // WaitForNoProcess waits up to wait until no live process has marker in
 // its environment, and returns the pids that still have it. Tests put a
-// unique marker into the environment of what they start; children
-// inherit it.
+// unique marker NAME=value into the environment of the etl they start,
+// and NAME into its ETL_PLUGIN_ENV (host.ExtraEnv): plugin processes get
+// only allowlisted variables, so without it they would not carry the
+// marker and this would find nothing.
 func WaitForNoProcess(marker string, wait time.Duration) []int {
 	deadline := time.Now().Add(wait)
 	for {
