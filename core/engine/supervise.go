@@ -81,6 +81,11 @@ func Supervise(ctx context.Context, in *Instance, opts Options, stop <-chan stru
 		log.Warn("plugin died: restarting the pipeline from its checkpoint; what was not committed is read again",
 			"step", crash.Step, "plugin", crash.Plugin, "error", firstLine(crash.Error()), "stderr_tail", lastLines(crash.Stderr, 5),
 			"restart", len(restarts), "of", opts.MaxRestarts, "window", opts.RestartWindow.String(), "in", wait.String())
+		for _, p := range in.Processes {
+			if p.Step == crash.Step {
+				p.KillNow() // dead, or hung: then it would not end when asked
+			}
+		}
 		in.Kill()
 		in = nil
 		for in == nil {
