@@ -129,4 +129,3 @@ func TestInterruptDuringOutageExitsAtOnce(t *testing.T) {
 	}
 	checkAgainstManifest(t, dsn, d.manifest())
 }
-
