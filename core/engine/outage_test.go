@@ -36,7 +36,7 @@ func (s *downSink) isUp(ctx context.Context) error {
 }
 
 func (s *downSink) Configure(context.Context, plugin.Config, record.Schema) error { return nil }
-func (s *downSink) Close(context.Context) error                                  { return nil }
+func (s *downSink) Close(context.Context) error                                   { return nil }
 func (s *downSink) Checkpoint(ctx context.Context) (plugin.Checkpoint, error) {
 	return plugin.Checkpoint{}, s.isUp(ctx)
 }
