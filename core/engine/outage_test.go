@@ -162,3 +162,30 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 		time.Sleep(2 * time.Millisecond)
 	}
 }
+
+// TestRestartsAreCountedWithinTheWindow: engine.max_restarts bounds the
+// restarts within engine.restart_window; older ones no longer count.
+// Defect 8.
+func TestRestartsAreCountedWithinTheWindow(t *testing.T) {
+	t0 := time.Date(2026, 12, 2, 4, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name   string
+		max    int
+		deaths []time.Duration // after t0
+		want   []bool
+	}{
+		{"max 2 in the window", 2, []time.Duration{0, time.Minute, 2 * time.Minute}, []bool{true, true, false}},
+		{"old restarts leave the window", 2, []time.Duration{0, time.Minute, 10 * time.Minute, 11 * time.Minute}, []bool{true, true, true, false}},
+		{"max 0 restarts nothing", -1, []time.Duration{0}, []bool{false}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := &restartLog{max: tt.max, window: 10 * time.Minute}
+			for i, d := range tt.deaths {
+				if got := r.allow(t0.Add(d)); got != tt.want[i] {
+					t.Errorf("death %d at +%s: allowed %v, want %v", i+1, d, got, tt.want[i])
+				}
+			}
+		})
+	}
+}

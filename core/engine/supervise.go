@@ -38,7 +38,7 @@ func Supervise(ctx context.Context, in *Instance, opts Options, stop <-chan stru
 	if stats == nil {
 		stats = &Stats{}
 	}
-	var restarts []time.Time // within the window
+	restarts := &restartLog{max: opts.MaxRestarts, window: opts.RestartWindow}
 	sp, h, logger := in.Spec, in.host, in.logger
 	var steps []StepPlugin
 	for _, p := range in.Processes {
@@ -59,28 +59,18 @@ func Supervise(ctx context.Context, in *Instance, opts Options, stop <-chan stru
 		if crash == nil || opts.Once || ctx.Err() != nil {
 			return err
 		}
-		now := time.Now()
-		kept := restarts[:0]
-		for _, t := range restarts {
-			if now.Sub(t) < opts.RestartWindow {
-				kept = append(kept, t)
-			}
+		if !restarts.allow(time.Now()) {
+			return restarts.giveUp(err)
 		}
-		restarts = kept
-		if opts.MaxRestarts < 0 || len(restarts) >= opts.MaxRestarts {
-			return fmt.Errorf("giving up after %d restarts in %s (engine.max_restarts %d, engine.restart_window %s): %w",
-				len(restarts), opts.RestartWindow, max(opts.MaxRestarts, 0), opts.RestartWindow, err)
-		}
-		restarts = append(restarts, now)
 		stats.restarted(crash.Step, crash.Plugin)
 		wait := opts.RestartBackoff
-		for i := 1; i < len(restarts) && wait < maxRestartBackoff; i++ {
+		for i := 1; i < restarts.count() && wait < maxRestartBackoff; i++ {
 			wait *= 2
 		}
 		wait = min(wait, maxRestartBackoff)
 		log.Warn("plugin died: restarting the pipeline from its checkpoint; what was not committed is read again",
 			"step", crash.Step, "plugin", crash.Plugin, "error", firstLine(crash.Error()), "stderr_tail", lastLines(crash.Stderr, 5),
-			"restart", len(restarts), "of", opts.MaxRestarts, "window", opts.RestartWindow.String(), "in", wait.String())
+			"restart", restarts.count(), "of", opts.MaxRestarts, "window", opts.RestartWindow.String(), "in", wait.String())
 		for _, p := range in.Processes {
 			if p.Step == crash.Step {
 				p.KillNow() // dead, or hung: then it would not end when asked
@@ -106,24 +96,52 @@ func Supervise(ctx context.Context, in *Instance, opts Options, stop <-chan stru
 				log.Info("pipeline restarted", "steps", next.Describe())
 				break
 			}
-			// A plugin that cannot even start again counts as a death.
+			// A plugin that dies as it starts again counts as a death.
 			crash := crashOf(err)
 			if crash == nil {
 				return fmt.Errorf("restart the pipeline: %w", err)
 			}
-			// (restarts are counted as for a death in the run)
-			now := time.Now()
-			if len(restarts) >= opts.MaxRestarts {
-				return fmt.Errorf("giving up after %d restarts in %s (engine.max_restarts %d, engine.restart_window %s): %w",
-					len(restarts), opts.RestartWindow, opts.MaxRestarts, opts.RestartWindow, err)
+			if !restarts.allow(time.Now()) {
+				return restarts.giveUp(err)
 			}
-			restarts = append(restarts, now)
 			stats.restarted(crash.Step, crash.Plugin)
 			wait = min(2*wait, maxRestartBackoff)
 			log.Warn("plugin died while the pipeline restarted; trying again", "step", crash.Step, "plugin", crash.Plugin,
 				"error", firstLine(crash.Error()), "in", wait.String())
 		}
 	}
+}
+
+// restartLog keeps the times of the restarts within the window.
+type restartLog struct {
+	max    int // < 0: none allowed
+	window time.Duration
+	at     []time.Time
+}
+
+// allow records a restart at now and reports whether it is allowed: fewer
+// than max restarts in the window before it.
+func (r *restartLog) allow(now time.Time) bool {
+	kept := r.at[:0]
+	for _, t := range r.at {
+		if now.Sub(t) < r.window {
+			kept = append(kept, t)
+		}
+	}
+	r.at = kept
+	if r.max < 0 || len(r.at) >= r.max {
+		return false
+	}
+	r.at = append(r.at, now)
+	return true
+}
+
+func (r *restartLog) count() int { return len(r.at) }
+
+// giveUp is the error that ends a run after too many restarts.
+func (r *restartLog) giveUp(err error) error {
+	return fmt.Errorf("giving up after %d restarts within engine.restart_window %s (engine.max_restarts %d): %w",
+		len(r.at), r.window, max(r.max, 0), err)
 }
 
 // reopen starts and configures the plugins of a new instance of s, its
