@@ -298,7 +298,7 @@ func TestTooManyRestartsExitNamingThePlugin(t *testing.T) {
 			failed = line
 		}
 	}
-	for _, want := range []string{"giving up after 1 restarts", "engine.max_restarts 1", "clean: plugin cleanser crashed", "its stderr ends with", "goroutine ", "runtime.gopark"} {
+	for _, want := range []string{"giving up after 1 restarts within engine.restart_window 5m0s (engine.max_restarts 1)", "clean: plugin cleanser crashed", "its stderr ends with", "goroutine ", "runtime.gopark"} {
 		if !strings.Contains(failed, want) {
 			t.Errorf("the failure lacks %q; it says:\n%s", want, failed)
 		}

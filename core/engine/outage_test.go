@@ -175,7 +175,7 @@ func TestRestartsAreCountedWithinTheWindow(t *testing.T) {
 		want   []bool
 	}{
 		{"max 2 in the window", 2, []time.Duration{0, time.Minute, 2 * time.Minute}, []bool{true, true, false}},
-		{"old restarts leave the window", 2, []time.Duration{0, time.Minute, 10 * time.Minute, 11 * time.Minute}, []bool{true, true, true, false}},
+		{"old restarts leave the window", 2, []time.Duration{0, time.Minute, 10 * time.Minute, 10*time.Minute + 30*time.Second}, []bool{true, true, true, false}},
 		{"max 0 restarts nothing", -1, []time.Duration{0}, []bool{false}},
 	}
 	for _, tt := range tests {

@@ -165,7 +165,7 @@ func TestTooManyRestartsEndTheRun(t *testing.T) {
 		t.Fatal("want an error once the restarts are spent")
 	}
 	msg := err.Error()
-	for _, want := range []string{"giving up after 3 restarts", "engine.max_restarts 3", "crash", "flux capacitor melted"} {
+	for _, want := range []string{"giving up after 3 restarts within engine.restart_window 1m0s (engine.max_restarts 3)", "crash", "flux capacitor melted"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error lacks %q: %v", want, err)
 		}
