@@ -299,6 +299,12 @@ func (it *item) empty() bool {
 // configured; Run asks the sink for its checkpoint and opens the source
 // there. It does not close the plugins. Stats, when not nil, is updated
 // as the run goes.
+//
+// Without opts.Once, a sink call that fails with plugin.ErrUnavailable is
+// retried with capped backoff until it succeeds (see Options.RetryBackoff);
+// a stop while the sink is unavailable returns nil at once, leaving the
+// batches in flight uncommitted, to be read again by the next run. Run
+// does not watch the plugin processes: Supervise does.
 func Run(ctx context.Context, p Pipeline, opts Options, stop <-chan struct{}, stats *Stats) error {
 	opts = withDefaults(opts)
 	log := opts.Logger
