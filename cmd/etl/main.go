@@ -204,15 +204,25 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 
 Runs the pipeline in CONFIG until stopped. The first Ctrl-C (or SIGTERM) stops reading,
 commits the batches in flight and exits 0; a second one exits at once (nothing is lost:
-uncommitted batches are read again on the next run).
+uncommitted batches are read again on the next run). While the sink's database is down,
+the first Ctrl-C exits at once too, with 0: nothing uncommitted is lost, it is read again.
+
+Without --once it keeps going through faults: a plugin process that dies or hangs is
+noticed within seconds and the pipeline is restarted from its checkpoint, with backoff,
+up to engine.max_restarts times (default 5) within engine.restart_window (default 10m),
+then etl exits 1 naming the plugin and quoting its stderr; a database that is down is
+retried for as long as it takes (a WARN once a minute). With --once, either ends the run
+(the sink retries its database for its retry.max_time first).
 
 Unless --metrics-addr is empty, it serves on that address:
   /metrics   Prometheus metrics (etl_rows_read_total, etl_rows_written_total,
              etl_rows_rejected_total{error_type}, etl_batches_committed_total,
              etl_batch_duration_seconds, etl_commit_duration_seconds, etl_lag_seconds,
-             etl_source_backlog_partitions, etl_source_backlog_bytes, ...)
+             etl_source_backlog_partitions, etl_source_backlog_bytes,
+             etl_plugin_restarts_total{step,plugin}, etl_sink_unavailable, ...)
   /healthz   200 while the process lives
-  /readyz    200 while the pipeline is open and running, else 503
+  /readyz    200 while the pipeline is open and running, else 503 (also while a dead
+             plugin is restarted and while the sink's database is unavailable)
 On a terminal (text logs) it logs a progress line every 5s: rows/s, rejected, lag, backlog.`, stderr)
 	var c common
 	c.register(fs)
@@ -279,12 +289,7 @@ On a terminal (text logs) it logs a progress line every 5s: rows/s, rejected, la
 	if c.logFormat != "json" && isTerminal(stderr) {
 		go progress(ctx, log, stats, 5*time.Second)
 	}
-	runErr := engine.Run(ctx, in.Pipeline, opts, stop, stats)
-	closeCtx, closeCancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer closeCancel()
-	if err := in.Close(closeCtx); err != nil && runErr == nil {
-		log.Warn("closing plugins", "error", err)
-	}
+	runErr := engine.Supervise(ctx, in, opts, stop, stats)
 	if runErr != nil {
 		log.Error("pipeline failed", "pipeline", s.Name, "error", runErr.Error())
 		return 1

@@ -247,9 +247,15 @@ func TestMetricsDuringRunEqualTheDatabase(t *testing.T) {
 	if got := int64(final["etl_rows_read_total"]); got < rows {
 		t.Errorf("etl_rows_read_total %d < rows written %d", got, rows)
 	}
-	for name, want := range map[string]float64{"etl_lag_seconds": 0, "etl_source_backlog_bytes": 0, "etl_plugin_restarts_total": 0, "etl_last_batch_id": float64(lastBatch)} {
+	for name, want := range map[string]float64{"etl_lag_seconds": 0, "etl_source_backlog_bytes": 0, "etl_sink_unavailable": 0, "etl_last_batch_id": float64(lastBatch)} {
 		if got, ok := final[name]; !ok || got != want {
 			t.Errorf("%s = %v (present %v), want %v", name, got, ok, want)
+		}
+	}
+	// Every step has its restart count from the start, 0 in a run without faults.
+	for _, key := range []string{`{plugin="csvdir",step="source"}`, `{plugin="cleanser",step="clean"}`, `{plugin="postgres",step="sink"}`, `{plugin="postgres",step="sink#2"}`} {
+		if got, ok := final["etl_plugin_restarts_total"+key]; !ok || got != 0 {
+			t.Errorf("etl_plugin_restarts_total%s = %v (present %v), want 0", key, got, ok)
 		}
 	}
 

@@ -35,6 +35,26 @@ type Options struct {
 	// OnCommit, when set, is called after each committed batch, by the
 	// writer that committed it: concurrently when there are several.
 	OnCommit func(Commit)
+
+	// Without Once (a streaming run), a sink call that fails with
+	// plugin.ErrUnavailable (its database is down) is retried for as long
+	// as it takes, waiting RetryBackoff at first, doubling up to
+	// RetryBackoffMax (defaults 250ms and 5s); the pipeline is not ready
+	// meanwhile. With Once it ends the run.
+	RetryBackoff, RetryBackoffMax time.Duration
+
+	// MaxRestarts and RestartWindow bound Supervise's restarts: after
+	// MaxRestarts restarts within RestartWindow, the next death of a
+	// plugin ends the run (defaults 5 and 10m; MaxRestarts < 0 means none).
+	MaxRestarts   int
+	RestartWindow time.Duration
+	// RestartBackoff is the wait before the first restart of a series; it
+	// doubles with each restart in RestartWindow, up to 30s (default 1s).
+	RestartBackoff time.Duration
+	// HealthInterval is how often Supervise checks that every plugin
+	// process lives and answers; PingTimeout how long an answer may take
+	// before the process counts as hung (defaults 1s and 5s).
+	HealthInterval, PingTimeout time.Duration
 }
 
 // Commit describes one committed batch.
@@ -92,7 +112,7 @@ func (p Pipeline) writers() []Step[plugin.Sink] {
 type Stats struct {
 	rowsRead, rowsWritten, rejected, batches, bytesRead atomic.Int64
 	lastBatchID                                         atomic.Int64
-	running                                             atomic.Bool
+	running, unavailable                                atomic.Bool
 
 	mu sync.Mutex
 	// inFlight holds the read times of the batches read and not yet
@@ -104,7 +124,11 @@ type Stats struct {
 	// quarantined counts the partitions the source set aside, across
 	// source restarts; sourceQuarantined is the source's own last count.
 	quarantined, sourceQuarantined int64
+	restarts                       map[StepPlugin]int64
 }
+
+// StepPlugin names a pipeline step and the plugin that serves it.
+type StepPlugin struct{ Step, Plugin string }
 
 // StatsSnapshot is a copy of the counters.
 type StatsSnapshot struct {
@@ -124,7 +148,17 @@ type StatsSnapshot struct {
 	// Quarantined counts the partitions the source set aside because
 	// their input changed under it (csvdir: files quarantined).
 	Quarantined int64
+	// SinkUnavailable says the sink reports its outside system (its
+	// database) unreachable and the run is retrying it.
+	SinkUnavailable bool
+	// Restarts counts the restarts of the pipeline by the plugin whose
+	// death caused them.
+	Restarts map[StepPlugin]int64
 }
+
+// Ready says the pipeline is running and able to commit: what /readyz
+// answers.
+func (s StatsSnapshot) Ready() bool { return s.Running && !s.SinkUnavailable }
 
 // Lag is the end-to-end lag at now: the age of the oldest input read and
 // not yet committed, 0 when nothing is in flight.
@@ -151,13 +185,47 @@ func (s *Stats) Snapshot() StatsSnapshot {
 		snap.Backlog = &b
 	}
 	snap.Quarantined = s.quarantined
+	if len(s.restarts) > 0 {
+		snap.Restarts = make(map[StepPlugin]int64, len(s.restarts))
+		for k, n := range s.restarts {
+			snap.Restarts[k] = n
+		}
+	}
 	// The counters are read under the lock too, so that Rejected agrees
 	// with RejectedByType.
 	snap.RowsRead, snap.RowsWritten, snap.Rejected = s.rowsRead.Load(), s.rowsWritten.Load(), s.rejected.Load()
 	snap.Batches, snap.BytesRead, snap.LastBatchID = s.batches.Load(), s.bytesRead.Load(), s.lastBatchID.Load()
 	snap.Running = s.running.Load()
+	snap.SinkUnavailable = s.unavailable.Load()
 	s.mu.Unlock()
 	return snap
+}
+
+func (s *Stats) setUnavailable(v bool) { s.unavailable.Store(v) }
+
+// knowSteps makes the restart count of each step 0 until it counts, so
+// that it is shown from the start.
+func (s *Stats) knowSteps(steps []StepPlugin) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.restarts == nil {
+		s.restarts = map[StepPlugin]int64{}
+	}
+	for _, k := range steps {
+		if _, ok := s.restarts[k]; !ok {
+			s.restarts[k] = 0
+		}
+	}
+}
+
+// restarted counts a restart caused by the death of step's plugin.
+func (s *Stats) restarted(step, plugin string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.restarts == nil {
+		s.restarts = map[StepPlugin]int64{}
+	}
+	s.restarts[StepPlugin{step, plugin}]++
 }
 
 // read records a batch read at readAt, now in flight, and the backlog the
@@ -247,15 +315,50 @@ func (it *item) empty() bool {
 // configured; Run asks the sink for its checkpoint and opens the source
 // there. It does not close the plugins. Stats, when not nil, is updated
 // as the run goes.
+//
+// Without opts.Once, a sink call that fails with plugin.ErrUnavailable is
+// retried with capped backoff until it succeeds (see Options.RetryBackoff);
+// a stop while the sink is unavailable returns nil at once, leaving the
+// batches in flight uncommitted, to be read again by the next run. Run
+// does not watch the plugin processes: Supervise does.
 func Run(ctx context.Context, p Pipeline, opts Options, stop <-chan struct{}, stats *Stats) error {
 	opts = withDefaults(opts)
 	log := opts.Logger
 	if stats == nil {
 		stats = &Stats{}
 	}
-	cp, err := p.Sink.Plugin.Checkpoint(ctx)
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	out := newOutage(log, stats, func() { cancel(errStoppedInOutage) })
+	defer out.end()
+	// Until the source is open, a stop ends the run at once.
+	stopped := make(chan struct{})
+	defer close(stopped)
+	go func() {
+		select {
+		case <-stop:
+			out.stop()
+		case <-stopped:
+		}
+	}()
+
+	var cp plugin.Checkpoint
+	err := retryUnavailable(ctx, opts, out, p.Sink.Name, "read its checkpoint", func(ctx context.Context) error {
+		var err error
+		cp, err = p.Sink.Plugin.Checkpoint(ctx)
+		return err
+	})
+	if err == errStoppedInOutage || context.Cause(ctx) == errStoppedInOutage {
+		log.Info("stopped before the checkpoint could be read: the sink is unavailable")
+		return nil
+	}
 	if err != nil {
 		return p.Sink.err("read its checkpoint", err)
+	}
+	select {
+	case <-out.stopped:
+		return nil
+	default:
 	}
 	stats.lastBatchID.Store(cp.BatchID)
 	log.Info("resuming", "last_batch_id", cp.BatchID, "partitions", len(cp.Positions))
@@ -268,14 +371,12 @@ func Run(ctx context.Context, p Pipeline, opts Options, stop <-chan struct{}, st
 		stats.forgetInFlight()
 	}()
 
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
 	// readCtx ends on stop too: reading stops first, the rest drains.
 	readCtx, stopReading := context.WithCancel(ctx)
 	defer stopReading()
 	go func() {
 		select {
-		case <-stop:
+		case <-out.stopped:
 			log.Info("stopping: finishing the batches in flight")
 			stats.running.Store(false)
 			stopReading()
@@ -314,9 +415,17 @@ func Run(ctx context.Context, p Pipeline, opts Options, stop <-chan struct{}, st
 			fail(err)
 		}
 	}()
-	writeLoop(ctx, fail, writers, opts, cp.BatchID, transformed, acks, stats)
+	writeLoop(ctx, fail, writers, opts, out, cp.BatchID, transformed, acks, stats)
 	wg.Wait()
 	close(acks)
+	if context.Cause(ctx) == errStoppedInOutage {
+		// The source is not told of the last commits: like after a crash,
+		// the next run learns them from the sink.
+		s := stats.Snapshot()
+		log.Info("stopped during the sink's outage: the batches in flight were not committed and will be read again",
+			"batches", s.Batches, "rows_written", s.RowsWritten, "last_batch_id", s.LastBatchID)
+		return nil
+	}
 	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}
@@ -349,6 +458,27 @@ func withDefaults(o Options) Options {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.RetryBackoff <= 0 {
+		o.RetryBackoff = defaultRetryBackoff
+	}
+	if o.RetryBackoffMax < o.RetryBackoff {
+		o.RetryBackoffMax = max(o.RetryBackoff, defaultRetryBackoffMax)
+	}
+	if o.MaxRestarts == 0 {
+		o.MaxRestarts = 5
+	}
+	if o.RestartWindow <= 0 {
+		o.RestartWindow = 10 * time.Minute
+	}
+	if o.RestartBackoff <= 0 {
+		o.RestartBackoff = time.Second
+	}
+	if o.HealthInterval <= 0 {
+		o.HealthInterval = time.Second
+	}
+	if o.PingTimeout <= 0 {
+		o.PingTimeout = 5 * time.Second
 	}
 	return o
 }
@@ -439,7 +569,7 @@ func transformLoop(ctx context.Context, ts []Step[plugin.Transform], in <-chan *
 // A writer that fails calls fail, which must cancel ctx: the run ends, and
 // no later batch is written (it could move a partition past the failed
 // one). writeLoop returns once every writer has stopped.
-func writeLoop(ctx context.Context, fail func(error), sinks []Step[plugin.Sink], opts Options, lastID int64, in <-chan *item, acks chan<- []record.Position, stats *Stats) {
+func writeLoop(ctx context.Context, fail func(error), sinks []Step[plugin.Sink], opts Options, out *outage, lastID int64, in <-chan *item, acks chan<- []record.Position, stats *Stats) {
 	const queued = 1 // batches waiting for each writer, besides the one it writes
 	queues := make([]chan *job, len(sinks))
 	finished := make(chan *job, len(sinks)*(queued+1))
@@ -451,7 +581,7 @@ func writeLoop(ctx context.Context, fail func(error), sinks []Step[plugin.Sink],
 			defer wg.Done()
 			for j := range queues[i] {
 				if ctx.Err() == nil { // after a failure, nothing more is written
-					if err := commit(ctx, sinks[i], opts, j, acks, stats); err != nil {
+					if err := commit(ctx, sinks[i], opts, out, j, acks, stats); err != nil {
 						fail(err)
 					}
 				}
@@ -575,8 +705,10 @@ type job struct {
 	writer int
 }
 
-// commit writes one batch through sink and reports it.
-func commit(ctx context.Context, sink Step[plugin.Sink], opts Options, j *job, acks chan<- []record.Position, stats *Stats) error {
+// commit writes one batch through sink and reports it. An unavailable
+// sink is retried as retryUnavailable says: the same batch id again, which
+// the sink commits once.
+func commit(ctx context.Context, sink Step[plugin.Sink], opts Options, out *outage, j *job, acks chan<- []record.Position, stats *Stats) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -586,7 +718,13 @@ func commit(ctx context.Context, sink Step[plugin.Sink], opts Options, j *job, a
 		rows = it.batch.Len()
 	}
 	start := time.Now()
-	err := sink.Plugin.Write(ctx, plugin.WriteRequest{BatchID: j.id, Batch: it.batch, Rejects: it.rejects, Positions: it.positions})
+	req := plugin.WriteRequest{BatchID: j.id, Batch: it.batch, Rejects: it.rejects, Positions: it.positions}
+	err := retryUnavailable(ctx, opts, out, sink.Name, fmt.Sprintf("commit batch %d", j.id), func(ctx context.Context) error {
+		return sink.Plugin.Write(ctx, req)
+	})
+	if err == errStoppedInOutage {
+		return err
+	}
 	if err != nil {
 		return sink.err(fmt.Sprintf("commit batch %d", j.id), err)
 	}

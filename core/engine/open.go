@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
+	"time"
 
 	"etl/core/host"
 	"etl/core/plugin"
@@ -26,7 +28,12 @@ type Instance struct {
 
 // Options returns the engine options of the spec.
 func OptionsOf(s *spec.Spec) Options {
-	return Options{BatchMaxRows: s.Engine.BatchMaxRows, BatchMaxBytes: s.Engine.BatchMaxBytes, BatchMaxWait: s.Engine.BatchMaxWait, QueueDepth: s.Engine.QueueDepth}
+	o := Options{BatchMaxRows: s.Engine.BatchMaxRows, BatchMaxBytes: s.Engine.BatchMaxBytes, BatchMaxWait: s.Engine.BatchMaxWait, QueueDepth: s.Engine.QueueDepth,
+		MaxRestarts: s.Engine.MaxRestarts, RestartWindow: s.Engine.RestartWindow}
+	if o.MaxRestarts == 0 {
+		o.MaxRestarts = -1 // engine.max_restarts: 0 restarts nothing
+	}
+	return o
 }
 
 // Open starts a process for each step of s and configures it. Every
@@ -185,11 +192,18 @@ func (in *Instance) Close(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// Kill ends every plugin process at once.
+// Kill ends every plugin process at once: each is asked to exit, and one
+// that has not within 3s (a hung plugin) is killed by SIGKILL.
 func (in *Instance) Kill() {
+	var wg sync.WaitGroup
 	for _, p := range in.Processes {
-		p.Kill()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p.Stop(3 * time.Second)
+		}()
 	}
+	wg.Wait()
 }
 
 // Describe lists the steps, for logs: "source=csvdir(pid 123)".

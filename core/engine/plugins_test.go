@@ -43,6 +43,10 @@ type genSource struct {
 		RejectEvery int `yaml:"reject_every"`
 		// Delay slows each Read, to give crash tests time to strike.
 		Delay time.Duration `yaml:"delay"`
+		// RowsFile, when set, names a file holding the number of rows per
+		// partition, read again at each Read: a test raises it to make new
+		// input arrive, as files do in a folder.
+		RowsFile string `yaml:"rows_file"`
 	}
 	next  []int
 	names []string
@@ -86,6 +90,23 @@ func (g *genSource) Open(_ context.Context, positions []record.Position) error {
 }
 
 func (g *genSource) Read(ctx context.Context, req plugin.ReadRequest) (plugin.ReadResult, error) {
+	if g.cfg.RowsFile != "" {
+		text, err := os.ReadFile(g.cfg.RowsFile)
+		if err != nil {
+			return plugin.ReadResult{}, err
+		}
+		if g.cfg.Rows, err = strconv.Atoi(strings.TrimSpace(string(text))); err != nil {
+			return plugin.ReadResult{}, fmt.Errorf("%s: %w", g.cfg.RowsFile, err)
+		}
+		if !g.anyLeft() {
+			// Nothing new: wait as a source does before it says it caught up.
+			select {
+			case <-time.After(time.Duration(req.MaxWaitMillis) * time.Millisecond):
+			case <-ctx.Done():
+				return plugin.ReadResult{}, ctx.Err()
+			}
+		}
+	}
 	if g.cfg.Delay > 0 {
 		select {
 		case <-time.After(g.cfg.Delay):
@@ -146,6 +167,16 @@ func (g *genSource) Read(ctx context.Context, req plugin.ReadRequest) (plugin.Re
 	backlog := g.backlog(g.next)
 	res.Backlog = &backlog
 	return res, nil
+}
+
+// anyLeft says some partition has rows not read yet.
+func (g *genSource) anyLeft() bool {
+	for _, n := range g.next {
+		if n < g.cfg.Rows {
+			return true
+		}
+	}
+	return false
 }
 
 // genRowBytes is what one row of gen counts for in its backlog.

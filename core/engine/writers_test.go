@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"strings"
 	"sync"
@@ -87,7 +88,7 @@ func TestWritersKeepEachPartitionInOrder(t *testing.T) {
 			close(in)
 			acks := make(chan []record.Position, batches)
 			var failed error
-			writeLoop(context.Background(), func(err error) { failed = err }, sinks, withDefaults(Options{}), lastID, in, acks, &Stats{})
+			writeLoop(context.Background(), func(err error) { failed = err }, sinks, withDefaults(Options{}), newOutage(slog.New(slog.DiscardHandler), &Stats{}, func() {}), lastID, in, acks, &Stats{})
 			if failed != nil {
 				t.Fatal(failed)
 			}

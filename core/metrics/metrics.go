@@ -68,7 +68,8 @@ func (m *Metrics) Gatherer() prometheus.Gatherer { return m.registry }
 
 // Handler serves /metrics, /healthz (200 while the process lives) and
 // /readyz (200 while the pipeline is open and running, 503 before and
-// after, and while it stops).
+// after, while it stops, while a dead plugin is restarted, and while the
+// sink is unavailable).
 func (m *Metrics) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{}))
@@ -76,7 +77,12 @@ func (m *Metrics) Handler() http.Handler {
 		fmt.Fprintln(w, "ok")
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if !m.stats.Snapshot().Running {
+		s := m.stats.Snapshot()
+		if s.SinkUnavailable {
+			http.Error(w, "not ready: the sink is unavailable (its database is down?); retrying", http.StatusServiceUnavailable)
+			return
+		}
+		if !s.Ready() {
 			http.Error(w, "not ready: the pipeline is not running", http.StatusServiceUnavailable)
 			return
 		}
@@ -150,7 +156,9 @@ var (
 	descRunning = prometheus.NewDesc("etl_pipeline_running",
 		"1 while the pipeline is open and reading (what /readyz answers), else 0.", nil, nil)
 	descRestarts = prometheus.NewDesc("etl_plugin_restarts_total",
-		"Plugin processes restarted by etl. etl does not restart plugins today: a plugin that crashes stops the run, which resumes from its checkpoint when etl is started again, so this stays 0.", nil, nil)
+		"Restarts of the pipeline's plugin processes by etl run, by the step and plugin whose process died or hung (each restart reopens the whole pipeline from the sink's checkpoint).", []string{"step", "plugin"}, nil)
+	descUnavailable = prometheus.NewDesc("etl_sink_unavailable",
+		"1 while the sink reports its database unreachable and etl retries it (the pipeline is not ready meanwhile), else 0.", nil, nil)
 )
 
 // statsCollector turns a Stats snapshot into metrics at each scrape.
@@ -158,7 +166,7 @@ type statsCollector struct{ stats *engine.Stats }
 
 func (c statsCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descRowsRead, descBytesRead, descRowsWritten, descRejected, descBatches, descLastBatch,
-		descInFlight, descLag, descBacklogPartitions, descBacklogBytes, descQuarantined, descUnreadable, descRunning, descRestarts} {
+		descInFlight, descLag, descBacklogPartitions, descBacklogBytes, descQuarantined, descUnreadable, descRunning, descRestarts, descUnavailable} {
 		ch <- d
 	}
 }
@@ -183,7 +191,16 @@ func (c statsCollector) Collect(ch chan<- prometheus.Metric) {
 		counter(descRejected, s.RejectedByType[t], t)
 	}
 	counter(descBatches, s.Batches)
-	counter(descRestarts, 0)
+	keys := make([]engine.StepPlugin, 0, len(s.Restarts))
+	for k := range s.Restarts {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		return keys[i].Step < keys[j].Step || keys[i].Step == keys[j].Step && keys[i].Plugin < keys[j].Plugin
+	})
+	for _, k := range keys {
+		counter(descRestarts, s.Restarts[k], k.Step, k.Plugin)
+	}
 	gauge(descLastBatch, float64(s.LastBatchID))
 	gauge(descInFlight, float64(s.InFlight))
 	gauge(descLag, s.Lag(time.Now()).Seconds())
@@ -198,4 +215,9 @@ func (c statsCollector) Collect(ch chan<- prometheus.Metric) {
 		running = 1
 	}
 	gauge(descRunning, running)
+	unavailable := 0.0
+	if s.SinkUnavailable {
+		unavailable = 1
+	}
+	gauge(descUnavailable, unavailable)
 }

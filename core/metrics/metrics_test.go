@@ -26,7 +26,7 @@ func TestEndpoints(t *testing.T) {
 		{"GET", "/healthz", http.StatusOK, "ok"},
 		{"GET", "/readyz", http.StatusServiceUnavailable, "not ready"}, // no run yet
 		{"GET", "/metrics", http.StatusOK, `etl_rows_written_total{pipeline="shop"} 0`},
-		{"GET", "/metrics", http.StatusOK, `etl_plugin_restarts_total{pipeline="shop"} 0`},
+		{"GET", "/metrics", http.StatusOK, `etl_sink_unavailable{pipeline="shop"} 0`},
 		{"GET", "/metrics", http.StatusOK, `etl_lag_seconds{pipeline="shop"} 0`},
 		{"GET", "/metrics", http.StatusOK, `etl_pipeline_running{pipeline="shop"} 0`},
 		{"GET", "/metrics", http.StatusOK, "go_goroutines"},

@@ -198,6 +198,9 @@ func statusOf(err error) error {
 	if errors.Is(err, errors.ErrUnsupported) {
 		return status.Error(codes.Unimplemented, err.Error())
 	}
+	if errors.Is(err, ErrUnavailable) {
+		return unavailableStatus(err)
+	}
 	return status.Error(codes.Unknown, err.Error())
 }
 
@@ -213,6 +216,9 @@ func unwrapStatus(err error) error {
 		}
 		if s.Code() == codes.Unknown {
 			return errors.New(s.Message())
+		}
+		if s.Code() == codes.Unavailable && isUnavailableStatus(s) {
+			return &unavailableError{msg: s.Message()}
 		}
 		if s.Code() == codes.Unimplemented {
 			// An optional method the plugin does not offer, e.g. one built

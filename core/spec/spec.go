@@ -40,6 +40,11 @@ type Engine struct {
 	// side, each a process of its own; a partition is always written by
 	// the same one.
 	Writers int
+	// MaxRestarts is how many times `etl run` restarts the pipeline's
+	// plugins (after one died or hung) within RestartWindow before it
+	// gives up and exits; 0 restarts nothing.
+	MaxRestarts   int
+	RestartWindow time.Duration
 }
 
 // Defaults of the engine settings.
@@ -50,6 +55,8 @@ const (
 	DefaultQueueDepth    = 2
 	DefaultWriters       = 1
 	MaxWriters           = 16
+	DefaultMaxRestarts   = 5
+	DefaultRestartWindow = 10 * time.Minute
 )
 
 // Step is one plugin of the pipeline.
@@ -290,11 +297,12 @@ func (s *Spec) Steps() []*Step {
 }
 
 func (p *parser) engine(n *yaml.Node) Engine {
-	e := Engine{BatchMaxRows: DefaultBatchMaxRows, BatchMaxBytes: DefaultBatchMaxBytes, BatchMaxWait: DefaultBatchMaxWait, QueueDepth: DefaultQueueDepth, Writers: DefaultWriters}
+	e := Engine{BatchMaxRows: DefaultBatchMaxRows, BatchMaxBytes: DefaultBatchMaxBytes, BatchMaxWait: DefaultBatchMaxWait, QueueDepth: DefaultQueueDepth, Writers: DefaultWriters,
+		MaxRestarts: DefaultMaxRestarts, RestartWindow: DefaultRestartWindow}
 	if n == nil || isNull(n) {
 		return e
 	}
-	f, _ := p.fields(n, "engine", "batch", "queue_depth", "writers")
+	f, _ := p.fields(n, "engine", "batch", "queue_depth", "writers", "max_restarts", "restart_window")
 	if b, ok := f["batch"]; ok {
 		bf, _ := p.fields(b, "engine.batch", "max_rows", "max_bytes", "max_wait")
 		if v, ok := bf["max_rows"]; ok {
@@ -314,6 +322,14 @@ func (p *parser) engine(n *yaml.Node) Engine {
 		if e.Writers = p.positive(v, "engine.writers"); e.Writers > MaxWriters {
 			p.errorf(v, "engine.writers", "must be at most %d", MaxWriters)
 		}
+	}
+	if v, ok := f["max_restarts"]; ok {
+		if e.MaxRestarts = p.integer(v, "engine.max_restarts"); e.MaxRestarts < 0 {
+			p.errorf(v, "engine.max_restarts", "must be >= 0 (0: never restart)")
+		}
+	}
+	if v, ok := f["restart_window"]; ok {
+		e.RestartWindow = p.duration(v, "engine.restart_window")
 	}
 	return e
 }

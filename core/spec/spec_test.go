@@ -48,7 +48,7 @@ func TestParseGoodPipeline(t *testing.T) {
 	if s.Name != "shop" || s.Version != 1 {
 		t.Errorf("name/version = %q/%d", s.Name, s.Version)
 	}
-	want := Engine{BatchMaxRows: 500, BatchMaxBytes: 1 << 20, BatchMaxWait: 100 * time.Millisecond, QueueDepth: 3, Writers: 2}
+	want := Engine{BatchMaxRows: 500, BatchMaxBytes: 1 << 20, BatchMaxWait: 100 * time.Millisecond, QueueDepth: 3, Writers: 2, MaxRestarts: DefaultMaxRestarts, RestartWindow: DefaultRestartWindow}
 	if s.Engine != want {
 		t.Errorf("engine = %+v, want %+v", s.Engine, want)
 	}
@@ -72,7 +72,8 @@ func TestParseDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Engine{BatchMaxRows: DefaultBatchMaxRows, BatchMaxBytes: DefaultBatchMaxBytes, BatchMaxWait: DefaultBatchMaxWait, QueueDepth: DefaultQueueDepth, Writers: DefaultWriters}
+	want := Engine{BatchMaxRows: DefaultBatchMaxRows, BatchMaxBytes: DefaultBatchMaxBytes, BatchMaxWait: DefaultBatchMaxWait, QueueDepth: DefaultQueueDepth, Writers: DefaultWriters,
+		MaxRestarts: DefaultMaxRestarts, RestartWindow: DefaultRestartWindow}
 	if s.Engine != want || len(s.Transforms) != 0 {
 		t.Errorf("engine = %+v, transforms %v", s.Engine, s.Transforms)
 	}
@@ -123,6 +124,10 @@ sink:
 			"p.yaml:5:43: source.env[3]: AWS_PROFILE is listed twice",
 			"p.yaml:5:56: source.env[4]: PLUGIN_UNIX_SOCKET_DIR is set by etl itself",
 			"p.yaml:6:24: sink.env: must be a list of environment variable names",
+		}},
+		{"bad restart bounds", "version: 1\nname: n\nengine: {max_restarts: -1, restart_window: 0s}\nsource: {plugin: a}\nsink: {plugin: b}\n", []string{
+			"p.yaml:3:24: engine.max_restarts: must be >= 0",
+			"p.yaml:3:44: engine.restart_window: must be > 0",
 		}},
 		{"bad size", "version: 1\nname: n\nengine: {batch: {max_bytes: lots}}\nsource: {plugin: a}\nsink: {plugin: b}\n", []string{
 			`engine.batch.max_bytes: "lots" is not a size`,
@@ -204,5 +209,28 @@ func TestParseSize(t *testing.T) {
 	}
 	if _, err := ParseSize("4 apples"); err == nil {
 		t.Error("ParseSize(4 apples) must fail")
+	}
+}
+
+func TestParseRestartBounds(t *testing.T) {
+	tests := []struct {
+		engine string
+		max    int
+		window time.Duration
+	}{
+		{"{}", DefaultMaxRestarts, DefaultRestartWindow},
+		{"{max_restarts: 2, restart_window: 90s}", 2, 90 * time.Second},
+		{"{max_restarts: 0}", 0, DefaultRestartWindow},
+	}
+	for _, tt := range tests {
+		t.Run(tt.engine, func(t *testing.T) {
+			s, err := Parse("p.yaml", []byte("version: 1\nname: n\nengine: "+tt.engine+"\nsource: {plugin: a}\nsink: {plugin: b}\n"), env(nil))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.Engine.MaxRestarts != tt.max || s.Engine.RestartWindow != tt.window {
+				t.Errorf("max_restarts %d, restart_window %s; want %d, %s", s.Engine.MaxRestarts, s.Engine.RestartWindow, tt.max, tt.window)
+			}
+		})
 	}
 }

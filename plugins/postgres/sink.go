@@ -572,19 +572,37 @@ func (s *Sink) closeConn(ctx context.Context) {
 	s.conn, s.backend = nil, backend{}
 }
 
+// engineRetryWindow is how long a call retries a lost database by itself
+// when the engine retries it afterwards (a streaming run): long enough to
+// ride out a dropped connection, short enough that the engine learns of
+// an outage, and a stop is obeyed, within about a second.
+const engineRetryWindow = time.Second
+
+// warnEvery is how often a retry that goes on says so at WARN.
+const warnEvery = time.Minute
+
 // retry runs f until it succeeds, fails with an error that a retry cannot
-// mend, or retry.max_time is spent. A lost connection is dropped, so that f
+// mend, or its time is spent: retry.max_time, or engineRetryWindow for a
+// lost database when the engine retries the call itself (a streaming run,
+// see plugin.EngineRetries). A lost connection is dropped, so that f
 // reconnects; the waits grow from retry.initial_backoff to
-// retry.max_backoff.
+// retry.max_backoff. A database that stays unreachable ends in an error
+// wrapping plugin.ErrUnavailable. The first failure is logged at WARN,
+// then at most once a minute while it lasts (at DEBUG when the engine
+// retries: it reports the outage itself); a context that ends stops the
+// wait at once.
 func (s *Sink) retry(ctx context.Context, what string, f func(context.Context) error) error {
 	r := s.set.cfg.Retry
+	engineRetries := plugin.EngineRetries(ctx)
 	start := time.Now()
 	backoff := r.InitialBackoff.D()
+	var warned time.Time
 	for attempt := 1; ; attempt++ {
 		err := f(ctx)
 		if err == nil {
 			if attempt > 1 {
-				s.logger().Info("postgres: "+what+" succeeded after retrying", "addr", s.set.addr, "attempts", attempt)
+				s.logger().Info("postgres: "+what+" succeeded after retrying", "addr", s.set.addr, "attempts", attempt,
+					"after", time.Since(start).Round(time.Millisecond).String())
 			}
 			return nil
 		}
@@ -603,12 +621,26 @@ func (s *Sink) retry(ctx context.Context, what string, f func(context.Context) e
 		if class == classConn {
 			s.closeConn(ctx)
 		}
+		limit := r.MaxTime.D()
+		if engineRetries && class == classConn {
+			limit = min(limit, engineRetryWindow)
+		}
 		elapsed := time.Since(start)
-		if elapsed+backoff > r.MaxTime.D() {
+		if elapsed+backoff > limit {
+			if class == classConn {
+				return fmt.Errorf("postgres: %s: PostgreSQL at %s unavailable (%d attempts in %s): %w (%w)",
+					what, s.set.addr, attempt, elapsed.Round(time.Millisecond), err, plugin.ErrUnavailable)
+			}
 			return fmt.Errorf("postgres: %s: PostgreSQL at %s still failing after %d attempts in %s: %w",
 				what, s.set.addr, attempt, elapsed.Round(time.Millisecond), err)
 		}
-		s.logger().Warn("postgres: "+what+" failed, retrying", "addr", s.set.addr, "attempt", attempt,
+		level := slog.LevelWarn
+		if engineRetries && class == classConn || !warned.IsZero() && time.Since(warned) < warnEvery {
+			level = slog.LevelDebug
+		} else {
+			warned = time.Now()
+		}
+		s.logger().Log(ctx, level, "postgres: "+what+" failed, retrying", "addr", s.set.addr, "attempt", attempt,
 			"retry_in", backoff, "kind", class.String(), "error", err.Error())
 		t := time.NewTimer(backoff)
 		select {
