@@ -46,7 +46,9 @@ func TestFaults(t *testing.T) {
 			continue
 		}
 		began := time.Now()
+		ran := false
 		ok := t.Run(f.name, func(t *testing.T) {
+			ran = true
 			defer func() {
 				if t.Skipped() {
 					res.verdict = "skip"
@@ -56,6 +58,8 @@ func TestFaults(t *testing.T) {
 		})
 		res.took = time.Since(began)
 		switch {
+		case !ran:
+			res.etl, res.verdict = "not run (-run)", "skip"
 		case res.verdict == "skip":
 		case ok:
 			res.verdict = "PASS"
@@ -152,7 +156,6 @@ func faultTable() []fault {
 					time.Sleep(time.Duration(300+r.rng.IntN(1200)) * time.Millisecond)
 					r.etl.kill(r.t)
 				}
-				r.notef("%d SIGKILLs", kills)
 			},
 			etl: recovers,
 		},
@@ -229,6 +232,8 @@ func faultTable() []fault {
 			data: dataPlan{rowsPerFile: 3000, interval: 200 * time.Millisecond, untilInjected: true},
 			inject: func(r *faultRun) {
 				r.terminateBackends(`query = 'COMMIT'`, 3, 40*time.Second)
+				// The sink logs each COMMIT whose outcome it had to read back.
+				r.notef("%d commits of unknown outcome", strings.Count(r.logText(), "connection lost during COMMIT"))
 			},
 			etl: recovers,
 		},
@@ -427,6 +432,12 @@ func countTables(dsn string) (want, error) {
 	var w want
 	err = conn.QueryRow(ctx, `SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM corrupt_records)`).Scan(&w.rows, &w.rejects)
 	return w, err
+}
+
+// logText returns etl's log so far.
+func (r *faultRun) logText() string {
+	b, _ := os.ReadFile(r.logs)
+	return string(b)
 }
 
 // tail returns the end of etl's log.
@@ -781,11 +792,25 @@ func (r *faultRun) holdLock(d time.Duration) {
 		r.t.Errorf("lock events: %v", err)
 		return
 	}
+	// Counted inside the locking transaction: any other reader of events
+	// waits for the lock too.
+	count := func() (n int64) {
+		if err := tx.QueryRow(ctx, `SELECT (SELECT count(*) FROM events) + (SELECT count(*) FROM corrupt_records)`).Scan(&n); err != nil {
+			r.t.Errorf("count under the lock: %v", err)
+		}
+		return n
+	}
+	before := count()
 	time.Sleep(d)
+	during := count() - before
+	waiting := len(r.inboxFiles())
 	if err := tx.Commit(ctx); err != nil {
 		r.t.Errorf("release the lock: %v", err)
 	}
-	r.notef("lock held %s", d)
+	r.notef("lock held %s: %d rows committed meanwhile, %d files waiting at release", d, during, waiting)
+	if waiting == 0 {
+		r.t.Errorf("no file was waiting when the lock was released: the lock did not hold etl up")
+	}
 }
 
 // setupFullArchive puts the archive folder on a 256 KiB tmpfs: the first
