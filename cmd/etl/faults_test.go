@@ -86,7 +86,11 @@ type fault struct {
 	// data.preload, the files are written), before etl starts.
 	setup func(r *faultRun)
 	// inject runs while etl runs and returns when the fault is over; it
-	// notes what it did with r.notef.
+	// notes what it did with r.notef. Its tools: r.waitCommittedMore (let
+	// etl get to work first), r.etl.kill / r.etl.pid / r.pluginPID (the
+	// processes), r.cluster (with ownServer), r.terminateBackends,
+	// r.holdLock. It may stop etl itself with r.etl.stop (to see how it
+	// ends under the fault): etl is started again for the drain.
 	inject func(r *faultRun)
 	// etl says what etl may do under the fault.
 	etl etlWant
