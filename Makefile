@@ -5,7 +5,7 @@ BIN := bin
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: help build run test test-short bench lint proto clean db db-down
+.PHONY: help build run test test-short test-faults bench lint proto clean db db-down
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -36,6 +36,14 @@ test: ## run every test, against a real PostgreSQL (started if none answers)
 
 test-short: ## the quick tests only (no crash loops)
 	eval "$$(sql/devdb.sh env)" && $(GO) test -count=1 -short ./...
+
+# test-faults: cmd/etl's TestFaults alone (`make test` runs it too): the
+# e-commerce pipeline, run as a user runs it, under one fault per row (kills
+# of etl and of each plugin, SIGSTOP, a PostgreSQL restart, terminated
+# backends, a 60 s lock, a full archive disk, constraint-refused rows),
+# ending with a table of the faults and their outcome. About 2 minutes.
+test-faults: ## the fault suite: the pipeline under kills, outages, locks, a full disk; prints a table
+	eval "$$(sql/devdb.sh env)" && $(GO) test -count=1 -timeout 20m -run 'TestFaults' -v ./cmd/etl/
 
 # bench: cmd/bench on the local PostgreSQL (as `make test` gets it): throughput
 # of `etl run --once` over BENCH_ROWS rows against psql's \copy of the same

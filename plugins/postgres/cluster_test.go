@@ -1,173 +1,42 @@
 package postgres
 
 import (
-	"context"
-	"errors"
-	"fmt"
-	"os"
-	"os/exec"
-	"os/user"
-	"path/filepath"
-	"strconv"
-	"strings"
-	"syscall"
 	"testing"
-	"time"
 
-	"github.com/jackc/pgx/v5"
+	"etl/plugins/postgres/pgtest"
 )
 
-// pgBin holds the PostgreSQL 15 server programs.
-const pgBin = "/usr/lib/postgresql/15/bin"
-
-// cluster is a throwaway PostgreSQL server of one test, in a temporary
-// folder on a free loopback port. It is never the shared server.
+// cluster is pgtest's throwaway PostgreSQL server of one test (a temporary
+// folder, a free loopback port; never the shared server), with the short
+// names this package's tests use.
 type cluster struct {
-	t    testing.TB
-	dir  string
-	data string
-	port int
-	pid  int
-	// as is the user the server runs as when the test runs as root,
-	// which initdb refuses.
-	as string
+	*pgtest.Cluster
+	t testing.TB
 }
 
 // startCluster creates and starts a cluster, stopped and removed when the
 // test ends.
 func startCluster(t testing.TB) *cluster {
 	t.Helper()
-	if _, err := os.Stat(filepath.Join(pgBin, "initdb")); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("needs the PostgreSQL 15 server programs in %s: %v", pgBin, err)
-		}
-		t.Skipf("skipped: needs the PostgreSQL 15 server programs in %s", pgBin)
-	}
-	dir, err := os.MkdirTemp("", "etl-pgcluster-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &cluster{t: t, dir: dir, data: filepath.Join(dir, "data"), port: freePort(t)}
-	t.Cleanup(func() {
-		c.stop()
-		os.RemoveAll(dir)
-	})
-	if os.Geteuid() == 0 {
-		u, err := user.Lookup("postgres")
-		if err != nil {
-			t.Skipf("skipped: running as root, and there is no postgres user to run initdb as")
-		}
-		uid, _ := strconv.Atoi(u.Uid)
-		gid, _ := strconv.Atoi(u.Gid)
-		if err := os.Chmod(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Mkdir(c.data, 0o700); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Chown(c.data, uid, gid); err != nil {
-			t.Fatal(err)
-		}
-		c.as = "postgres"
-	}
-	c.run("initdb", "-D", c.data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync", "--no-instructions")
-	conf := fmt.Sprintf("\nport = %d\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = ''\n"+
-		"fsync = off\nshared_buffers = 16MB\nmax_connections = 20\n", c.port)
-	f, err := os.OpenFile(filepath.Join(c.data, "postgresql.conf"), os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.WriteString(conf); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
-	c.start()
-	return c
+	return &cluster{Cluster: pgtest.StartCluster(t), t: t}
 }
 
-// run runs a server program, as the postgres user when needed.
-func (c *cluster) run(prog string, args ...string) {
-	c.t.Helper()
-	if err := c.runErr(prog, args...); err != nil {
-		c.t.Fatal(err)
-	}
-}
+// startErr starts the server again; it may run in another goroutine than
+// the test's.
+func (c *cluster) startErr() error { return c.Start() }
 
-func (c *cluster) runErr(prog string, args ...string) error {
-	path := filepath.Join(pgBin, prog)
-	var cmd *exec.Cmd
-	if c.as != "" {
-		cmd = exec.Command("runuser", append([]string{"-u", c.as, "--", path}, args...)...)
-	} else {
-		cmd = exec.Command(path, args...)
-	}
-	cmd.Dir = c.dir
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("%s %s: %v\n%s", prog, strings.Join(args, " "), err, out)
-	}
-	return nil
-}
-
-// start starts the server and waits until it accepts connections.
-func (c *cluster) start() {
-	c.t.Helper()
-	if err := c.startErr(); err != nil {
-		c.t.Fatal(err)
-	}
-}
-
-// startErr is start for another goroutine than the test's.
-func (c *cluster) startErr() error {
-	if err := c.runErr("pg_ctl", "start", "-w", "-t", "60", "-D", c.data, "-l", filepath.Join(c.data, "server.log")); err != nil {
-		return err
-	}
-	pidText, err := os.ReadFile(filepath.Join(c.data, "postmaster.pid"))
-	if err != nil {
-		return err
-	}
-	c.pid, err = strconv.Atoi(strings.SplitN(string(pidText), "\n", 2)[0])
-	if err != nil {
-		return fmt.Errorf("postmaster.pid: %v", err)
-	}
-	return nil
-}
-
-// stop shuts the server down (fast shutdown) by its PID and waits until it
-// has exited.
+// stop shuts the server down (fast shutdown) and waits until it has exited.
 func (c *cluster) stop() {
-	if c.pid == 0 {
-		return
+	if err := c.Stop(); err != nil {
+		c.t.Error(err)
 	}
-	pid := c.pid
-	c.pid = 0
-	if err := syscall.Kill(pid, syscall.SIGINT); err != nil {
-		return
-	}
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
-			return
-		}
-	}
-	syscall.Kill(pid, syscall.SIGQUIT)
-	c.t.Errorf("cluster: the server (pid %d) did not stop in 30s", pid)
 }
 
 // dsn returns the URL of database db of the cluster.
-func (c *cluster) dsn(db string) string {
-	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", c.port, db)
-}
+func (c *cluster) dsn(db string) string { return c.DSN(db) }
 
 // exec runs sql in database db.
 func (c *cluster) exec(db, sql string) {
 	c.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, c.dsn(db))
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, sql); err != nil {
-		c.t.Fatalf("%s: %v", sql, err)
-	}
+	c.Exec(c.t, db, sql)
 }
