@@ -45,15 +45,17 @@ func TestDatabaseOutageUnderStreamingRun(t *testing.T) {
 		t.Skip("skipped with -short: the database stays down for 3 minutes")
 	}
 	outage := outageDuration(t)
-	c := startCluster(t)
-	dsn := c.dsn("postgres")
+	c := pgtest.StartCluster(t)
+	dsn := c.DSN("postgres")
 	pgtest.ApplySetup(t, dsn)
 	d := startDaemon(t, "../../configs/ecommerce.yaml", dsn)
 	d.generate(2)
 	d.waitAllIn(2 * time.Minute)
 
 	before, _ := os.ReadFile(d.logs)
-	c.stop()
+	if err := c.Stop(); err != nil {
+		t.Fatal(err)
+	}
 	down := time.Now()
 	d.generate(2) // files keep coming while the database is down
 	noticed := d.waitFor("/readyz to answer 503", time.Minute, func() bool { return !d.ready() })
@@ -77,7 +79,9 @@ func TestDatabaseOutageUnderStreamingRun(t *testing.T) {
 	if len(warns) > 0 {
 		t.Logf("%d WARN lines during the outage; the first:\n%s", len(warns), warns[0])
 	}
-	c.start()
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
 	up := time.Now()
 	d.waitAllIn(2 * time.Minute)
 	t.Logf("database back: everything committed %s later", time.Since(up).Round(time.Millisecond))
@@ -99,14 +103,16 @@ func TestDatabaseOutageUnderStreamingRun(t *testing.T) {
 // committed is read again by the next run, which loads everything exactly
 // once. Defect 9.
 func TestInterruptDuringOutageExitsAtOnce(t *testing.T) {
-	c := startCluster(t)
-	dsn := c.dsn("postgres")
+	c := pgtest.StartCluster(t)
+	dsn := c.DSN("postgres")
 	pgtest.ApplySetup(t, dsn)
 	d := startDaemon(t, "../../configs/ecommerce.yaml", dsn)
 	d.generate(1)
 	d.waitAllIn(2 * time.Minute)
 
-	c.stop()
+	if err := c.Stop(); err != nil {
+		t.Fatal(err)
+	}
 	d.generate(2)
 	d.waitFor("/readyz to answer 503", time.Minute, func() bool { return !d.ready() })
 	time.Sleep(3 * time.Second) // well into the retries
@@ -120,7 +126,9 @@ func TestInterruptDuringOutageExitsAtOnce(t *testing.T) {
 	}
 
 	// The database back, a run --once takes in what was not committed.
-	c.start()
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
 	t.Setenv("DATABASE_URL", dsn)
 	t.Setenv("EVENTS_DIR", d.inbox)
 	t.Setenv("ARCHIVE_DIR", d.dir+"/archive")
