@@ -19,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"etl/cmd/datagen/events"
+	"etl/core/host"
 	"etl/core/host/hosttest"
 	"etl/plugins/postgres/pgtest"
 )
@@ -180,9 +181,8 @@ func faultTable() []fault {
 					_ = syscall.Kill(pid, syscall.SIGKILL)
 				}
 			},
-			// Tighten to recovers once the engine restarts a dead plugin
-			// by itself (issue 14, defect 8).
-			etl: mayExit,
+			// etl restarts a dead plugin by itself (issue 14, defect 8).
+			etl: recovers,
 		})
 	}
 	for _, p := range []string{"cleanser", "postgres"} {
@@ -201,12 +201,13 @@ func faultTable() []fault {
 					return
 				}
 				time.Sleep(5 * time.Second)
-				// The process may be gone, when etl gave up on it.
+				// The process is gone when etl took it for hung, killed
+				// it and started another.
 				if err := syscall.Kill(pid, syscall.SIGCONT); err != nil {
 					r.notef("SIGCONT: %v", err)
 				}
 			},
-			etl: mayExit,
+			etl: recovers,
 		})
 	}
 	rows = append(rows,
@@ -285,7 +286,7 @@ func faultTable() []fault {
 			etl:    recovers,
 		},
 	)
-	return rows
+	return append(rows, issue14Faults()...)
 }
 
 // faultRun is the world of one row while it runs.
@@ -294,6 +295,7 @@ type faultRun struct {
 	f                   fault
 	rng                 *rand.Rand
 	dir, inbox, archive string
+	quarantine          string
 	dsn                 string
 	cluster             *pgtest.Cluster
 	marker              string
@@ -319,6 +321,7 @@ func (r *faultRun) notef(format string, args ...any) {
 func runFault(t *testing.T, f fault, res *faultResult) {
 	r := &faultRun{t: t, f: f, rng: rand.New(rand.NewPCG(faultSeed, 2)), dir: t.TempDir(), state: map[string]any{}}
 	r.inbox, r.archive = filepath.Join(r.dir, "events"), filepath.Join(r.dir, "archive")
+	r.quarantine = filepath.Join(r.dir, "quarantine")
 	r.logs = filepath.Join(r.dir, "etl.log")
 	r.marker = fmt.Sprintf("ETL_FAULT_MARKER=%d", time.Now().UnixNano())
 	for _, d := range []string{r.inbox, r.archive} {
@@ -584,8 +587,10 @@ func (r *faultRun) etlCommand(dsn, inbox, archive string, args ...string) (*exec
 	}
 	// Metrics on a free port: the default one may be taken by another etl.
 	cmd := exec.Command(os.Args[0], append([]string{"run", "../../configs/ecommerce.yaml", "--metrics-addr", "127.0.0.1:0"}, args...)...)
-	cmd.Env = append(os.Environ(), runAsEtl+"=1", r.marker,
-		"DATABASE_URL="+dsn, "EVENTS_DIR="+inbox, "ARCHIVE_DIR="+archive)
+	// The marker reaches the plugins only when named in ETL_PLUGIN_ENV:
+	// their environment is an allowlist.
+	cmd.Env = append(os.Environ(), runAsEtl+"=1", r.marker, host.ExtraEnv+"="+strings.SplitN(r.marker, "=", 2)[0],
+		"DATABASE_URL="+dsn, "EVENTS_DIR="+inbox, "ARCHIVE_DIR="+archive, "QUARANTINE_DIR="+r.quarantine)
 	cmd.Stdout, cmd.Stderr = log, log
 	err = cmd.Start()
 	log.Close()
