@@ -11,6 +11,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"etl/core/engine"
+	"etl/core/plugin"
 	"etl/plugins/postgres/pgtest"
 )
 
@@ -91,5 +93,31 @@ func TestReplacedFileWithSameNameSizeAndMtimeIsLoaded(t *testing.T) {
 	}
 	if !strings.Contains(stderr, "same bytes") || !strings.Contains(stderr, "b.csv") {
 		t.Errorf("no warning naming the duplicate b.csv:\n%s", stderr)
+	}
+}
+
+// TestRunOnceFailsNamingUnreadableFiles is defect 11 at the command: the
+// backlog of the source's last read names files it could not read, and
+// `etl run --once` then fails naming them. (The source's side, a file
+// without read permission, is tested in plugins/csvdir; as root no file
+// is unreadable, so it is not repeated here through the binary.)
+func TestRunOnceFailsNamingUnreadableFiles(t *testing.T) {
+	tests := []struct {
+		name    string
+		backlog *plugin.Backlog
+		want    string
+	}{
+		{"unknown backlog", nil, ""},
+		{"nothing unreadable", &plugin.Backlog{Partitions: 2}, ""},
+		{"two unreadable", &plugin.Backlog{Unreadable: []string{"data/events/a.csv", "data/events/b.csv"}},
+			"2 input(s) could not be read and were left in place (fix their permissions and run again): data/events/a.csv, data/events/b.csv"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := leftUnread(engine.StatsSnapshot{Backlog: tt.backlog})
+			if got := fmt.Sprint(err); (tt.want == "" && err != nil) || (tt.want != "" && got != tt.want) {
+				t.Errorf("leftUnread = %v, want %q", err, tt.want)
+			}
+		})
 	}
 }
