@@ -113,13 +113,14 @@ func (f *tsFormat) parseAbbrev(v []byte, loc *time.Location) (int64, string, zon
 			return 0, "", zoneNoMatch
 		}
 	}
+	// Read in UTC, t is the wall clock as if UTC whatever the zone: Go
+	// records the offset of GMT+3 in t's zone without applying it.
 	name, goOffset := t.Zone()
-	wall := t.Unix() + int64(goOffset)
-	offset, ok := resolveZone(name, goOffset, wall, loc)
+	offset, ok := resolveZone(name, goOffset, t.Unix(), loc)
 	if !ok {
 		return 0, name, zoneUnknown
 	}
-	return t.UnixMicro() + int64(goOffset-offset)*1e6, name, zoneOK
+	return t.UnixMicro() - int64(offset)*1e6, name, zoneOK
 }
 
 // resolveZone returns the offset of the zone abbreviation name for the
