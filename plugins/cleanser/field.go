@@ -436,24 +436,23 @@ func parseDecimal(b []byte, precision, scale int) (int64, failure) {
 // decimal(precision, scale): as record.ParseDecimal checks, first a nonzero
 // digit past the scale, then the digits before the point.
 func decimalRangeReason(field, q, text string, precision, scale int) string {
-	typ := fmt.Sprintf("decimal(%d,%d)", precision, scale)
 	if point := strings.IndexByte(text, '.'); point >= 0 && len(text) > point+1+scale &&
 		strings.Trim(text[point+1+scale:], "0") != "" {
 		switch scale {
 		case 0:
-			return fmt.Sprintf("%s: %s has decimal places; %s holds whole numbers", field, q, typ)
+			return fmt.Sprintf("%s: %s has decimal places; decimal(%d,0) holds whole numbers", field, q, precision)
 		case 1:
-			return fmt.Sprintf("%s: %s has more than 1 decimal place for %s", field, q, typ)
+			return fmt.Sprintf("%s: %s has more than 1 decimal place for decimal(%d,1)", field, q, precision)
 		}
-		return fmt.Sprintf("%s: %s has more than %d decimal places for %s", field, q, scale, typ)
+		return fmt.Sprintf("%s: %s has more than %d decimal places for decimal(%d,%d)", field, q, scale, precision, scale)
 	}
 	switch digits := precision - scale; digits {
 	case 0:
-		return fmt.Sprintf("%s: %s has digits before the decimal point; %s holds less than 1", field, q, typ)
+		return fmt.Sprintf("%s: %s has digits before the decimal point; decimal(%d,%d) holds less than 1", field, q, precision, scale)
 	case 1:
-		return fmt.Sprintf("%s: %s has more than 1 digit before the decimal point for %s", field, q, typ)
+		return fmt.Sprintf("%s: %s has more than 1 digit before the decimal point for decimal(%d,%d)", field, q, precision, scale)
 	default:
-		return fmt.Sprintf("%s: %s has more than %d digits before the decimal point for %s", field, q, digits, typ)
+		return fmt.Sprintf("%s: %s has more than %d digits before the decimal point for decimal(%d,%d)", field, q, digits, precision, scale)
 	}
 }
 
