@@ -110,3 +110,42 @@ func BenchmarkEcommerce(b *testing.B) {
 	}
 	b.ReportMetric(100*float64(rejects)/float64(rows+rejects), "%rejected")
 }
+
+// BenchmarkTimestampParse parses one value per format kind: the numeric
+// and RFC 3339 fast paths, a general layout, and layouts with a zone
+// abbreviation.
+func BenchmarkTimestampParse(b *testing.B) {
+	paris, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		b.Fatal(err)
+	}
+	tests := []struct {
+		name, format, value string
+		loc                 *time.Location
+	}{
+		{"rfc3339", "rfc3339", "2024-03-01T14:05:09+02:00", time.UTC},
+		{"numeric", "2006-01-02 15:04:05", "2024-03-01 14:05:09", time.UTC},
+		{"numeric in Paris", "2006-01-02 15:04:05", "2024-03-01 14:05:09", paris},
+		{"layout", "02 Jan 2006 15:04:05", "01 Mar 2024 14:05:09", time.UTC},
+		{"layout with offset", "2006-01-02 15:04:05 -0700", "2024-03-01 14:05:09 -0800", time.UTC},
+		{"abbreviation UTC", "2006-01-02 15:04:05 MST", "2024-03-01 14:05:09 UTC", time.UTC},
+		{"abbreviation PST", "2006-01-02 15:04:05 MST", "2024-03-01 14:05:09 PST", time.UTC},
+		{"abbreviation CET in Paris", "2006-01-02 15:04:05 MST", "2024-03-01 14:05:09 CET", paris},
+		{"unix date", time.UnixDate, "Fri Mar  1 14:05:09 PST 2024", time.UTC},
+	}
+	for _, tt := range tests {
+		b.Run(tt.name, func(b *testing.B) {
+			f, err := compileFormat(tt.format)
+			if err != nil {
+				b.Fatal(err)
+			}
+			v := []byte(tt.value)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, ok := f.parse(v, tt.loc); !ok {
+					b.Fatalf("%q does not parse", tt.value)
+				}
+			}
+		})
+	}
+}

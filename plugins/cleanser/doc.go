@@ -28,7 +28,10 @@
 //   - int64: optionally signed decimal digits (INVALID_NUMBER).
 //   - decimal: `precision` (at most 18) and `scale`, as NUMERIC(p,s);
 //     parsed exactly by record.ParseDecimal. A value with more digits than
-//     the type holds is refused (INVALID_NUMBER), never rounded.
+//     the type holds is refused (INVALID_NUMBER), never rounded; the reason
+//     says which part is too long, e.g. for decimal(12,2) "35.799 has more
+//     than 2 decimal places", "12345678901 has more than 10 digits before
+//     the decimal point".
 //   - float64: a finite number (INVALID_NUMBER).
 //   - bool: true/false, t/f, yes/no, y/n, 1/0 in any case (INVALID_BOOLEAN).
 //   - timestamp: `formats` are tried in order (default [rfc3339]): Go
@@ -37,10 +40,34 @@
 //     by their digit count, whatever their order: unix has 1 to 11 digits
 //     (and an optional fraction after a '.'), unix_ms 12 to 14, unix_us 15
 //     to 17; today these are 10, 13 and 16 digits. Layouts without a zone
-//     are read in `time_zone` (an IANA name, default UTC). `not_before` (a
+//     are read in `time_zone` (an IANA name, default UTC). A zone
+//     abbreviation (the layout's MST, with no numeric offset beside it) is
+//     read, in this order, as the zone `time_zone` calls by that name at
+//     that date, or from the table below, or GMT+h / GMT-h as UTC±h, or
+//     tzdata's numeric names such as +07; any other abbreviation is
+//     refused (INVALID_TIMESTAMP, naming it), never read as UTC. Names
+//     written with more than one offset (CST, CDT, IST, BST, AST, ADT,
+//     GST, SST) are not in the table: give a numeric offset, or the
+//     time_zone that uses them. `not_before` (a
 //     date or an RFC 3339 time) and `max_future` (a duration after the time
 //     the batch is processed) bound the result. Output is UTC, to the
 //     microsecond. Anything else is INVALID_TIMESTAMP.
+//
+// The zone abbreviations of the table, each with one offset whatever the
+// date (a daylight saving name has its own: PDT is -07:00, CEST +02:00):
+//
+//	UTC, GMT, UT, Z  +00:00
+//	WET +00:00  WEST +01:00  CET +01:00  CEST +02:00  EET +02:00  EEST +03:00
+//	WAT +01:00  CAT +02:00  SAST +02:00  EAT +03:00
+//	PKT +05:00  WIB +07:00  WITA +08:00  HKT +08:00  AWST +08:00  WIT +09:00
+//	JST +09:00  ACST +09:30  ACDT +10:30  AEST +10:00  AEDT +11:00
+//	ChST +10:00  NZST +12:00  NZDT +13:00
+//	NST -03:30  NDT -02:30  EST -05:00  EDT -04:00  MST -07:00  MDT -06:00
+//	PST -08:00  PDT -07:00  AKST -09:00  AKDT -08:00  HST -10:00  HDT -09:00
+//
+// PST and PDT are North American; with time_zone Asia/Manila they are the
+// Philippines' (+08:00), as time_zone comes first. Abbreviations are upper
+// case (ChST aside), as Go reads them.
 //
 // A field is nullable in the output schema unless it is required.
 //

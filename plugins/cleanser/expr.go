@@ -278,7 +278,7 @@ func (d *derived) set(out any, v *value) string {
 		d.scratch = text
 		n, fail := parseDecimal(text, d.precision, d.scale)
 		if fail != ok {
-			return fmt.Sprintf("%s: %s has too many digits for decimal(%d,%d)", d.name, text, d.precision, d.scale)
+			return decimalRangeReason(d.name, string(text), string(text), d.precision, d.scale)
 		}
 		v.i = n
 	case record.Bool:

@@ -86,6 +86,7 @@ const (
 	failNotFloat
 	failNotBool
 	failTimestamp
+	failZone
 	failTooEarly
 	failTooLate
 	failTooLong
@@ -102,7 +103,7 @@ func (f failure) errorType() string {
 		return ErrInvalidNumber
 	case failNotBool:
 		return ErrInvalidBoolean
-	case failTimestamp, failTooEarly, failTooLate:
+	case failTimestamp, failZone, failTooEarly, failTooLate:
 		return ErrInvalidTimestamp
 	case failTooLong:
 		return ErrTooLong
@@ -168,6 +169,11 @@ func (f *field) read(b *record.Batch, row int, now int64, v *value) failure {
 			if us, good := f.formats[i].parse(raw, f.loc); good {
 				v.i = us
 				return f.checkBounds(us, now)
+			}
+		}
+		for i := range f.formats {
+			if _, bad := f.formats[i].unknownZone(raw, f.loc); bad {
+				return failZone
 			}
 		}
 		return failTimestamp
@@ -285,13 +291,19 @@ func (f *field) reason(fail failure, b *record.Batch, row int, v *value) string 
 	case failIntRange:
 		return fmt.Sprintf("%s: %s is out of range for int64", f.name, q)
 	case failDecimalRange:
-		return fmt.Sprintf("%s: %s has too many digits for decimal(%d,%d)", f.name, q, f.precision, f.scale)
+		return decimalRangeReason(f.name, q, text, f.precision, f.scale)
 	case failNotFloat:
 		return fmt.Sprintf("%s: %s is not a finite number", f.name, q)
 	case failNotBool:
 		return fmt.Sprintf("%s: %s is not a boolean (true/false, t/f, yes/no, y/n, 1/0)", f.name, q)
 	case failTimestamp:
 		return fmt.Sprintf("%s: %s matches none of the formats %s", f.name, q, f.formatList)
+	case failZone:
+		for i := range f.formats {
+			if name, bad := f.formats[i].unknownZone([]byte(text), f.loc); bad {
+				return zoneReason(f.name, name, text, f.loc)
+			}
+		}
 	case failTooEarly:
 		return fmt.Sprintf("%s: %s (%s) is before %s", f.name, q, formatMicros(v.i), formatMicros(f.notBefore))
 	case failTooLate:
@@ -418,6 +430,30 @@ func parseDecimal(b []byte, precision, scale int) (int64, failure) {
 		return 0, failNotNumber
 	}
 	return n, ok
+}
+
+// decimalRangeReason explains why text, quoted q, does not fit
+// decimal(precision, scale): as record.ParseDecimal checks, first a nonzero
+// digit past the scale, then the digits before the point.
+func decimalRangeReason(field, q, text string, precision, scale int) string {
+	if point := strings.IndexByte(text, '.'); point >= 0 && len(text) > point+1+scale &&
+		strings.Trim(text[point+1+scale:], "0") != "" {
+		switch scale {
+		case 0:
+			return fmt.Sprintf("%s: %s has decimal places; decimal(%d,0) holds whole numbers", field, q, precision)
+		case 1:
+			return fmt.Sprintf("%s: %s has more than 1 decimal place for decimal(%d,1)", field, q, precision)
+		}
+		return fmt.Sprintf("%s: %s has more than %d decimal places for decimal(%d,%d)", field, q, scale, precision, scale)
+	}
+	switch digits := precision - scale; digits {
+	case 0:
+		return fmt.Sprintf("%s: %s has digits before the decimal point; decimal(%d,%d) holds less than 1", field, q, precision, scale)
+	case 1:
+		return fmt.Sprintf("%s: %s has more than 1 digit before the decimal point for decimal(%d,%d)", field, q, precision, scale)
+	default:
+		return fmt.Sprintf("%s: %s has more than %d digits before the decimal point for decimal(%d,%d)", field, q, digits, precision, scale)
+	}
 }
 
 // parseFloat parses a finite float64.

@@ -65,11 +65,12 @@ func TestDecimalField(t *testing.T) {
 			pass("100.10", "100.10"),    //
 			pass("-0.01", "-0.01"),      //
 			pass("000000999", "999.00"), //
-			reject("1000", ErrInvalidNumber, "has too many digits for decimal(5,2)"),
-			reject("1000.00", ErrInvalidNumber, "has too many digits for decimal(5,2)"),
-			reject("19.999", ErrInvalidNumber, "has too many digits for decimal(5,2)"),
-			reject("0.001", ErrInvalidNumber, "has too many digits for decimal(5,2)"),
-			reject("-1000", ErrInvalidNumber, "has too many digits for decimal(5,2)"),
+			reject("1000", ErrInvalidNumber, `"1000" has more than 3 digits before the decimal point for decimal(5,2)`),
+			reject("1000.00", ErrInvalidNumber, `"1000.00" has more than 3 digits before the decimal point for decimal(5,2)`),
+			reject("19.999", ErrInvalidNumber, `"19.999" has more than 2 decimal places for decimal(5,2)`),
+			reject("0.001", ErrInvalidNumber, `"0.001" has more than 2 decimal places for decimal(5,2)`),
+			reject("-1000", ErrInvalidNumber, `"-1000" has more than 3 digits before the decimal point for decimal(5,2)`),
+			reject("1000.001", ErrInvalidNumber, `"1000.001" has more than 2 decimal places for decimal(5,2)`), // the places are told first, as ParseDecimal checks them first
 			reject("abc", ErrInvalidNumber, "is not a number"),
 			reject("$1.00", ErrInvalidNumber, "is not a number"),
 			reject("1,5", ErrInvalidNumber, "is not a number"),
@@ -88,18 +89,40 @@ func TestDecimalField(t *testing.T) {
 			pass("12345678901234.5678", "12345678901234.5678"),
 			pass("-99999999999999.9999", "-99999999999999.9999"),
 			pass("0.1", "0.1000"),
-			reject("100000000000000", ErrInvalidNumber, "has too many digits for decimal(18,4)"),
-			reject("1.00001", ErrInvalidNumber, "has too many digits for decimal(18,4)"),
+			reject("100000000000000", ErrInvalidNumber, "has more than 14 digits before the decimal point for decimal(18,4)"),
+			reject("1.00001", ErrInvalidNumber, "has more than 4 decimal places for decimal(18,4)"),
 		})
 	})
 	t.Run("scale 0", func(t *testing.T) {
 		oneField("type: decimal, precision: 3, scale: 0", "0", "0").run(t, []rowCase{
 			pass("999", "999"),
 			pass("1.0", "1"),
-			reject("1000", ErrInvalidNumber, "has too many digits for decimal(3,0)"),
-			reject("1.5", ErrInvalidNumber, "has too many digits for decimal(3,0)"),
+			reject("1000", ErrInvalidNumber, "has more than 3 digits before the decimal point for decimal(3,0)"),
+			reject("1.5", ErrInvalidNumber, `"1.5" has decimal places; decimal(3,0) holds whole numbers`),
 			reject(".1A", ErrInvalidNumber, "is not a number"),
 		})
+	})
+	// Defect 13: the reason says whether the places or the integer digits
+	// are too many, and how many the type allows.
+	t.Run("reasons say which part is too long", func(t *testing.T) {
+		tests := []struct {
+			typ, zero, in, reason string // zero: how 0, the good row, comes out
+		}{
+			{"precision: 12, scale: 2", "0.00", "35.799", `v: "35.799" has more than 2 decimal places for decimal(12,2)`},
+			{"precision: 12, scale: 2", "0.00", "-35.7991", `v: "-35.7991" has more than 2 decimal places for decimal(12,2)`},
+			{"precision: 12, scale: 2", "0.00", "12345678901", `v: "12345678901" has more than 10 digits before the decimal point for decimal(12,2)`},
+			{"precision: 12, scale: 2", "0.00", "12345678901.50", `v: "12345678901.50" has more than 10 digits before the decimal point for decimal(12,2)`},
+			{"precision: 4, scale: 1", "0.0", "1.25", `v: "1.25" has more than 1 decimal place for decimal(4,1)`},
+			{"precision: 2, scale: 1", "0.0", "10", `v: "10" has more than 1 digit before the decimal point for decimal(2,1)`},
+			{"precision: 2, scale: 2", "0.00", "1.5", `v: "1.5" has digits before the decimal point; decimal(2,2) holds less than 1`},
+		}
+		for _, tt := range tests {
+			t.Run(tt.typ+" "+tt.in, func(t *testing.T) {
+				oneField("type: decimal, "+tt.typ, "0", tt.zero).run(t, []rowCase{
+					reject(tt.in, ErrInvalidNumber, tt.reason),
+				})
+			})
+		}
 	})
 }
 
@@ -388,7 +411,7 @@ fields:
 	tb.run(t, []rowCase{
 		{name: "all null", in: []string{"", "null", "NULL", "N/A", "none", null}, want: allNull},
 		{name: "bad int", in: row(func(r []string) { r[1] = "x1" }), errType: ErrInvalidNumber, reason: []string{`i: "x1" is not a number`}},
-		{name: "bad decimal", in: row(func(r []string) { r[2] = "1.234" }), errType: ErrInvalidNumber, reason: []string{`d: "1.234" has too many digits for decimal(12,2)`}},
+		{name: "bad decimal", in: row(func(r []string) { r[2] = "1.234" }), errType: ErrInvalidNumber, reason: []string{`d: "1.234" has more than 2 decimal places for decimal(12,2)`}},
 		{name: "bad float", in: row(func(r []string) { r[3] = "1,5" }), errType: ErrInvalidNumber, reason: []string{`f: "1,5" is not a finite number`}},
 		{name: "bad bool", in: row(func(r []string) { r[4] = "maybe" }), errType: ErrInvalidBoolean, reason: []string{`b: "maybe" is not a boolean`}},
 		{name: "bad timestamp", in: row(func(r []string) { r[5] = "soon" }), errType: ErrInvalidTimestamp, reason: []string{`ts: "soon" matches none of the formats rfc3339`}},

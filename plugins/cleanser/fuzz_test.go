@@ -101,6 +101,12 @@ func FuzzParseDecimal(f *testing.F) {
 			if fail != failDecimalRange {
 				t.Fatalf("parseDecimal(%q, %d, %d) = %d, %d; want too many digits", s, p, sc, got, fail)
 			}
+			// The reason blames the part that record.ParseDecimal blames.
+			_, err := record.ParseDecimal(s, p, sc)
+			reason := decimalRangeReason("v", strconv.Quote(s), s, p, sc)
+			if strings.Contains(err.Error(), "after the point") != strings.Contains(reason, "decimal place") {
+				t.Fatalf("decimal(%d,%d) %q: reason %q, but ParseDecimal says %v", p, sc, s, reason, err)
+			}
 			return
 		case fail != ok || big.NewInt(got).Cmp(want) != 0:
 			t.Fatalf("parseDecimal(%q, %d, %d) = %d, %d; want %s", s, p, sc, got, fail, want)
@@ -146,6 +152,9 @@ var fuzzFormats = []fuzzFormat{
 	{"2006-01-02 15:04:05 -0700", true},
 	{"Mon, 02 Jan 2006 15:04:05 -0700", true},
 	{"2006-01-02T15:04:05.000Z07:00", true},
+	{"2006-01-02 15:04:05 MST", true},
+	{time.UnixDate, true},
+	{"2006-01-02 15:04:05 -0700 MST", true},
 }
 
 var fuzzZones = []string{"UTC", "Europe/Paris", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe"}
@@ -217,7 +226,9 @@ func FuzzTimestamp(f *testing.F) {
 		"01 Mar 2024 14:05:09", "Mar 1, 2024 2:05 PM", "2024-03-01 14:05:09.123", "2024-03-01 14:05:09 +0100",
 		"Fri, 01 Mar 2024 15:05:09 +0100", "2024-03-01T14:05:09.250+00:00", "2024-03-31 02:30:00", "2024-10-27 02:30:00",
 		"1709301909", "1709301909.5", "-1.5", "0", "99999999999", "1709301909123", "-100000000000", "1709301909123456",
-		"", "-", "1e9", "2024-03-01T14:05:09"}
+		"", "-", "1e9", "2024-03-01T14:05:09", "2024-03-01 14:05:09 PST", "2024-07-01 14:05:09 CEST", "2024-03-01 14:05:09 XYZ",
+		"2024-03-01 14:05:09 Z", "2024-03-01 14:05:09 UT", "2024-03-01 14:05:09 GMT+3", "2024-03-01 14:05:09 +07", "2024-03-01 14:05:09 IST",
+		"2024-03-01 14:05:09 CST", "2024-10-27 02:30:00 CET", "Fri Mar  1 14:05:09 PDT 2024", "2024-03-01 14:05:09 -0800 PST"}
 	for i, s := range seeds {
 		for format := range fuzzFormats {
 			f.Add(uint8(format), uint8(i%len(fuzzZones)), s, int64(i)*86399999999)
@@ -281,8 +292,11 @@ func checkTimestamp(t *testing.T, ff fuzzFormat, tf *tsFormat, loc *time.Locatio
 	us, good := tf.parse([]byte(s), loc)
 	var wantUS int64
 	var wantGood bool
-	switch tf.kind {
-	case kindUnix, kindUnixMs, kindUnixUs:
+	switch {
+	case tf.abbrev:
+		checkAbbrev(t, ff, tf, loc, s, us, good)
+		wantUS, wantGood = us, good
+	case tf.kind == kindUnix || tf.kind == kindUnixMs || tf.kind == kindUnixUs:
 		wantUS, wantGood = refUnix(tf.kind, s)
 	default:
 		tm, err := time.ParseInLocation(tf.layout, s, loc)
@@ -303,6 +317,48 @@ func checkTimestamp(t *testing.T, ff fuzzFormat, tf *tsFormat, loc *time.Locatio
 	if !good2 || wr(us2) != s2 {
 		t.Fatalf("%s in %s: %q gives %d, written %q, which gives %d, %v", ff.name, loc, s, us, s2, us2, good2)
 	}
+}
+
+// checkAbbrev checks what a layout with a zone abbreviation read from s
+// against time.Parse, which reads the wall clock and the abbreviation N
+// (in UTC, where it makes up a zero offset for N): an accepted value is
+// that wall clock at the offset of the table, of GMT+h or +hh, or of loc
+// when loc calls its zone N then; a value time.Parse refuses is refused,
+// but for the abbreviations Z and UT that time.Parse does not take.
+func checkAbbrev(t *testing.T, ff fuzzFormat, tf *tsFormat, loc *time.Location, s string, us int64, good bool) {
+	t.Helper()
+	wall, err := time.ParseInLocation(tf.layout, s, time.UTC)
+	if err != nil {
+		if good && !strings.Contains(s, "Z") && !strings.Contains(s, "UT") {
+			t.Fatalf("%s in %s: %q gives %d; time.Parse refuses it: %v", ff.name, loc, s, us, err)
+		}
+		return
+	}
+	if !good {
+		return // an abbreviation found nowhere: TestTimestampZoneAbbreviations
+	}
+	name, goOffset := wall.Zone()
+	offset := int(wall.UnixMicro()-us) / 1e6
+	inLoc, locOffset := time.UnixMicro(us).In(loc).Zone()
+	tableOffset, inTable := zoneOffsets[name]
+	switch {
+	case (wall.UnixMicro()-us)%1e6 != 0:
+		t.Fatalf("%s in %s: %q gives %d, not a whole second from %s", ff.name, loc, s, us, wall)
+	case inLoc == name && locOffset == offset:
+	case inTable && offset == tableOffset:
+	case strings.HasPrefix(name, "GMT") && len(name) > 3 && offset == goOffset:
+	case name != "" && (name[0] == '+' || name[0] == '-') && offset == goOffset+mustAtoi(t, name)*3600:
+	default:
+		t.Fatalf("%s in %s: %q gives %d, %s at %+d s, which is neither %s's zone then nor the table's", ff.name, loc, s, us, name, offset, loc)
+	}
+}
+
+func mustAtoi(t *testing.T, s string) int {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 // FuzzProcess puts arbitrary cells through the e-commerce configuration

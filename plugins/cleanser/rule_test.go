@@ -113,7 +113,7 @@ derive:
 	tb.goodWant = append(tb.goodWant, "39.98")
 	tb.run(t, []rowCase{
 		{in: []string{"3", "1.11", "x"}, want: []string{"3", "1.11", "x", "3.33"}},
-		{in: []string{"1000", "1.00", "x"}, errType: ErrDeriveFailed, reason: []string{"total: 1000 has too many digits for decimal(4,2)"}},
+		{in: []string{"1000", "1.00", "x"}, errType: ErrDeriveFailed, reason: []string{"total: 1000 has more than 2 digits before the decimal point for decimal(4,2)"}},
 		{in: []string{"1", "", "x"}, errType: ErrDeriveFailed, reason: []string{"total: "}},
 	})
 }

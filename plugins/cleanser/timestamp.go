@@ -43,6 +43,9 @@ type tsFormat struct {
 	// num is the whole layout for kindNumeric, and the numeric start of
 	// the layout for kindLayout.
 	num numLayout
+	// abbrev is set for a kindLayout whose only zone element is an
+	// abbreviation (MST), read by parseAbbrev.
+	abbrev bool
 }
 
 // namedFormats are the format names accepted besides Go layouts.
@@ -80,11 +83,13 @@ func compileFormat(name string) (tsFormat, error) {
 	if full {
 		f.kind = kindNumeric
 	}
+	f.abbrev = hasAbbrevOnly(name)
 	return f, nil
 }
 
 // parse returns v as microseconds since the Unix epoch. Layouts without a
-// zone are read in loc.
+// zone are read in loc; a zone abbreviation is read by parseAbbrev, and one
+// it does not know is a failure (unknownZone tells it apart).
 func (f *tsFormat) parse(v []byte, loc *time.Location) (int64, bool) {
 	switch f.kind {
 	case kindNumeric:
@@ -107,6 +112,10 @@ func (f *tsFormat) parse(v []byte, loc *time.Location) (int64, bool) {
 		// without the cost of a time.ParseError.
 		if _, _, ok := f.num.scan(v); !ok {
 			return 0, false
+		}
+		if f.abbrev {
+			us, _, st := f.parseAbbrev(v, loc)
+			return us, st == zoneOK
 		}
 	}
 	t, err := time.ParseInLocation(f.layout, string(v), loc)

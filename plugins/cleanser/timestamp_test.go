@@ -1,7 +1,11 @@
 package cleanser
 
 import (
+	"maps"
+	"os"
+	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -192,4 +196,198 @@ func TestTimestampBounds(t *testing.T) {
 			reject(later.Format(time.RFC3339), ErrInvalidTimestamp, "is more than 0s in the future"),
 		})
 	})
+}
+
+// TestTimestampZoneAbbreviations covers defect 12 of issue 14: a layout
+// with a zone abbreviation (MST) reads it from the documented table, DST
+// names included, or from what time_zone calls its zone at that date, and
+// refuses any other abbreviation as INVALID_TIMESTAMP naming it, never
+// reading it as UTC.
+func TestTimestampZoneAbbreviations(t *testing.T) {
+	const (
+		layout = `"2006-01-02 15:04:05 MST"`
+		notKn  = "is not known; use a numeric offset or one of UTC, GMT, UT, Z, WET"
+	)
+	unknown := func(in, abbrev string) rowCase {
+		return rowCase{in: []string{in}, errType: ErrInvalidTimestamp,
+			reason: []string{"v: zone abbreviation " + strconv.Quote(abbrev) + " in " + strconv.Quote(in), notKn}}
+	}
+	ambiguous := func(in, abbrev, meaning string) rowCase {
+		return rowCase{in: []string{in}, errType: ErrInvalidTimestamp,
+			reason: []string{"v: zone abbreviation " + strconv.Quote(abbrev) + " in " + strconv.Quote(in) + " is ambiguous (" + meaning, "use a numeric offset"}}
+	}
+	tests := []struct {
+		name    string
+		formats string
+		more    string
+		cases   []rowCase
+	}{
+		{"table", "[rfc3339, " + layout + "]", "", []rowCase{
+			pass("2025-01-15 10:00:00 PST", "2025-01-15T18:00:00Z"),
+			pass("2025-06-01 10:00:00 PDT", "2025-06-01T17:00:00Z"),
+			pass("2025-06-01 10:00:00 PST", "2025-06-01T18:00:00Z"), // PST means -08:00 whatever the date
+			pass("2025-01-15 10:00:00 CET", "2025-01-15T09:00:00Z"),
+			pass("2025-06-01 10:00:00 CEST", "2025-06-01T08:00:00Z"),
+			pass("2025-06-01 10:00:00 EDT", "2025-06-01T14:00:00Z"),
+			pass("2025-01-15 10:00:00 EST", "2025-01-15T15:00:00Z"),
+			pass("2025-06-01 10:00:00 MDT", "2025-06-01T16:00:00Z"),
+			pass("2025-01-15 10:00:00 MST", "2025-01-15T17:00:00Z"),
+			pass("2025-01-15 10:00:00 AKST", "2025-01-15T19:00:00Z"),
+			pass("2025-01-15 10:00:00 HST", "2025-01-15T20:00:00Z"),
+			pass("2025-06-01 10:00:00 WEST", "2025-06-01T09:00:00Z"),
+			pass("2025-06-01 10:00:00 EEST", "2025-06-01T07:00:00Z"),
+			pass("2025-06-01 10:00:00 JST", "2025-06-01T01:00:00Z"),
+			pass("2025-01-15 10:00:00 ACDT", "2025-01-14T23:30:00Z"),
+			pass("2025-01-15 10:00:00 NZDT", "2025-01-14T21:00:00Z"),
+			pass("2025-01-15 10:00:00 NST", "2025-01-15T13:30:00Z"),
+			pass("2025-06-01 10:00:00 UTC", "2025-06-01T10:00:00Z"),
+			pass("2025-06-01 10:00:00 GMT", "2025-06-01T10:00:00Z"),
+			pass("2025-06-01 10:00:00 UT", "2025-06-01T10:00:00Z"),
+			pass("2025-06-01 10:00:00 Z", "2025-06-01T10:00:00Z"),
+			pass("2025-06-01 10:00:00 GMT+3", "2025-06-01T07:00:00Z"),
+			pass("2025-06-01 10:00:00 GMT-10", "2025-06-01T20:00:00Z"),
+			pass("2025-06-01 10:00:00 +07", "2025-06-01T03:00:00Z"), // tzdata's names of unnamed zones
+			pass("2025-06-01 10:00:00 -03", "2025-06-01T13:00:00Z"),
+			unknown("2025-06-01 10:00:00 XYZ", "XYZ"),
+			unknown("2025-06-01 10:00:00 MSK", "MSK"), // +04:00 from 2011 to 2014: only through time_zone
+			unknown("2025-06-01 10:00:00 ABCDT", "ABCDT"),
+			ambiguous("2025-06-01 10:00:00 CST", "CST", "North American Central -06:00, China +08:00 or Cuba -05:00"),
+			ambiguous("2025-06-01 10:00:00 IST", "IST", "India +05:30, Ireland +01:00 or Israel +02:00"),
+			ambiguous("2025-06-01 10:00:00 BST", "BST", "British Summer"),
+			noMatch("2025-06-01 10:00:00 pst", "rfc3339, 2006-01-02 15:04:05 MST"), // time.Parse takes upper case only
+			noMatch("2025-06-01 10:00:00", "rfc3339, 2006-01-02 15:04:05 MST"),
+			noMatch("2025-06-01 10:00:00 ZZ", "rfc3339, 2006-01-02 15:04:05 MST"),
+			noMatch("2025-06-01 10:00:00 UTx", "rfc3339, 2006-01-02 15:04:05 MST"),
+		}},
+		{"mid-layout, as date prints it", "[rfc3339, " + time.UnixDate + "]", "", []rowCase{
+			pass("Sun Jun  1 10:00:00 PDT 2025", "2025-06-01T17:00:00Z"),
+			pass("Sun Jun  1 10:00:00 UT 2025", "2025-06-01T10:00:00Z"),
+			pass("Wed Jan 15 10:00:00 CET 2025", "2025-01-15T09:00:00Z"),
+			{in: []string{"Sun Jun  1 10:00:00 XYZ 2025"}, errType: ErrInvalidTimestamp, reason: []string{`zone abbreviation "XYZ"`, notKn}},
+		}},
+		{"a later format still wins", "[rfc3339, " + layout + `, "2006-01-02 15:04:05 XYZ"]`, "", []rowCase{
+			pass("2025-06-01 10:00:00 XYZ", "2025-06-01T10:00:00Z"), // the literal XYZ of the last layout
+		}},
+		{"a numeric offset wins over the abbreviation", `[rfc3339, "2006-01-02 15:04:05 -0700 MST"]`, "", []rowCase{
+			pass("2025-06-01 10:00:00 -0700 PDT", "2025-06-01T17:00:00Z"),
+			pass("2025-06-01 10:00:00 +0800 CST", "2025-06-01T02:00:00Z"),
+			pass("2025-06-01 10:00:00 +0300 XYZ", "2025-06-01T07:00:00Z"),
+		}},
+		{"time_zone's own abbreviations", "[rfc3339, " + layout + "]", "time_zone: America/Chicago", []rowCase{
+			pass("2025-01-15 10:00:00 CST", "2025-01-15T16:00:00Z"),
+			pass("2025-06-01 10:00:00 CDT", "2025-06-01T15:00:00Z"),
+			pass("2025-06-01 10:00:00 PDT", "2025-06-01T17:00:00Z"), // the table still applies
+			pass("2025-11-02 01:30:00 CDT", "2025-11-02T06:30:00Z"), // the hour that repeats, both ways
+			pass("2025-11-02 01:30:00 CST", "2025-11-02T07:30:00Z"),
+			ambiguous("2025-06-01 10:00:00 CST", "CST", "North American Central"), // not in use in June
+			{in: []string{"2025-06-01 10:00:00 XYZ"}, errType: ErrInvalidTimestamp,
+				reason: []string{`v: zone abbreviation "XYZ" in "2025-06-01 10:00:00 XYZ" is not known; use a numeric offset, an abbreviation time_zone America/Chicago uses at that date, or one of UTC`}},
+		}},
+		{"time_zone before the table", "[rfc3339, " + layout + "]", "time_zone: Asia/Manila", []rowCase{
+			pass("2025-06-01 10:00:00 PST", "2025-06-01T02:00:00Z"), // Philippine Standard Time
+			pass("2025-06-01 10:00:00 CET", "2025-06-01T09:00:00Z"),
+		}},
+		{"time_zone India", "[rfc3339, " + layout + "]", "time_zone: Asia/Kolkata", []rowCase{
+			pass("2025-06-01 10:00:00 IST", "2025-06-01T04:30:00Z"),
+		}},
+		{"time_zone still applies to layouts without a zone", `[rfc3339, "2006-01-02 15:04:05 MST", "2006-01-02 15:04:05"]`, "time_zone: Europe/Paris", []rowCase{
+			pass("2025-06-01 10:00:00", "2025-06-01T08:00:00Z"),
+			pass("2025-01-15 10:00:00", "2025-01-15T09:00:00Z"),
+			pass("2025-06-01 10:00:00 UTC", "2025-06-01T10:00:00Z"),
+			pass("2025-06-01 10:00:00 CEST", "2025-06-01T08:00:00Z"),
+			pass("2025-01-15 10:00:00 CEST", "2025-01-15T08:00:00Z"), // not Paris's in January: the table's +02:00
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tsField(tt.formats, tt.more).run(t, tt.cases)
+		})
+	}
+}
+
+// TestZoneTable checks the abbreviation table against the tz database:
+// each name has the one offset that the zones using it have had since
+// 2000, and the ambiguous names really are written with more than one.
+func TestZoneTable(t *testing.T) {
+	users := map[string][]string{ // a zone that uses each name
+		"WET": {"Europe/Lisbon"}, "WEST": {"Europe/Lisbon"}, "CET": {"Europe/Paris"}, "CEST": {"Europe/Paris"},
+		"EET": {"Europe/Athens"}, "EEST": {"Europe/Athens"}, "WAT": {"Africa/Lagos"}, "CAT": {"Africa/Maputo"},
+		"SAST": {"Africa/Johannesburg"}, "EAT": {"Africa/Nairobi"}, "PKT": {"Asia/Karachi"}, "WIB": {"Asia/Jakarta"},
+		"WITA": {"Asia/Makassar"}, "HKT": {"Asia/Hong_Kong"}, "AWST": {"Australia/Perth"}, "WIT": {"Asia/Jayapura"},
+		"JST": {"Asia/Tokyo"}, "ACST": {"Australia/Adelaide", "Australia/Darwin"}, "ACDT": {"Australia/Adelaide"},
+		"AEST": {"Australia/Sydney", "Australia/Brisbane"}, "AEDT": {"Australia/Sydney"}, "ChST": {"Pacific/Guam"},
+		"NZST": {"Pacific/Auckland"}, "NZDT": {"Pacific/Auckland"}, "NST": {"America/St_Johns"}, "NDT": {"America/St_Johns"},
+		"EST": {"America/New_York"}, "EDT": {"America/New_York"}, "MST": {"America/Denver", "America/Phoenix"},
+		"MDT": {"America/Denver"}, "PST": {"America/Los_Angeles"}, "PDT": {"America/Los_Angeles"},
+		"AKST": {"America/Anchorage"}, "AKDT": {"America/Anchorage"}, "HST": {"Pacific/Honolulu"}, "HDT": {"America/Adak"},
+		"GMT": {"Europe/London", "Africa/Abidjan"}, "UTC": {"Etc/UTC"},
+	}
+	for _, z := range zoneAbbrevs {
+		if z.name == "UT" || z.name == "Z" {
+			continue
+		}
+		zones, found := users[z.name]
+		if !found {
+			t.Errorf("%s: no zone to check it against", z.name)
+		}
+		for _, name := range zones {
+			loc, err := time.LoadLocation(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			seen := false
+			for at := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC); at.Year() < 2030; at = at.Add(12 * time.Hour) {
+				if n, off := at.In(loc).Zone(); n == z.name {
+					seen = true
+					if off != z.offset {
+						t.Fatalf("%s is %d s in %s at %s; the table says %d", z.name, off, name, at, z.offset)
+					}
+				}
+			}
+			if !seen {
+				t.Errorf("%s never calls its zone %s", name, z.name)
+			}
+		}
+	}
+	for name, meaning := range ambiguousAbbrevs {
+		if _, inTable := zoneOffsets[name]; inTable {
+			t.Errorf("%s (%s) is in the table", name, meaning)
+		}
+	}
+}
+
+// TestZoneTableDocumented checks that doc.go lists the table as it is.
+func TestZoneTableDocumented(t *testing.T) {
+	doc, err := os.ReadFile("doc.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(doc)
+	documented := map[string]string{}
+	entry := regexp.MustCompile(`([A-Za-z]+) ([+-][0-9]{2}:[0-9]{2})`)
+	for _, line := range strings.Split(text, "\n") {
+		if strings.HasPrefix(line, "//\t") {
+			if rest, zero := strings.CutPrefix(line, "//\tUTC, GMT, UT, Z  "); zero {
+				for _, name := range []string{"UTC", "GMT", "UT", "Z"} {
+					documented[name] = rest
+				}
+				continue
+			}
+			for _, m := range entry.FindAllStringSubmatch(line, -1) {
+				documented[m[1]] = m[2]
+			}
+		}
+	}
+	want := map[string]string{}
+	for _, z := range zoneAbbrevs {
+		want[z.name] = time.Date(2000, 1, 1, 0, 0, 0, 0, time.FixedZone("", z.offset)).Format("-07:00")
+	}
+	if !maps.Equal(documented, want) {
+		t.Errorf("doc.go lists\n%v\nthe table is\n%v", documented, want)
+	}
+	for name := range ambiguousAbbrevs {
+		if !strings.Contains(text, name+",") && !strings.Contains(text, name+")") {
+			t.Errorf("doc.go does not list the ambiguous %s", name)
+		}
+	}
 }
