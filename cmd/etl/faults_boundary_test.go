@@ -399,7 +399,7 @@ func injectWorldWritablePlugin(r *faultRun) {
 	if exists(ran) {
 		r.t.Error("the world-writable plugin ran")
 	}
-	r.notef("world-writable plugin refused: %s", lineWith(string(out), "refusing plugin"))
+	r.notef("refused: %s", lineWith(strings.ReplaceAll(string(out), dir+"/", ""), "refusing plugin"))
 }
 
 // lineWith returns the first line of s holding sub, from sub on.
