@@ -136,19 +136,18 @@ func (s *settings) finish(f file) error {
 			return fmt.Errorf("delete %s: %w", f.path, err)
 		}
 	case AfterReadArchive:
-		if err := moveInto(f.path, s.archiveDir, ""); err != nil {
+		if err := moveInto(f.path, s.archiveDir, f.name, ""); err != nil {
 			return fmt.Errorf("archive %s: %w", f.path, err)
 		}
 	}
 	return nil
 }
 
-// moveInto moves path into dir under its own name with tag added before
-// its extension (a.csv, tag "duplicate": a.duplicate.csv), or under
-// name-N.ext when dir already holds a file of that name (names are
-// reused), across file systems too. dir is created when missing.
-func moveInto(path, dir, tag string) error {
-	name := filepath.Base(path)
+// moveInto moves path into dir as name with tag added before its
+// extension (a.csv, tag "duplicate": a.duplicate.csv), or as name-N.ext
+// when dir already holds a file of that name (names are reused), across
+// file systems too. dir is created when missing.
+func moveInto(path, dir, name, tag string) error {
 	ext := filepath.Ext(name)
 	stem := strings.TrimSuffix(name, ext)
 	if tag != "" {

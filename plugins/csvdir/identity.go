@@ -125,9 +125,12 @@ func fingerprint(r io.ReaderAt, size int64, prefixes []int64, buf []byte) (strin
 // their positions, and indexes to find a file's partition by name and by
 // content.
 type partitions struct {
-	pos    map[string]record.Position // by key; a partition first seen now has none
-	byName map[string][]string        // quoted name -> keys
-	bySum  map[string]string          // "size sum" -> the first key holding those bytes
+	// filesStay says files stay in the folder once read (after_read
+	// keep): only then can a file read to its end grow in the folder.
+	filesStay bool
+	pos       map[string]record.Position // by key; a partition first seen now has none
+	byName    map[string][]string        // quoted name -> keys
+	bySum     map[string]string          // "size sum" -> the first key holding those bytes
 }
 
 func newPartitions(positions []record.Position) *partitions {
@@ -245,7 +248,7 @@ func (p *partitions) identify(f file, sum string, prefix map[int64]string, rewri
 			if kp.size == f.size && kp.mtime.Equal(f.mtime) {
 				return identity{verdict: verdictKnown, key: k} // a key of before fingerprints
 			}
-		case kp.copy == 0 && kp.size < f.size && prefix[kp.size] == kp.sum:
+		case kp.copy == 0 && kp.size > 0 && kp.size < f.size && prefix[kp.size] == kp.sum && p.canHaveGrown(k, f, done, rewritten, s):
 			if c := p.openCopy(k); c != "" {
 				return identity{verdict: verdictKnown, key: c}
 			}
@@ -267,6 +270,23 @@ func (p *partitions) identify(f file, sum string, prefix map[int64]string, rewri
 		return identity{verdict: verdictKnown, key: other} // renamed while read in part
 	}
 	return identity{verdict: verdictNew, key: key}
+}
+
+// canHaveGrown reports whether f, which starts with the bytes of
+// partition k of its name, may be that file grown: the same file in this
+// process, or one that was read in part, or one read to its end that
+// stayed in the folder (after_read keep). A file read to its end and
+// archived or deleted, or replaced in this process by another file, is
+// gone: a file starting with the same bytes (a header-only or empty
+// first file of a reused name) is a new file.
+func (p *partitions) canHaveGrown(k string, f file, done, rewritten bool, s seen) bool {
+	switch {
+	case rewritten && k == f.key:
+		return true
+	case s.otherFile(k, f):
+		return false
+	}
+	return !done || p.filesStay
 }
 
 // openCopy returns a copy of partition key (duplicates: load) that is not

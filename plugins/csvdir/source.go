@@ -135,6 +135,7 @@ type Source struct {
 	takenBy    map[string]file   // partition -> the file that took it first in this process
 	doneAt     map[string]int64  // partition -> the offset of its last Done position
 	ignored    map[string]file   // by name: duplicates and quarantined files left in place
+	parked     map[string]string // hidden path -> name: changed files waiting to move to quarantine
 	unreadable map[string]string // by name: files that cannot be read now, and why
 	closing    []record.Position // Done positions of quarantined partitions, for the next batch
 	quarantine int64             // files quarantined since Open
@@ -185,6 +186,7 @@ func New() *Source {
 		takenBy:    map[string]file{},
 		doneAt:     map[string]int64{},
 		ignored:    map[string]file{},
+		parked:     map[string]string{},
 		unreadable: map[string]string{},
 	}
 }
@@ -340,6 +342,7 @@ func (s *Source) Open(_ context.Context, positions []record.Position) error {
 		}
 	}
 	s.parts = newPartitions(positions)
+	s.parts.filesStay = s.set.afterRead == AfterReadKeep
 	s.opened = true
 	s.scan()
 	return nil
@@ -358,6 +361,7 @@ func (s *Source) scan() {
 		return
 	}
 	s.recovered(s.set.dir)
+	s.moveParked()
 	for _, l := range links {
 		s.problem("link "+l, "symbolic link in the folder left alone (follow_symlinks is false)",
 			fmt.Errorf("%s is a symbolic link", filepath.Join(s.set.dir, l)))
@@ -365,12 +369,24 @@ func (s *Source) scan() {
 	present := make(map[string]bool, len(files))
 	for _, f := range files {
 		present[f.name] = true
-		s.look(f)
 	}
+	// Names gone first (renamed away, archived, deleted), so that a file
+	// renamed to a new name is not taken for a copy of itself. A file
+	// being read stays: the reader holds it open.
 	for name, f := range s.ids {
-		if !present[name] && s.files[f.key] != stateQueued {
+		if present[name] {
+			continue
+		}
+		switch {
+		case s.isActive(f.key):
+			delete(s.holders, f.key)
+		default:
+			s.unqueue(f.key)
 			s.forget(name)
 		}
+	}
+	for _, f := range files {
+		s.look(f)
 	}
 	for name := range s.ignored {
 		if !present[name] {
@@ -595,9 +611,9 @@ func (s *Source) retryIgnored(f file) {
 	var err error
 	switch {
 	case f.key != "": // changed: quarantined
-		err = moveInto(f.path, s.set.quarantineDir, "")
+		err = s.park(f)
 	case s.set.afterRead == AfterReadArchive:
-		err = moveInto(f.path, s.set.archiveDir, "duplicate")
+		err = moveInto(f.path, s.set.archiveDir, f.name, "duplicate")
 	case s.set.afterRead == AfterReadDelete:
 		err = os.Remove(f.path)
 	default:
@@ -609,6 +625,33 @@ func (s *Source) retryIgnored(f file) {
 	}
 	s.recovered(f.path)
 	delete(s.ignored, f.name)
+}
+
+// park takes f, changed under the source, out of the reading at once by
+// renaming it to a hidden name in the folder (never read, also after a
+// restart, when its partition is committed as done), then moves it into
+// the quarantine folder; a move that fails is tried again at every poll.
+func (s *Source) park(f file) error {
+	hidden := filepath.Join(s.set.dir, "."+f.name+".quarantine")
+	if err := os.Rename(f.path, hidden); err != nil {
+		return err
+	}
+	s.parked[hidden] = f.name
+	s.moveParked()
+	return nil
+}
+
+// moveParked moves the parked files into the quarantine folder.
+func (s *Source) moveParked() {
+	for hidden, name := range s.parked {
+		err := moveInto(hidden, s.set.quarantineDir, name, "")
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			s.problem(hidden, "cannot move a changed file into quarantine_path; it stays under its hidden name, never read, and is tried again at every poll", err)
+			continue
+		}
+		s.recovered(hidden)
+		delete(s.parked, hidden)
+	}
 }
 
 // quarantineFile moves f, which changed under the source (why says how),
@@ -1003,6 +1046,7 @@ func (s *Source) Backlog(_ context.Context, positions []record.Position) (plugin
 		return plugin.Backlog{}, err
 	}
 	parts := newPartitions(positions)
+	parts.filesStay = s.set.afterRead == AfterReadKeep
 	var b plugin.Backlog
 	for _, f := range files {
 		id, err := s.identifyAlone(parts, f)
@@ -1173,7 +1217,9 @@ func (s *Source) endOfFile(of *openFile) (more bool) {
 			of.fpHead = sum
 		}
 	}
-	s.ids[of.name] = of.file
+	if id, ok := s.ids[of.name]; ok && id.sameInode(of.file) {
+		s.ids[of.name] = of.file
+	}
 	s.finishFile(of)
 	return false
 }
