@@ -108,6 +108,23 @@ func checkUsersOnce(r *faultRun, first, n int) {
 	}
 }
 
+// waitIdle waits until etl has drained the inbox.
+func (r *faultRun) waitIdle() {
+	r.t.Helper()
+	if !r.waitFor(time.Minute, func() bool { return len(r.inboxFiles()) == 0 }) {
+		r.t.Errorf("inbox not drained within a minute: %v", r.inboxFiles())
+	}
+}
+
+// stopDatabaseWhenIdle stops the row's own server once etl is idle.
+func (r *faultRun) stopDatabaseWhenIdle() {
+	r.t.Helper()
+	r.waitIdle()
+	if err := r.cluster.Stop(); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
 // appendTo appends content to the inbox's file name, which must still be
 // there (being read).
 func (r *faultRun) appendTo(name, content string) bool {
@@ -263,7 +280,7 @@ func issue14Faults() []fault {
 			name: "cleanser killed while etl is idle",
 			data: small,
 			inject: func(r *faultRun) {
-				r.waitFor(time.Minute, func() bool { return len(r.inboxFiles()) == 0 })
+				r.waitIdle()
 				time.Sleep(500 * time.Millisecond)
 				old := r.pluginPID("cleanser", 10*time.Second)
 				if old == 0 {
@@ -286,10 +303,7 @@ func issue14Faults() []fault {
 			data:      small,
 			ownServer: true,
 			inject: func(r *faultRun) {
-				r.waitFor(time.Minute, func() bool { return len(r.inboxFiles()) == 0 })
-				if err := r.cluster.Stop(); err != nil {
-					r.t.Fatal(err)
-				}
+				r.stopDatabaseWhenIdle()
 				down := time.Now()
 				r.drop(r.inbox, "during-outage-1.csv", crafted(950000000, 20), time.Time{})
 				time.Sleep(time.Minute)
@@ -310,10 +324,7 @@ func issue14Faults() []fault {
 			data:      small,
 			ownServer: true,
 			inject: func(r *faultRun) {
-				r.waitFor(time.Minute, func() bool { return len(r.inboxFiles()) == 0 })
-				if err := r.cluster.Stop(); err != nil {
-					r.t.Fatal(err)
-				}
+				r.stopDatabaseWhenIdle()
 				r.drop(r.inbox, "during-outage.csv", crafted(960000000, 20), time.Time{})
 				time.Sleep(3 * time.Second) // etl is retrying the database now
 				sent := time.Now()
