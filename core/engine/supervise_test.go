@@ -71,6 +71,8 @@ func (r *supervised) waitFor(what string, cond func(engine.StatsSnapshot) bool) 
 	for !cond(r.stats.Snapshot()) {
 		select {
 		case err := <-r.done:
+			// The run is over: finish must not wait for it again.
+			r.once.Do(func() { close(r.stop); r.err = err })
 			r.t.Fatalf("waiting for %s: the run ended: %v", what, err)
 		default:
 		}
