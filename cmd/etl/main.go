@@ -98,12 +98,40 @@ func (c *common) load(fs *flag.FlagSet, args []string, stderr io.Writer) (*spec.
 		return nil, nil, 2
 	}
 	s, err := spec.Load(pos[0])
+	if s != nil {
+		c.file = s.File
+	}
 	if err != nil {
-		fmt.Fprintln(stderr, err)
+		c.mistakes(context.Background(), s, err, log, stderr)
 		return nil, nil, 1
 	}
-	c.file = s.File
 	return s, log, 0
+}
+
+// mistakes says what is wrong with a pipeline file that spec.Load refused:
+// its own mistakes and, when it was read far enough (s), those of every
+// plugin that can still check its config, in file order.
+func (c *common) mistakes(ctx context.Context, s *spec.Spec, err error, log *slog.Logger, stderr io.Writer) {
+	var errs spec.Errors
+	if s == nil || !errors.As(err, &errs) {
+		fmt.Fprintln(stderr, err)
+		return
+	}
+	in, more := engine.Configure(ctx, s, c.host(), log)
+	in.Kill()
+	errs.Merge(more)
+	printMistakes(stderr, errs)
+}
+
+// printMistakes lists errs in file order, one a line, and how many.
+func printMistakes(w io.Writer, errs spec.Errors) {
+	errs.Sort()
+	for _, e := range errs {
+		fmt.Fprintln(w, e)
+	}
+	if len(errs) > 1 {
+		fmt.Fprintf(w, "%d mistakes\n", len(errs))
+	}
 }
 
 // common are the flags every command that loads plugins takes.
@@ -366,20 +394,45 @@ func byteSize(n int64) string {
 }
 
 func cmdValidate(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("validate", "Usage: etl validate CONFIG [flags]\n\nChecks the pipeline file and asks each plugin to check its own config. Moves no data.\nExits 1 listing every mistake, each with file:line:col.", stderr)
+	fs := newFlagSet("validate", `Usage: etl validate CONFIG [flags]
+
+Checks the pipeline file and asks each plugin to check its own config, every step even
+when another has mistakes, and lists every mistake at once, each as file:line:col: key: message.
+Moves no data. Exits 0 when valid, 1 listing the mistakes, 2 on a usage error.`, stderr)
 	var c common
 	c.register(fs)
-	s, log, code := c.load(fs, args, stderr)
-	if s == nil {
-		return code
+	pos, err := parseArgs(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
 	}
-	in, err := engine.Open(context.Background(), s, c.host(), log)
 	if err != nil {
+		return 2
+	}
+	if len(pos) != 1 {
+		fmt.Fprintln(stderr, "etl validate: want exactly one CONFIG file")
+		return 2
+	}
+	log, err := c.logger(stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "etl validate:", err)
+		return 2
+	}
+	ctx := context.Background()
+	s, err := spec.Load(pos[0])
+	var errs spec.Errors
+	if err != nil && (s == nil || !errors.As(err, &errs)) {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
+	c.file = s.File
+	in, more := engine.Configure(ctx, s, c.host(), log)
 	defer in.Kill()
-	_ = in.Close(context.Background())
+	errs.Merge(more)
+	if len(errs) > 0 {
+		printMistakes(stderr, errs)
+		return 1
+	}
+	_ = in.Close(ctx)
 	fmt.Fprintf(stdout, "%s: pipeline %q is valid: %s\n", s.File, s.Name, in.Describe())
 	for i, sc := range in.Schemas {
 		label := "source"

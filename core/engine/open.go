@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -21,9 +22,17 @@ type Instance struct {
 	// Schemas are the schemas after the source and after each transform.
 	Schemas   []record.Schema
 	Processes []*host.Process
-	logger    *slog.Logger
-	host      *host.Host
-	schema    record.Schema // what the sink receives
+	// SourceConfigured, TransformsConfigured[i] and SinkConfigured say
+	// which steps took their configuration without a mistake; SchemaExact
+	// that every step before the sink did, so that the sink was given the
+	// schema a run would give it.
+	SourceConfigured     bool
+	TransformsConfigured []bool
+	SinkConfigured       bool
+	SchemaExact          bool
+	logger               *slog.Logger
+	host                 *host.Host
+	schema               record.Schema // what the sink receives
 }
 
 // Options returns the engine options of the spec.
@@ -41,111 +50,146 @@ func OptionsOf(s *spec.Spec) Options {
 // spec.Errors, located in the pipeline file. On error nothing is left
 // running.
 func Open(ctx context.Context, s *spec.Spec, h *host.Host, logger *slog.Logger) (*Instance, error) {
+	in, errs := Configure(ctx, s, h, logger)
+	if len(errs) > 0 {
+		in.Kill()
+		return nil, errs
+	}
+	return in, nil
+}
+
+// Configure starts a process for each usable step of s (see
+// spec.Step.Usable) and configures it, going on past every mistake so that
+// one run finds them all: a step whose plugin cannot be started is
+// reported at its `plugin:` (or `path:`) key; a plugin's own mistakes at
+// their keys in its `config:` block. A step after one with mistakes is
+// configured with the schema that one still answered (the columns a source
+// declares, the fields a cleanser names) or, after a transform that could
+// not be started, with that transform's input, as if it passed rows
+// through; when no schema is known at all, the steps after are not
+// configured. Each Configured flag says which steps were configured
+// without mistakes. The Instance's processes run whatever the mistakes:
+// Close or Kill it.
+func Configure(ctx context.Context, s *spec.Spec, h *host.Host, logger *slog.Logger) (*Instance, spec.Errors) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	in := &Instance{Spec: s, logger: logger, host: h}
-	ok := false
-	defer func() {
-		if !ok {
-			in.Kill()
-		}
-	}()
 	var errs spec.Errors
-	start := func(st *spec.Step) (*host.Process, error) {
+	// fail records err, a failure of st's plugin that is no mistake in its
+	// config, at st's plugin (or path) key.
+	fail := func(st *spec.Step, err error) {
+		key := "plugin"
+		if st.Path != "" {
+			key = "path"
+		}
+		e := s.LocateKey(st, key)
+		e.Msg = strings.TrimPrefix(err.Error(), st.Name+": ")
+		errs = append(errs, e)
+	}
+	start := func(st *spec.Step) *host.Process {
+		if !st.Usable() {
+			return nil
+		}
 		p, err := h.Start(ctx, st.Name, host.Ref{Name: st.Plugin, Path: st.Path, Env: st.Env}, host.StartOptions{Logger: logger})
 		if err != nil {
-			return nil, err
+			fail(st, err)
+			return nil
 		}
 		in.Processes = append(in.Processes, p)
 		logger.Debug("plugin started", "step", st.Name, "plugin", p.Info.Name, "version", p.Info.Version, "pid", p.Pid(), "where", p.Location.Where())
-		return p, nil
+		return p
 	}
-	configErr := func(st *spec.Step, p *host.Process, err error) error {
+	// configured sorts the answer of st's Configure: nil, its mistakes,
+	// or a failure to talk to it. It says whether there were none.
+	configured := func(st *spec.Step, p *host.Process, err error) bool {
+		if err == nil {
+			return true
+		}
 		var ces plugin.ConfigErrors
 		if !errors.As(err, &ces) {
-			return p.Err("configure", err)
+			fail(st, p.Err("configure", err))
+			return false
 		}
 		for _, ce := range ces {
 			e := s.Locate(st, ce.Path)
 			e.Msg = ce.Message
 			errs = append(errs, e)
 		}
-		return nil
+		return false
 	}
 	cfg := func(st *spec.Step) plugin.Config {
 		return plugin.Config{Pipeline: s.Name, Name: st.Name, Raw: st.Config}
 	}
 
 	// Source.
-	p, err := start(&s.Source)
-	if err != nil {
-		return nil, err
-	}
-	src, err := p.Source()
-	if err != nil {
-		return nil, err
-	}
-	in.Pipeline.Source = Step[plugin.Source]{Name: s.Source.Name, Plugin: src, Wrap: p.Err}
-	schema, err := src.Configure(ctx, cfg(&s.Source))
-	known := err == nil
-	if err != nil {
-		if err := configErr(&s.Source, p, err); err != nil {
-			return nil, err
+	var schema record.Schema
+	known := false
+	if p := start(&s.Source); p != nil {
+		if src, err := p.Source(); err != nil {
+			fail(&s.Source, err)
+		} else {
+			in.Pipeline.Source = Step[plugin.Source]{Name: s.Source.Name, Plugin: src, Wrap: p.Err}
+			var err error
+			schema, err = src.Configure(ctx, cfg(&s.Source))
+			in.SourceConfigured = configured(&s.Source, p, err)
+			known = in.SourceConfigured || len(schema.Fields) > 0
 		}
 	}
-	in.Schemas = append(in.Schemas, schema)
-
-	// Transforms, each fed the schema of the step before.
-	for i := range s.Transforms {
-		st := &s.Transforms[i]
-		p, err := start(st)
-		if err != nil {
-			return nil, err
-		}
-		t, err := p.Transform()
-		if err != nil {
-			return nil, err
-		}
-		in.Pipeline.Transforms = append(in.Pipeline.Transforms, Step[plugin.Transform]{Name: st.Name, Plugin: t, Wrap: p.Err})
-		if !known {
-			continue // its input is unknown while an earlier step is misconfigured
-		}
-		schema, err = t.Configure(ctx, cfg(st), schema)
-		if err != nil {
-			known = false
-			if err := configErr(st, p, err); err != nil {
-				return nil, err
-			}
-			continue
-		}
+	exact := in.SourceConfigured
+	if exact {
 		in.Schemas = append(in.Schemas, schema)
 	}
 
+	// Transforms, each fed the schema of the step before.
+	in.TransformsConfigured = make([]bool, len(s.Transforms))
+	for i := range s.Transforms {
+		st := &s.Transforms[i]
+		p := start(st)
+		if p == nil {
+			exact = false
+			continue // its input goes on as the best schema known
+		}
+		t, err := p.Transform()
+		if err != nil {
+			fail(st, err)
+			exact = false
+			continue
+		}
+		in.Pipeline.Transforms = append(in.Pipeline.Transforms, Step[plugin.Transform]{Name: st.Name, Plugin: t, Wrap: p.Err})
+		if !known {
+			exact = false
+			continue // its input is unknown
+		}
+		out, err := t.Configure(ctx, cfg(st), schema)
+		in.TransformsConfigured[i] = configured(st, p, err)
+		switch {
+		case in.TransformsConfigured[i]:
+			schema = out
+		case len(out.Fields) > 0:
+			schema, exact = out, false
+		default:
+			known, exact = false, false
+		}
+		if exact {
+			in.Schemas = append(in.Schemas, schema)
+		}
+	}
+
 	// Sink.
-	p, err = start(&s.Sink)
-	if err != nil {
-		return nil, err
-	}
-	sink, err := p.Sink()
-	if err != nil {
-		return nil, err
-	}
-	in.Pipeline.Sink = Step[plugin.Sink]{Name: s.Sink.Name, Plugin: sink, Wrap: p.Err}
-	if known {
-		if err := sink.Configure(ctx, cfg(&s.Sink), schema); err != nil {
-			if err := configErr(&s.Sink, p, err); err != nil {
-				return nil, err
+	if p := start(&s.Sink); p != nil {
+		if sink, err := p.Sink(); err != nil {
+			fail(&s.Sink, err)
+		} else {
+			in.Pipeline.Sink = Step[plugin.Sink]{Name: s.Sink.Name, Plugin: sink, Wrap: p.Err}
+			if known {
+				in.SinkConfigured = configured(&s.Sink, p, sink.Configure(ctx, cfg(&s.Sink), schema))
 			}
 		}
 	}
-	if len(errs) > 0 {
-		return nil, errs
-	}
-
+	in.SchemaExact = exact
 	in.schema = schema
-	ok = true
-	return in, nil
+	return in, errs
 }
 
 // StartWriters starts the further instances of the sink that

@@ -223,8 +223,45 @@ func (h *Host) Find(ref Ref) (Location, error) {
 			return Location{Name: ref.Name, Path: p}, nil
 		}
 	}
-	return Location{}, fmt.Errorf("%w: %q is not bundled (have %s) and there is no %s%s in %s",
-		ErrNotFound, ref.Name, strings.Join(h.bundledNames(), ", "), ExternalPrefix, ref.Name, strings.Join(h.Dirs, ", "))
+	hint := ""
+	if near := nearest(ref.Name, h.bundledNames()); near != "" {
+		hint = fmt.Sprintf("; did you mean %s?", near)
+	}
+	return Location{}, fmt.Errorf("%w: %q is not bundled (have %s) and there is no %s%s in %s%s",
+		ErrNotFound, ref.Name, strings.Join(h.bundledNames(), ", "), ExternalPrefix, ref.Name, strings.Join(h.Dirs, ", "), hint)
+}
+
+// nearest returns the name of names within two edits of name (a typo),
+// or "".
+func nearest(name string, names []string) string {
+	best, bestD := "", 3
+	for _, n := range names {
+		if d := editDistance(name, n); d < bestD {
+			best, bestD = n, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }
 
 func (h *Host) bundledNames() []string {

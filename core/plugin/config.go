@@ -51,6 +51,45 @@ func (es ConfigErrors) Err() error {
 	return es
 }
 
+// Merge adds the mistakes of more that do not follow from one already in
+// es: a mistake at a path es holds, or under it, or above it, is left out
+// (a key that failed to decode is not also reported as missing). Use it to
+// report a block's decode errors and the checks of what did decode in one
+// answer.
+func (es *ConfigErrors) Merge(more ConfigErrors) {
+	have := *es
+	for _, e := range more {
+		if !covers(have, e.Path) {
+			*es = append(*es, e)
+		}
+	}
+}
+
+func covers(es ConfigErrors, path string) bool {
+	for _, e := range es {
+		if e.Path == "" && path != "" {
+			continue
+		}
+		if within(path, e.Path) || within(e.Path, path) {
+			return true
+		}
+	}
+	return false
+}
+
+// within says whether path is base or a key path under it ("a.b[1]" is
+// within "a.b" and "a", not within "a.bc").
+func within(path, base string) bool {
+	if path == base || base == "" {
+		return path == base
+	}
+	if !strings.HasPrefix(path, base) {
+		return false
+	}
+	next := path[len(base)]
+	return next == '.' || next == '['
+}
+
 // AsConfigErrors returns the ConfigErrors in err, or err as one ConfigError
 // without a path.
 func AsConfigErrors(err error) ConfigErrors {

@@ -54,3 +54,38 @@ func TestDecodeConfigKeepsGoodFields(t *testing.T) {
 		t.Fatalf("got %+v, %v: want path decoded, the default kept and an error", cfg, err)
 	}
 }
+
+func TestMergeLeavesOutKnockOnMistakes(t *testing.T) {
+	cases := []struct {
+		name       string
+		have, more []string
+		want       []string
+	}{
+		{"same path", []string{"fields[0].type"}, []string{"fields[0].type"}, []string{"fields[0].type"}},
+		{"under a decode error", []string{"fields[0]"}, []string{"fields[0].type", "fields[1].name"}, []string{"fields[0]", "fields[1].name"}},
+		{"above a decode error", []string{"fields[0].type"}, []string{"fields"}, []string{"fields[0].type"}},
+		{"a longer key is another key", []string{"table"}, []string{"tables", "table_x"}, []string{"table", "tables", "table_x"}},
+		{"pathless ones are kept", []string{""}, []string{"dsn"}, []string{"", "dsn"}},
+		{"nothing before", nil, []string{"a", "a.b"}, []string{"a", "a.b"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var es ConfigErrors
+			for _, p := range c.have {
+				es.Add(p, "first")
+			}
+			var more ConfigErrors
+			for _, p := range c.more {
+				more.Add(p, "later")
+			}
+			es.Merge(more)
+			var got []string
+			for _, e := range es {
+				got = append(got, e.Path)
+			}
+			if strings.Join(got, ",") != strings.Join(c.want, ",") {
+				t.Errorf("got %q, want %q", got, c.want)
+			}
+		})
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -75,8 +76,32 @@ type Step struct {
 	Config []byte
 	// node is the config block, for locating the plugin's own errors.
 	node *yaml.Node
-	// at is where the step is declared.
-	at *yaml.Node
+	// at is where the step is declared; keys its values by key.
+	at   *yaml.Node
+	keys map[string]*yaml.Node
+	// broken says the step's own keys have mistakes that leave it with
+	// no plugin to start or no config to give it.
+	broken bool
+}
+
+// Usable says whether the step names a plugin and has a config block that
+// can be given to it, so that a file with mistakes elsewhere can still
+// have this step's plugin check its config (etl validate reports every
+// mistake at once).
+func (st *Step) Usable() bool { return !st.broken && (st.Plugin != "" || st.Path != "") }
+
+// LocateKey returns the file:line:col of one of the step's own keys, e.g.
+// "plugin", at its value; at the step when the key is not there.
+func (s *Spec) LocateKey(st *Step, key string) Error {
+	e := Error{File: s.File, Path: st.Role + "." + key}
+	n := st.at
+	if v, ok := st.keys[key]; ok {
+		n = v
+	}
+	if n != nil {
+		e.Line, e.Col = n.Line, n.Column
+	}
+	return e
 }
 
 // Error is one mistake in a pipeline file.
@@ -113,6 +138,37 @@ func (es Errors) Error() string {
 	return strings.Join(msgs, "\n")
 }
 
+// Merge adds the mistakes of more that do not follow from one already in
+// es: one at a key path es has a mistake at, or under it (a plugin saying
+// `dsn` is required when the file already said ${DATABASE_URL} is unset
+// there).
+func (es *Errors) Merge(more Errors) {
+	have := *es
+	for _, e := range more {
+		covered := false
+		for _, h := range have {
+			if h.Path != "" && (e.Path == h.Path || strings.HasPrefix(e.Path, h.Path+".") || strings.HasPrefix(e.Path, h.Path+"[")) {
+				covered = true
+				break
+			}
+		}
+		if !covered {
+			*es = append(*es, e)
+		}
+	}
+}
+
+// Sort orders es as they appear in the file (by line, then column); those
+// without a position come first.
+func (es Errors) Sort() {
+	sort.SliceStable(es, func(i, j int) bool {
+		if es[i].Line != es[j].Line {
+			return es[i].Line < es[j].Line
+		}
+		return es[i].Col < es[j].Col
+	})
+}
+
 // Load reads and validates the pipeline file at path, expanding ${VAR} and
 // ${VAR:-default} from the environment.
 func Load(path string) (*Spec, error) {
@@ -124,7 +180,10 @@ func Load(path string) (*Spec, error) {
 }
 
 // Parse validates a pipeline file's contents; file names it in errors and
-// lookup resolves environment variables.
+// lookup resolves environment variables. A file with mistakes gives
+// Errors and, when it was YAML at all, the Spec as far as it could be
+// read too (its steps' Usable says which can still be checked); such a
+// Spec is for reporting more mistakes, never for running.
 func Parse(file string, data []byte, lookup func(string) (string, bool)) (*Spec, error) {
 	p := &parser{file: file, lookup: lookup}
 	var doc yaml.Node
@@ -136,7 +195,7 @@ func Parse(file string, data []byte, lookup func(string) (string, bool)) (*Spec,
 	}
 	s := p.spec(doc.Content[0])
 	if len(p.errs) > 0 {
-		return nil, p.errs
+		return s, p.errs
 	}
 	return s, nil
 }
@@ -336,8 +395,11 @@ func (p *parser) engine(n *yaml.Node) Engine {
 
 func (p *parser) step(n *yaml.Node, role, defaultName string) Step {
 	st := Step{Role: role, Name: defaultName, at: n}
+	before := len(p.errs)
 	f, _ := p.fields(n, role, "name", "plugin", "path", "env", "config")
+	st.keys = f
 	if n.Kind != yaml.MappingNode {
+		st.broken = true
 		return st
 	}
 	if v, ok := f["name"]; ok {
@@ -369,9 +431,21 @@ func (p *parser) step(n *yaml.Node, role, defaultName string) Step {
 			st.Name = role
 		}
 	}
+	if len(p.errs) > before {
+		// A mistake in plugin, path or config leaves nothing to start
+		// or give it; in name or env (or an unknown key) the plugin can
+		// still check its config.
+		for _, e := range p.errs[before:] {
+			switch e.Path {
+			case role + ".plugin", role + ".path", role + ".config":
+				st.broken = true
+			}
+		}
+	}
 	if v, ok := f["config"]; ok && !isNull(v) {
 		if v.Kind != yaml.MappingNode {
 			p.errorf(v, role+".config", "must be a mapping")
+			st.broken = true
 		} else {
 			p.expandTree(v, role+".config")
 			var buf bytes.Buffer

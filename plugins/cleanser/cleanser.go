@@ -33,12 +33,18 @@ func New() *Cleanser { return &Cleanser{} }
 // is nullable unless required; derived fields are always nullable.
 func (c *Cleanser) Configure(ctx context.Context, cfg plugin.Config, in record.Schema) (record.Schema, error) {
 	var conf Config
-	if err := plugin.DecodeConfig(cfg.Raw, &conf); err != nil {
-		return record.Schema{}, err
+	errs := plugin.AsConfigErrors(plugin.DecodeConfig(cfg.Raw, &conf))
+	for _, e := range errs {
+		if e.Path == "" {
+			return record.Schema{}, errs // not YAML: nothing else to check
+		}
 	}
-	p, err := compile(conf, in)
-	if err != nil {
-		return record.Schema{}, err
+	// What did decode is checked too, so that every mistake is reported
+	// at once; a key that did not decode is not reported again.
+	p, schema, err := compile(conf, in)
+	errs.Merge(plugin.AsConfigErrors(err))
+	if err := errs.Err(); err != nil {
+		return schema, err
 	}
 	c.mu.Lock()
 	c.plan = p

@@ -119,8 +119,9 @@ const (
 var errorTypeRE = regexp.MustCompile(`^[A-Z][A-Z0-9_]{0,99}$`)
 
 // compile checks cfg against the input schema and builds the plan that
-// Process runs, reporting every mistake at once.
-func compile(cfg Config, in record.Schema) (*plan, error) {
+// Process runs, reporting every mistake at once. With mistakes, it returns
+// no plan, but still the best output schema it knows (see bestSchema).
+func compile(cfg Config, in record.Schema) (*plan, record.Schema, error) {
 	var es plugin.ConfigErrors
 	p := &plan{inCols: len(in.Fields)}
 	if len(cfg.Fields) == 0 {
@@ -202,10 +203,29 @@ func compile(cfg Config, in record.Schema) (*plan, error) {
 		p.rules = append(p.rules, r)
 	}
 	if err := es.Err(); err != nil {
-		return nil, err
+		return nil, bestSchema(p), err
 	}
 	p.env = env.finish(p)
-	return p, nil
+	return p, p.schema, nil
+}
+
+// bestSchema is the output schema of a configuration with mistakes, so
+// that the steps after the cleanser can be checked in the same run: every
+// field and derived field that has a name, typed as configured, or as
+// string when its type is what is wrong.
+func bestSchema(p *plan) record.Schema {
+	var s record.Schema
+	for _, f := range p.fields {
+		if f.name != "" {
+			s.Fields = append(s.Fields, record.Field{Name: f.name, Type: f.typ, Scale: f.scale, Nullable: !f.required})
+		}
+	}
+	for _, d := range p.derived {
+		if d.name != "" {
+			s.Fields = append(s.Fields, record.Field{Name: d.name, Type: d.typ, Scale: d.scale, Nullable: true})
+		}
+	}
+	return s
 }
 
 // compileField checks one field's configuration.

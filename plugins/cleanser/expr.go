@@ -46,11 +46,27 @@ type envBuilder struct {
 func newEnvBuilder(fields []*field) *envBuilder {
 	e := &envBuilder{check: types.Map{}, run: types.Map{}, index: map[string]int{}, used: map[string]bool{}}
 	for _, f := range fields {
-		if f.name != "" && f.typed {
+		switch {
+		case f.name != "" && f.typed:
 			e.add(f.name, f.typ, !f.required)
+		case f.name != "":
+			// Its type is a mistake already reported: rules that read it
+			// are checked with it untyped, so that no rule is reported
+			// for a name it would know but for that mistake.
+			e.addAny(f.name)
 		}
 	}
 	return e
+}
+
+// addAny declares name with no type.
+func (e *envBuilder) addAny(name string) {
+	if _, dup := e.index[name]; dup {
+		return
+	}
+	e.index[name] = len(e.index)
+	e.check[name] = types.Any
+	e.run[name] = types.Any
 }
 
 // add declares the variable name of type t.

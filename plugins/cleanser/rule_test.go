@@ -196,10 +196,48 @@ rules:
 		{"fields[5].on_overflow", `"cut": want truncate or reject`},
 		{"fields[5].case", `"title": want upper or lower`},
 		{"rules[0].name", "missing"},
-		{"rules[0].expr", "unknown name a"}, // a's type is unknown, so a is not declared
 		{"rules[1].error_type", `"bad": use upper-case letters`},
 		{"rules[1].expr", `rule "r2": unexpected token EOF`},
 	})
+}
+
+// A key of the wrong YAML type does not hide the other mistakes, and a
+// rule reading a field whose type is a mistake is not reported for it.
+func TestConfigMistakesAfterDecodeErrors(t *testing.T) {
+	es := configErrors(t, `
+fields:
+  - {name: a, type: int64, max_length: three}
+  - {name: b, type: int46}
+  - {name: c, type: string, on_overflow: cut, max_length: 3}
+rules:
+  - {name: b_positive, expr: 'b > 0 && a > 0'}
+  - {name: c_set, expr: 'c != nil &&'}
+`, "a", "b", "c")
+	wantConfigErrors(t, es, [][2]string{
+		{"fields[0].max_length", "wrong type"},
+		{"fields[1].type", `unknown type "int46"`},
+		{"fields[2].on_overflow", `"cut": want truncate or reject`},
+		{"rules[1].expr", `rule "c_set": unexpected token EOF`},
+	})
+}
+
+// Configure with mistakes still answers the output schema it would have,
+// so that the steps after it are checked in the same run.
+func TestConfigMistakesKeepTheSchema(t *testing.T) {
+	c := New()
+	schema, err := c.Configure(context.Background(), plugin.Config{Raw: []byte(`
+fields:
+  - {name: a, type: int64}
+  - {name: b, type: int46}
+rules:
+  - {name: r, expr: 'a >'}
+`)}, textSchema("a", "b"))
+	if err == nil {
+		t.Fatal("Configure accepted the mistakes")
+	}
+	if got := strings.Join(schema.Names(), ","); got != "a,b" {
+		t.Fatalf("schema after mistakes has %q, want a,b", got)
+	}
 }
 
 // TestConfigMistakes covers the other mistakes Configure refuses, one at

@@ -205,16 +205,18 @@ func (s *Source) Configure(_ context.Context, cfg plugin.Config) (record.Schema,
 		}
 		set.columns = cols
 	}
+	fields := make([]record.Field, len(set.columns))
+	for i, c := range set.columns {
+		fields[i] = record.Field{Name: c, Type: record.String}
+	}
 	if err := errs.Err(); err != nil {
-		return record.Schema{}, err
+		// The columns known still go back, so that the steps after the
+		// source are checked in the same run.
+		return record.Schema{Fields: fields}, err
 	}
 	s.set = set
 	s.cols = set.columns
 	s.sp.delim, s.hsp.delim = set.delim, set.delim
-	fields := make([]record.Field, len(s.cols))
-	for i, c := range s.cols {
-		fields[i] = record.Field{Name: c, Type: record.String}
-	}
 	s.schema = record.Schema{Fields: fields}
 	return s.schema, nil
 }
