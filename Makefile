@@ -12,7 +12,7 @@ help: ## list the targets
 
 build: ## build bin/etl and bin/datagen
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/etl ./cmd/etl
-	@if [ -d cmd/datagen ]; then $(GO) build -o $(BIN)/datagen ./cmd/datagen; fi
+	@if [ -d cmd/datagen ]; then $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/datagen ./cmd/datagen; fi
 
 # run: the main job. Gets a database (sql/devdb.sh), then runs datagen and
 # `etl run configs/ecommerce.yaml` side by side until Ctrl-C, and prints what
@@ -21,6 +21,7 @@ build: ## build bin/etl and bin/datagen
 run: build ## run the e-commerce pipeline: database, datagen and etl side by side (Ctrl-C stops)
 	@set -euo pipefail; \
 	eval "$$(sql/devdb.sh env)"; \
+	echo "make run: database $$(printf '%s' "$$DATABASE_URL" | sed -E 's#(://[^:/@]+):[^@]*@#\1:****@#')"; \
 	mkdir -p data/events data/archive; \
 	setsid bin/datagen --out data/events --interval $${DATAGEN_INTERVAL:-1s} --rows-per-file $${DATAGEN_ROWS_PER_FILE:-1000} & dg=$$!; \
 	setsid bin/etl run configs/ecommerce.yaml --log-format text & etl=$$!; \

@@ -34,13 +34,20 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	os.Exit(run(ctx, os.Args[1:], os.Stderr))
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// run is the command: flags in, events.Run, an exit code out.
-func run(ctx context.Context, args []string, stderr io.Writer) int {
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "0.1.0-dev"
+
+// run is the command: flags in, events.Run, an exit code out. --help and
+// --version print to stdout; everything else goes to stderr.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("datagen", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	showVersion := fs.Bool("version", false, "print the version and exit")
+	help := fs.Bool("help", false, "print this help and exit")
+	fs.BoolVar(help, "h", false, "print this help and exit")
 	var (
 		opts      events.Options
 		seed      = fs.Int64("seed", 0, "seed of everything random (default: from the time; printed at start)")
@@ -67,7 +74,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 			k.Doc, outcome(k), k.Default, events.DefaultDirty()))
 	}
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: datagen [flags]\n\nWrites CSV files of e-commerce events into --out for configs/ecommerce.yaml, some rows\ndirty on purpose, and a manifest of what a correct pipeline must accept and reject.\nEach row is clean or has exactly one defect kind (--rate-* flags). Stop with SIGINT/SIGTERM.\n\nFlags:\n")
+		fmt.Fprintf(fs.Output(), "Usage: datagen [flags]\n\nWrites CSV files of e-commerce events into --out for configs/ecommerce.yaml, some rows\ndirty on purpose, and a manifest of what a correct pipeline must accept and reject.\nEach row is clean or has exactly one defect kind (--rate-* flags). Stop with SIGINT/SIGTERM.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -75,6 +82,15 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 			return 0
 		}
 		return 2
+	}
+	if *help {
+		fs.SetOutput(stdout)
+		fs.Usage()
+		return 0
+	}
+	if *showVersion {
+		fmt.Fprintf(stdout, "datagen %s\n", version)
+		return 0
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "datagen: unexpected arguments %q\n", fs.Args())

@@ -96,11 +96,13 @@ func TestFlags(t *testing.T) {
 		args     []string
 		code     int
 		stderr   string // a part of stderr
+		stdout   string // what stdout must hold
 		manifest string // path of a manifest that must exist, relative to dir
 		rows     int64
 		kinds    map[string]bool // kinds that must (true) or must not (false) appear
 	}{
-		{name: "help", args: []string{"--help"}, code: 0, stderr: "-rate-broken-csv"},
+		{name: "help", args: []string{"--help"}, code: 0, stdout: "-rate-broken-csv"},
+		{name: "version", args: []string{"--version"}, code: 0, stdout: "datagen "},
 		{name: "unknown flag", args: []string{"--nope"}, code: 2},
 		{name: "bad start time", args: []string{"--start-time", "yesterday"}, code: 2, stderr: "--start-time"},
 		{name: "start before 2000", args: []string{"--out", filepath.Join(dir, "x"), "--start-time", "1999-01-01T00:00:00Z"}, code: 2, stderr: "2000"},
@@ -119,10 +121,13 @@ func TestFlags(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			var stderr bytes.Buffer
-			code := run(context.Background(), tc.args, &stderr)
+			var stdout, stderr bytes.Buffer
+			code := run(context.Background(), tc.args, &stdout, &stderr)
 			if code != tc.code {
 				t.Fatalf("exit %d, want %d; stderr:\n%s", code, tc.code, stderr.String())
+			}
+			if !strings.Contains(stdout.String(), tc.stdout) {
+				t.Errorf("stdout lacks %q:\n%s", tc.stdout, stdout.String())
 			}
 			if !strings.Contains(stderr.String(), tc.stderr) {
 				t.Errorf("stderr lacks %q:\n%s", tc.stderr, stderr.String())

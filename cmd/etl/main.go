@@ -36,7 +36,7 @@ Usage:
   etl plugins [CONFIG]        list the plugins etl can find (for CONFIG's repository too)
   etl version                 print the version
 
-Run 'etl COMMAND --help' for a command's flags.
+Run 'etl help COMMAND' (or 'etl COMMAND --help') for a command's flags.
 `
 
 func main() {
@@ -69,6 +69,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "etl %s (plugin protocol %d)\n", version, pluginProtocol())
 		return 0
 	case "help", "-h", "--help":
+		if len(rest) > 0 && rest[0] != "help" && !strings.HasPrefix(rest[0], "-") {
+			// etl help run: the help of run.
+			return run([]string{rest[0], "--help"}, stdout, stderr)
+		}
 		fmt.Fprint(stdout, usage)
 		return 0
 	default:
@@ -192,12 +196,21 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
-func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
+// newFlagSet makes a command's flag set: --help (or -h) prints synopsis
+// and the flags to stdout; a flag mistake prints them to stderr.
+func newFlagSet(name, synopsis string, stdout, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	help := &helpFlag{out: stdout}
+	fs.Var(help, "help", "print this help")
+	fs.Var(help, "h", "print this help")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "%s\n\nFlags:\n", synopsis)
+		w := fs.Output()
+		fmt.Fprintf(w, "%s\n\nFlags:\n", synopsis)
 		fs.VisitAll(func(f *flag.Flag) {
+			if f.Name == "help" || f.Name == "h" {
+				return
+			}
 			name, usage := flag.UnquoteUsage(f)
 			line := "  --" + f.Name
 			if name != "" {
@@ -206,18 +219,37 @@ func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
 			if f.DefValue != "" && f.DefValue != "false" {
 				usage += fmt.Sprintf(" (default %q)", f.DefValue)
 			}
-			fmt.Fprintf(stderr, "%s\n      %s\n", line, usage)
+			fmt.Fprintf(w, "%s\n      %s\n", line, usage)
 		})
 	}
 	return fs
 }
 
+// helpFlag is --help: asked for, the help goes to out.
+type helpFlag struct {
+	set bool
+	out io.Writer
+}
+
+func (h *helpFlag) String() string   { return "" }
+func (h *helpFlag) IsBoolFlag() bool { return true }
+func (h *helpFlag) Set(v string) error {
+	h.set = v == "true"
+	return nil
+}
+
 // parseArgs parses flags placed before or after the positional arguments.
+// With --help it prints the help to stdout and returns flag.ErrHelp.
 func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	var positional []string
 	for {
 		if err := fs.Parse(args); err != nil {
 			return nil, err
+		}
+		if h, ok := fs.Lookup("help").Value.(*helpFlag); ok && h.set {
+			fs.SetOutput(h.out)
+			fs.Usage()
+			return nil, flag.ErrHelp
 		}
 		if fs.NArg() == 0 {
 			return positional, nil
@@ -251,7 +283,7 @@ Unless --metrics-addr is empty, it serves on that address:
   /healthz   200 while the process lives
   /readyz    200 while the pipeline is open and running, else 503 (also while a dead
              plugin is restarted and while the sink's database is unavailable)
-On a terminal (text logs) it logs a progress line every 5s: rows/s, rejected, lag, backlog.`, stderr)
+On a terminal (text logs) it logs a progress line every 5s: rows/s, rejected, lag, backlog.`, stdout, stderr)
 	var c common
 	c.register(fs)
 	once := fs.Bool("once", false, "process everything available now, then exit (for backfills and tests)")
@@ -398,7 +430,7 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 
 Checks the pipeline file and asks each plugin to check its own config, every step even
 when another has mistakes, and lists every mistake at once, each as file:line:col: key: message.
-Moves no data. Exits 0 when valid, 1 listing the mistakes, 2 on a usage error.`, stderr)
+Moves no data. Exits 0 when valid, 1 listing the mistakes, 2 on a usage error.`, stdout, stderr)
 	var c common
 	c.register(fs)
 	pos, err := parseArgs(fs, args)
@@ -452,7 +484,7 @@ with the kinds and version each reports, then the folders searched, in order. Wi
 plugins/bin of that pipeline file's repository is searched too, as etl run CONFIG would.
 An executable that someone other than you or root could replace (group- or world-writable, in
 such a folder, or owned by another user) is listed as refused, with the reason; it is never
-started. Exits 1 when a plugin is refused or does not start.`, stderr)
+started. Exits 1 when a plugin is refused or does not start.`, stdout, stderr)
 	var c common
 	c.register(fs)
 	pos, err := parseArgs(fs, args)

@@ -240,25 +240,36 @@ func TestPluginsRefusesReplaceableExecutablesAndSaysWhereItLooked(t *testing.T) 
 	}
 }
 
+// Help goes to stdout, mistakes to stderr.
 func TestHelpAndVersion(t *testing.T) {
 	cases := []struct {
-		args []string
-		code int
-		want string
+		args           []string
+		code           int
+		stdout, stderr string
 	}{
-		{[]string{"version"}, 0, "etl " + version},
-		{[]string{"--help"}, 0, "etl run CONFIG"},
-		{[]string{"run", "--help"}, 0, "--once"},
-		{[]string{"validate", "--help"}, 0, "Moves no data"},
-		{[]string{"plugins", "--help"}, 0, "--plugin-dir"},
-		{[]string{"frobnicate"}, 2, `unknown command "frobnicate"`},
-		{[]string{"run"}, 2, "want exactly one CONFIG"},
-		{nil, 2, "Usage"},
+		{[]string{"version"}, 0, "etl " + version, ""},
+		{[]string{"--help"}, 0, "etl run CONFIG", ""},
+		{[]string{"help"}, 0, "etl run CONFIG", ""},
+		{[]string{"help", "run"}, 0, "--once", ""},
+		{[]string{"help", "status"}, 0, "Usage: etl status", ""},
+		{[]string{"run", "--help"}, 0, "--once", ""},
+		{[]string{"run", "-h"}, 0, "--once", ""},
+		{[]string{"validate", "--help"}, 0, "Moves no data", ""},
+		{[]string{"status", "--help"}, 0, "Usage: etl status", ""},
+		{[]string{"plugins", "--help"}, 0, "--plugin-dir", ""},
+		{[]string{"validate", "--bogus"}, 2, "", "Usage: etl validate"},
+		{[]string{"help", "frobnicate"}, 2, "", `unknown command "frobnicate"`},
+		{[]string{"frobnicate"}, 2, "", `unknown command "frobnicate"`},
+		{[]string{"run"}, 2, "", "want exactly one CONFIG"},
+		{nil, 2, "", "Usage"},
 	}
 	for _, c := range cases {
 		code, stdout, stderr := etl(t, c.args...)
-		if code != c.code || !strings.Contains(stdout+stderr, c.want) {
-			t.Errorf("etl %v: exit %d, output %q; want exit %d and %q", c.args, code, stdout+stderr, c.code, c.want)
+		if code != c.code || !strings.Contains(stdout, c.stdout) || !strings.Contains(stderr, c.stderr) {
+			t.Errorf("etl %v: exit %d, stdout %q, stderr %q; want exit %d, %q on stdout and %q on stderr", c.args, code, stdout, stderr, c.code, c.stdout, c.stderr)
+		}
+		if c.code == 0 && stderr != "" {
+			t.Errorf("etl %v wrote to stderr: %q", c.args, stderr)
 		}
 	}
 }

@@ -27,7 +27,7 @@ A file is a partition of the source; other sources count their own partitions.
 What a plugin cannot tell is shown as "unknown".`
 
 func cmdStatus(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("status", statusHelp, stderr)
+	fs := newFlagSet("status", statusHelp, stdout, stderr)
 	var c common
 	c.register(fs)
 	timeout := fs.Duration("timeout", time.Minute, "give up after this long (the sink may be retrying an unreachable database)")

@@ -234,3 +234,48 @@ func TestParseRestartBounds(t *testing.T) {
 		})
 	}
 }
+
+// A file with mistakes still gives the spec as far as it was read, and
+// says which steps' plugins can still check their config.
+func TestParseWithMistakesKeepsUsableSteps(t *testing.T) {
+	s, err := Parse("p.yaml", []byte(`version: 1
+name: n
+colour: red
+source: {plugin: csvdir, colour: red, config: {path: x}}
+transforms:
+  - {name: a, plugin: [x, y]}
+  - {name: b, plugin: cleanser, config: [1]}
+  - {name: c, path: ./plug, env: [1X]}
+sink: {plugin: postgres, config: {dsn: "${UNSET_DSN}"}}
+`), env(nil))
+	if err == nil || s == nil {
+		t.Fatalf("want mistakes and a partial spec, got %v, %v", s, err)
+	}
+	usable := map[string]bool{}
+	for _, st := range s.Steps() {
+		usable[st.Role] = st.Usable()
+	}
+	want := map[string]bool{"source": true, "transforms[0]": false, "transforms[1]": false, "transforms[2]": true, "sink": true}
+	for role, u := range want {
+		if usable[role] != u {
+			t.Errorf("%s usable %v, want %v", role, usable[role], u)
+		}
+	}
+	e := s.LocateKey(&s.Transforms[2], "path")
+	if e.Line != 8 || e.Path != "transforms[2].path" {
+		t.Errorf("LocateKey: %+v, want line 8 transforms[2].path", e)
+	}
+}
+
+func TestMergeAndSortErrors(t *testing.T) {
+	es := Errors{{Line: 9, Path: "sink.config.dsn", Msg: "unset"}, {Line: 2, Path: "colour"}}
+	es.Merge(Errors{{Line: 9, Path: "sink.config.dsn", Msg: "required"}, {Line: 9, Path: "sink.config.dsn_x"}, {Line: 1, Path: "sink.config"}})
+	es.Sort()
+	var got []string
+	for _, e := range es {
+		got = append(got, e.Path)
+	}
+	if strings.Join(got, " ") != "sink.config colour sink.config.dsn sink.config.dsn_x" {
+		t.Errorf("got %v", got)
+	}
+}
