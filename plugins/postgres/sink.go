@@ -490,6 +490,9 @@ func (s *Sink) ensureReady(ctx context.Context) error {
 		if err := es.Err(); err != nil {
 			return err
 		}
+		for i := range plan {
+			plan[i].loc = s.set.zone
+		}
 		s.cols = plan
 		cnames := make([]string, len(plan))
 		for i, c := range plan {
