@@ -94,6 +94,7 @@ func TestPostgresEveryTypeIntoEveryColumnItMayGoTo(t *testing.T) {
 		{"int16 into integer", record.Field{Type: record.Int16}, "integer", "", []cell{i16(-5)}, []string{"-5"}},
 		{"int16 into bigint", record.Field{Type: record.Int16}, "bigint", "", []cell{i16(math.MinInt16)}, []string{"-32768"}},
 		{"int16 into numeric", record.Field{Type: record.Int16}, "numeric", "", []cell{i16(-12345)}, []string{"-12345"}},
+		{"int16 into double", record.Field{Type: record.Int16}, "double precision", "", []cell{i16(-3)}, []string{"-3"}},
 		{"int16 into text", record.Field{Type: record.Int16}, "text", "", []cell{i16(-7)}, []string{"-7"}},
 		{"int32 into integer", record.Field{Type: record.Int32}, "integer", "", []cell{i32(math.MinInt32), i32(math.MaxInt32)}, []string{"-2147483648", "2147483647"}},
 		{"int32 into smallint, range checked", record.Field{Type: record.Int32}, "smallint", "", []cell{i32(32767), i32(32768), i32(-32769)},
@@ -111,7 +112,8 @@ func TestPostgresEveryTypeIntoEveryColumnItMayGoTo(t *testing.T) {
 		{"bool into boolean", record.Field{Type: record.Bool}, "boolean", "", []cell{boolean(true), boolean(false)}, []string{"true", "false"}},
 
 		{"json into json", record.Field{Type: record.JSON}, "json", "", []cell{raw([]byte(`{"b": 1, "a": [1,2]}`)), raw([]byte(`"é"`))}, []string{`{"b": 1, "a": [1,2]}`, `"é"`}},
-		{"json into jsonb", record.Field{Type: record.JSON}, "jsonb", "", []cell{raw([]byte(`{"b": 1, "a": [1,2]}`)), raw([]byte(`null`))}, []string{`{"a": [1, 2], "b": 1}`, "null"}},
+		{"json into jsonb", record.Field{Type: record.JSON}, "jsonb", "", []cell{raw([]byte(`{"b": 1, "a": [1,2]}`)), raw([]byte(`null`)), raw([]byte(`"\u0000"`))},
+			[]string{`{"a": [1, 2], "b": 1}`, "null", "refused: unsupported Unicode escape sequence"}},
 		{"json into text", record.Field{Type: record.JSON}, "text", "", []cell{raw([]byte(`[1, 2]`))}, []string{"[1, 2]"}},
 		{"string into jsonb", record.Field{Type: record.String}, "jsonb", "", []cell{str(`{"k": true}`)}, []string{`{"k": true}`}},
 		{"string into json", record.Field{Type: record.String}, "json", "", []cell{str(`[ 1 ]`)}, []string{`[ 1 ]`}},
