@@ -126,7 +126,8 @@ func (b *Batch) appendCell(v []byte, null bool) {
 // AppendNull appends a null cell.
 func (b *Batch) AppendNull() { b.appendCell(nil, true) }
 
-// AppendBytes appends a String cell holding v (not null, possibly empty).
+// AppendBytes appends a String, JSON or Bytes cell holding v (not null,
+// possibly empty). For JSON, v must be valid JSON text.
 func (b *Batch) AppendBytes(v []byte) { b.appendCell(v, false) }
 
 // AppendString appends a String cell holding v.
@@ -159,6 +160,30 @@ func (b *Batch) AppendDecimal(unscaled int64) { b.append8(uint64(unscaled)) }
 
 // AppendTimestamp appends a Timestamp cell, kept to the microsecond.
 func (b *Batch) AppendTimestamp(t time.Time) { b.append8(uint64(t.UnixMicro())) }
+
+// AppendInt16 appends an Int16 cell.
+func (b *Batch) AppendInt16(v int16) {
+	var tmp [2]byte
+	binary.BigEndian.PutUint16(tmp[:], uint16(v))
+	b.appendCell(tmp[:], false)
+}
+
+// AppendInt32 appends an Int32 cell.
+func (b *Batch) AppendInt32(v int32) {
+	var tmp [4]byte
+	binary.BigEndian.PutUint32(tmp[:], uint32(v))
+	b.appendCell(tmp[:], false)
+}
+
+// AppendDate appends a Date cell, days since 1970-01-01 (negative before).
+func (b *Batch) AppendDate(days int32) {
+	var tmp [4]byte
+	binary.BigEndian.PutUint32(tmp[:], uint32(days))
+	b.appendCell(tmp[:], false)
+}
+
+// AppendUUID appends a UUID cell.
+func (b *Batch) AppendUUID(u [16]byte) { b.appendCell(u[:], false) }
 
 // AppendBool appends a Bool cell.
 func (b *Batch) AppendBool(v bool) {
@@ -238,6 +263,45 @@ func (b *Batch) Timestamp(row, col int) time.Time {
 		return time.Time{}
 	}
 	return time.UnixMicro(b.Micros(row, col)).UTC()
+}
+
+// Int16 returns Int16 cell (row, col), 0 when null.
+func (b *Batch) Int16(row, col int) int16 {
+	v := b.Bytes(row, col)
+	if len(v) != 2 {
+		return 0
+	}
+	return int16(binary.BigEndian.Uint16(v))
+}
+
+func (b *Batch) fixed4(row, col int) uint32 {
+	v := b.Bytes(row, col)
+	if len(v) != 4 {
+		return 0
+	}
+	return binary.BigEndian.Uint32(v)
+}
+
+// Int32 returns Int32 cell (row, col), 0 when null.
+func (b *Batch) Int32(row, col int) int32 { return int32(b.fixed4(row, col)) }
+
+// Days returns Date cell (row, col) as days since 1970-01-01, 0 when null.
+func (b *Batch) Days(row, col int) int32 { return int32(b.fixed4(row, col)) }
+
+// Date returns Date cell (row, col) as midnight UTC of its day; the zero
+// time when null.
+func (b *Batch) Date(row, col int) time.Time {
+	if b.IsNull(row, col) {
+		return time.Time{}
+	}
+	return DateTime(b.Days(row, col))
+}
+
+// UUID returns UUID cell (row, col), all zeros when null.
+func (b *Batch) UUID(row, col int) [16]byte {
+	var u [16]byte
+	copy(u[:], b.Bytes(row, col))
+	return u
 }
 
 // Bool returns Bool cell (row, col), false when null.

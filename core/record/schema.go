@@ -2,23 +2,40 @@
 // rows, rejected rows and source positions.
 package record
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
 
 // Type is the type of a field's values inside a Batch.
 type Type int
 
 // The field types. Each has a fixed binary encoding inside a Batch; see the
-// Append and accessor methods of Batch.
+// Append and accessor methods of Batch. The values are part of the wire
+// format (a schema carries them as numbers): new types are added at the end
+// and no value ever changes. Each maps simply onto an Apache Arrow type,
+// named after the encoding.
 const (
-	String    Type = iota // UTF-8 text
-	Int64                 // 8 bytes, big-endian two's complement
-	Float64               // 8 bytes, big-endian IEEE 754 bits
-	Bool                  // 1 byte, 0 or 1
-	Timestamp             // 8 bytes, big-endian microseconds since 1970-01-01 UTC
-	Decimal               // 8 bytes, big-endian unscaled int64; the scale is the Field's
+	String    Type = iota // UTF-8 text (Arrow utf8)
+	Int64                 // 8 bytes, big-endian two's complement (int64)
+	Float64               // 8 bytes, big-endian IEEE 754 bits (float64)
+	Bool                  // 1 byte, 0 or 1 (bool)
+	Timestamp             // 8 bytes, big-endian microseconds since 1970-01-01 UTC (timestamp[us, UTC])
+	Decimal               // 8 bytes, big-endian unscaled int64; the scale is the Field's (decimal128)
+	Int16                 // 2 bytes, big-endian two's complement (int16)
+	Int32                 // 4 bytes, big-endian two's complement (int32)
+	Date                  // 4 bytes, big-endian signed days since 1970-01-01 (date32)
+	UUID                  // 16 bytes, the UUID's bytes in RFC 9562 order (fixed_size_binary[16])
+	JSON                  // the UTF-8 text of one valid JSON value, as written (utf8)
+	Bytes                 // any bytes, possibly empty (binary)
 )
 
-var typeNames = [...]string{"string", "int64", "float64", "bool", "timestamp", "decimal"}
+var typeNames = [...]string{"string", "int64", "float64", "bool", "timestamp", "decimal",
+	"int16", "int32", "date", "uuid", "json", "bytes"}
+
+// TypeNames lists the names of every type, in the order of their values.
+func TypeNames() []string { return slices.Clone(typeNames[:]) }
 
 // String returns the name used in YAML and in messages, e.g. "int64".
 func (t Type) String() string {
@@ -35,7 +52,7 @@ func ParseType(s string) (Type, error) {
 			return Type(i), nil
 		}
 	}
-	return 0, fmt.Errorf("unknown type %q (want one of string, int64, float64, bool, timestamp, decimal)", s)
+	return 0, fmt.Errorf("unknown type %q (want one of %s)", s, strings.Join(typeNames[:], ", "))
 }
 
 // Field is one column of a Schema.

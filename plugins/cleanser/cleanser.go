@@ -242,5 +242,15 @@ func appendValue(out *record.Batch, t record.Type, v *value) {
 		out.AppendBool(v.i != 0)
 	case record.Timestamp:
 		out.AppendTimestamp(time.UnixMicro(v.i))
+	case record.Int16:
+		out.AppendInt16(int16(v.i))
+	case record.Int32:
+		out.AppendInt32(int32(v.i))
+	case record.Date:
+		out.AppendDate(int32(v.i))
+	case record.UUID:
+		out.AppendUUID(v.u)
+	case record.JSON, record.Bytes:
+		out.AppendBytes(v.s)
 	}
 }

@@ -27,7 +27,8 @@ type Config struct {
 type FieldConfig struct {
 	// Name is the input field's name, and the output field's.
 	Name string `yaml:"name"`
-	// Type is string, int64, decimal, float64, bool or timestamp.
+	// Type is string, int16, int32, int64, decimal, float64, bool,
+	// timestamp, date, uuid, json or bytes.
 	Type string `yaml:"type"`
 	// Required rejects a row whose value is null (MISSING_REQUIRED); the
 	// output field is nullable unless the field is required.
@@ -61,6 +62,8 @@ type FieldConfig struct {
 
 	// Formats (timestamp) are tried in order: Go layouts, or rfc3339,
 	// rfc3339nano, unix, unix_ms, unix_us. Default: [rfc3339].
+	// Formats (date) are Go layouts giving a full date, tried in order.
+	// Default: [2006-01-02].
 	Formats []string `yaml:"formats"`
 	// TimeZone (timestamp) is the IANA zone of layouts that carry none;
 	// default UTC.
@@ -71,6 +74,12 @@ type FieldConfig struct {
 	// MaxFuture (timestamp) rejects times further than this duration after
 	// the moment the batch is processed, e.g. 1h.
 	MaxFuture string `yaml:"max_future"`
+
+	// Encoding (bytes) is how the text holds the bytes: text (the default:
+	// the bytes of the text as they are), hex (pairs of hex digits, with an
+	// optional \x prefix as PostgreSQL writes bytea) or base64 (standard,
+	// with padding).
+	Encoding string `yaml:"encoding"`
 }
 
 // RuleConfig is a validation rule: a boolean expr expression over the
@@ -111,10 +120,17 @@ const (
 	ErrInvalidTimestamp = "INVALID_TIMESTAMP"
 	ErrInvalidBoolean   = "INVALID_BOOLEAN"
 	ErrInvalidText      = "INVALID_TEXT"
+	ErrInvalidDate      = "INVALID_DATE"
+	ErrInvalidUUID      = "INVALID_UUID"
+	ErrInvalidJSON      = "INVALID_JSON"
+	ErrInvalidBytes     = "INVALID_BYTES"
 	ErrTooLong          = "TOO_LONG"
 	ErrRuleViolation    = "RULE_VIOLATION"
 	ErrDeriveFailed     = "DERIVE_FAILED"
 )
+
+// typeList names the field types, for messages.
+var typeList = strings.Join(record.TypeNames(), ", ")
 
 var errorTypeRE = regexp.MustCompile(`^[A-Z][A-Z0-9_]{0,99}$`)
 
@@ -152,7 +168,7 @@ func compile(cfg Config, in record.Schema) (*plan, record.Schema, error) {
 		}
 		typeOK := false
 		if dc.Type == "" {
-			es.Add(path+".type", "missing (one of string, int64, decimal, float64, bool, timestamp)")
+			es.Add(path+".type", "missing (one of %s)", typeList)
 		} else if t, err := record.ParseType(dc.Type); err != nil {
 			es.Add(path+".type", "%v", err)
 		} else {
@@ -249,7 +265,7 @@ func compileField(fc FieldConfig, path string, in record.Schema, es *plugin.Conf
 	}
 	typeOK := false
 	if fc.Type == "" {
-		es.Add(path+".type", "missing (one of string, int64, decimal, float64, bool, timestamp)")
+		es.Add(path+".type", "missing (one of %s)", typeList)
 	} else if t, err := record.ParseType(fc.Type); err != nil {
 		es.Add(path+".type", "%v", err)
 	} else {
@@ -278,17 +294,62 @@ func compileField(fc FieldConfig, path string, in record.Schema, es *plugin.Conf
 	only("aliases", fc.Aliases != nil, record.String)
 	only("allowed", fc.Allowed != nil, record.String)
 	only("otherwise", fc.Otherwise != "", record.String)
-	only("formats", fc.Formats != nil, record.Timestamp)
+	if fc.Formats != nil && f.typ != record.Timestamp && f.typ != record.Date {
+		es.Add(path+".formats", "only for timestamp and date fields, not %s", f.typ)
+	}
+	only("encoding", fc.Encoding != "", record.Bytes)
 	only("time_zone", fc.TimeZone != "", record.Timestamp)
 	only("not_before", fc.NotBefore != "", record.Timestamp)
 	only("max_future", fc.MaxFuture != "", record.Timestamp)
 	if f.typ == record.String {
 		compileString(f, fc, path, es)
 	}
-	if f.typ == record.Timestamp {
+	switch f.typ {
+	case record.Timestamp:
 		compileTimestamp(f, fc, path, es)
+	case record.Date:
+		compileDate(f, fc, path, es)
+	case record.Bytes:
+		switch fc.Encoding {
+		case "", "text":
+			f.encoding = encText
+		case "hex":
+			f.encoding = encHex
+		case "base64":
+			f.encoding = encBase64
+		default:
+			es.Add(path+".encoding", "%q: want text, hex or base64", fc.Encoding)
+		}
 	}
 	return f
+}
+
+// compileDate checks a date field's formats: Go layouts that give a full
+// date, the time of day and zone (if any) being ignored.
+func compileDate(f *field, fc FieldConfig, path string, es *plugin.ConfigErrors) {
+	formats := fc.Formats
+	if formats == nil {
+		formats = []string{time.DateOnly}
+	}
+	if len(formats) == 0 {
+		es.Add(path+".formats", "list at least one format")
+	}
+	ref := time.Date(2001, 2, 3, 4, 5, 6, 0, time.UTC)
+	for i, layout := range formats {
+		at := fmt.Sprintf("%s.formats[%d]", path, i)
+		s := ref.Format(layout)
+		if s == layout {
+			es.Add(at, "%q has no Go layout elements: write the reference date 2006-01-02 (Jan 2, 2006) the way the input does, e.g. \"02/01/2006\"", layout)
+			continue
+		}
+		t, err := time.Parse(layout, s)
+		if err != nil || t.Year() != 2001 || t.Month() != 2 || t.Day() != 3 {
+			es.Add(at, "layout %q does not give a full date (year, month and day)", layout)
+			continue
+		}
+		f.dateLayouts = append(f.dateLayouts, layout)
+	}
+	f.formatList = strings.Join(formats, ", ")
 }
 
 // checkDecimal checks precision and scale, set for decimals only.

@@ -26,6 +26,9 @@
 //     `max_length` counts characters; `on_overflow` is reject (TOO_LONG,
 //     the default) or truncate.
 //   - int64: optionally signed decimal digits (INVALID_NUMBER).
+//   - int16, int32: the same, within -32768 to 32767 and -2147483648 to
+//     2147483647; a value outside is INVALID_NUMBER, the reason naming
+//     the range.
 //   - decimal: `precision` (at most 18) and `scale`, as NUMERIC(p,s);
 //     parsed exactly by record.ParseDecimal. A value with more digits than
 //     the type holds is refused (INVALID_NUMBER), never rounded; the reason
@@ -33,7 +36,26 @@
 //     than 2 decimal places", "12345678901 has more than 10 digits before
 //     the decimal point".
 //   - float64: a finite number (INVALID_NUMBER).
-//   - bool: true/false, t/f, yes/no, y/n, 1/0 in any case (INVALID_BOOLEAN).
+//   - bool: true/false, t/f, yes/no, y/n, on/off, 1/0 in any case
+//     (INVALID_BOOLEAN).
+//   - date: `formats` are Go layouts giving a full date, tried in order
+//     (default [2006-01-02]), e.g. "02/01/2006" or "Jan 2, 2006". The date
+//     is the day as written: a layout with a time and zone gives the day in
+//     the value's own offset, never converted. Anything else is
+//     INVALID_DATE.
+//   - uuid: 32 hex digits in either case, as 8-4-4-4-12 with hyphens or
+//     without any; the output is the 16 bytes. Braces ({...}), a urn:uuid:
+//     prefix and any other form are refused (INVALID_UUID): they are rare
+//     in data, and accepting them would hide a column mixing forms.
+//   - json: the text must be one valid JSON value (encoding/json's Valid)
+//     in valid UTF-8 (INVALID_JSON); it is kept as written, not
+//     reformatted. A \u0000 escape passes, but a jsonb column refuses it
+//     (the sink rejects the row as DB_REJECTED).
+//   - bytes: `encoding` says how the text holds them: text (the default,
+//     the text's own bytes, after trimming unless trim is false), hex
+//     (pairs of hex digits in either case, optionally after \x as
+//     PostgreSQL writes bytea) or base64 (standard alphabet with padding).
+//     A text that does not decode is INVALID_BYTES.
 //   - timestamp: `formats` are tried in order (default [rfc3339]): Go
 //     layouts such as "2006-01-02 15:04:05", or rfc3339 (fraction optional),
 //     rfc3339nano, unix, unix_ms, unix_us. The Unix formats are told apart
@@ -86,10 +108,15 @@
 // error_type (default RULE_VIOLATION) and a reason naming the rule and the
 // values it read.
 //
-// In expressions a string field is a string, an int64 an int64, a float64
-// and a decimal a float64 (the stored value stays exact), a bool a bool, a
-// timestamp a time.Time in UTC (compare with now(), date("2024-01-01"),
-// duration("1h")), and a null is nil. Expressions are type-checked at
+// In expressions a string field is a string, an int64, int32 or int16 an
+// int64, a float64 and a decimal a float64 (the stored value stays exact),
+// a bool a bool, a timestamp a time.Time in UTC (compare with now(),
+// date("2024-01-01"), duration("1h")), a date a time.Time at midnight UTC
+// (`d >= date("2024-01-01")`), a uuid its canonical lower-case text
+// (8-4-4-4-12), a json its text, a bytes a string holding the bytes
+// (len counts bytes), and a null is nil. A derived field of a new type
+// takes the same: an integer in range for int16/int32, a time.Time for a
+// date (its day in UTC), text that parses for a uuid or json. Expressions are type-checked at
 // Configure: a mistake is a configuration error at `rules[i].expr` or
 // `derive[i].expr` naming the rule and the line and column in the
 // expression.

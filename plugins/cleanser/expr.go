@@ -2,6 +2,7 @@ package cleanser
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -11,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
@@ -23,8 +25,10 @@ import (
 
 // How expressions see values: a field is a variable named after it,
 // holding a string, an int64, a float64, a bool or a time.Time (UTC);
-// a decimal is a float64 there (it is stored exactly all the same); a
-// null is nil.
+// a decimal is a float64 there (it is stored exactly all the same); an
+// int16 or int32 is an int64; a date is a time.Time at midnight UTC; a
+// uuid is its canonical lower-case text (8-4-4-4-12); a json is its text
+// and a bytes a string holding the bytes; a null is nil.
 //
 // Every expression is compiled twice. The first compilation, against an
 // environment where each variable has its field's type, checks the
@@ -86,13 +90,13 @@ func (e *envBuilder) add(name string, t record.Type, nullable bool) {
 // exprType is the type expressions see for a field of type t.
 func exprType(t record.Type) types.Type {
 	switch t {
-	case record.Int64:
+	case record.Int64, record.Int16, record.Int32:
 		return types.Int64
 	case record.Decimal, record.Float64:
 		return types.Float64
 	case record.Bool:
 		return types.Bool
-	case record.Timestamp:
+	case record.Timestamp, record.Date:
 		return types.TypeOf(time.Time{})
 	}
 	return types.String
@@ -164,15 +168,15 @@ func fits(rt reflect.Type, t record.Type) bool {
 	k := rt.Kind()
 	isInt := k >= reflect.Int && k <= reflect.Uint64
 	switch t {
-	case record.String:
+	case record.String, record.UUID, record.JSON, record.Bytes:
 		return k == reflect.String
-	case record.Int64:
+	case record.Int64, record.Int16, record.Int32:
 		return isInt
 	case record.Decimal, record.Float64:
 		return isInt || k == reflect.Float32 || k == reflect.Float64
 	case record.Bool:
 		return k == reflect.Bool
-	case record.Timestamp:
+	case record.Timestamp, record.Date:
 		return rt == reflect.TypeOf(time.Time{})
 	}
 	return false
@@ -239,8 +243,14 @@ func box(t record.Type, scale int, v *value) any {
 			return v.canon.boxed
 		}
 		return string(v.s)
-	case record.Int64:
+	case record.Int64, record.Int16, record.Int32:
 		return v.i
+	case record.Date:
+		return record.DateTime(int32(v.i))
+	case record.UUID:
+		return string(record.AppendUUIDText(nil, v.u[:]))
+	case record.JSON, record.Bytes:
+		return string(v.s)
 	case record.Decimal:
 		return float64(v.i) / pow10f[scale]
 	case record.Float64:
@@ -270,12 +280,41 @@ func (d *derived) set(out any, v *value) string {
 		}
 		d.scratch = append(d.scratch[:0], s...)
 		v.s = d.scratch
-	case record.Int64:
+	case record.Int64, record.Int16, record.Int32:
 		n, isInt := toInt64(out)
 		if !isInt {
 			return bad()
 		}
+		if lo, hi := intRange(d.typ); n < lo || n > hi {
+			return fmt.Sprintf("%s: %d is out of range for %s (%d to %d)", d.name, n, d.typ, lo, hi)
+		}
 		v.i = n
+	case record.UUID, record.JSON, record.Bytes:
+		s, isString := out.(string)
+		if !isString {
+			return bad()
+		}
+		switch d.typ {
+		case record.UUID:
+			u, err := record.ParseUUID([]byte(s))
+			if err != nil {
+				return fmt.Sprintf("%s: %s is not a UUID", d.name, quote(s))
+			}
+			v.u = u
+			return ""
+		case record.JSON:
+			if !json.Valid([]byte(s)) || !utf8.ValidString(s) {
+				return fmt.Sprintf("%s: %s is not valid JSON", d.name, quote(s))
+			}
+		}
+		d.scratch = append(d.scratch[:0], s...)
+		v.s = d.scratch
+	case record.Date:
+		t, isTime := out.(time.Time)
+		if !isTime {
+			return bad()
+		}
+		v.i = int64(record.DaysOf(t.UTC()))
 	case record.Float64:
 		x, isNum := toFloat64(out)
 		if !isNum {

@@ -2,9 +2,13 @@ package cleanser
 
 import (
 	"bytes"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -49,6 +53,12 @@ type field struct {
 	maxFuture    int64 // µs
 	hasMaxFuture bool
 
+	// date: the Go layouts of formats (formatList names them)
+	dateLayouts []string
+
+	// bytes: how the text holds them
+	encoding byte
+
 	// inEnv says some expression reads the field.
 	inEnv bool
 }
@@ -56,6 +66,13 @@ type field struct {
 const (
 	caseUpper = 'u'
 	caseLower = 'l'
+)
+
+// The encodings of a bytes field's text.
+const (
+	encText   = 't'
+	encHex    = 'x'
+	encBase64 = 'b'
 )
 
 // canon is a canonical string value, boxed once for the expression
@@ -68,10 +85,11 @@ type canon struct {
 // value is one typed cell of the row being processed.
 type value struct {
 	null  bool
-	i     int64   // int64, decimal (unscaled), timestamp (µs), bool (0/1)
-	f     float64 // float64
-	s     []byte  // string; aliases the input batch or a scratch buffer
-	canon *canon  // string, when s is a canonical value
+	i     int64    // int16, int32, int64, decimal (unscaled), timestamp (µs), date (days), bool (0/1)
+	f     float64  // float64
+	s     []byte   // string, json, bytes; aliases the input batch or a scratch buffer
+	canon *canon   // string, when s is a canonical value
+	u     [16]byte // uuid
 }
 
 // failure says why a value was refused; the reason is built only then.
@@ -92,6 +110,11 @@ const (
 	failTooLong
 	failNotAllowed
 	failBadText
+	failDate
+	failUUID
+	failJSON
+	failJSONText
+	failBytes
 )
 
 // errorType returns the reject's error type for a failure.
@@ -111,6 +134,14 @@ func (f failure) errorType() string {
 		return ErrRuleViolation
 	case failBadText:
 		return ErrInvalidText
+	case failDate:
+		return ErrInvalidDate
+	case failUUID:
+		return ErrInvalidUUID
+	case failJSON, failJSONText:
+		return ErrInvalidJSON
+	case failBytes:
+		return ErrInvalidBytes
 	}
 	return "INVALID"
 }
@@ -150,6 +181,39 @@ func (f *field) read(b *record.Batch, row int, now int64, v *value) failure {
 		n, fail := parseInt(raw)
 		v.i = n
 		return fail
+	case record.Int16, record.Int32:
+		n, fail := parseInt(raw)
+		if lo, hi := intRange(f.typ); fail == ok && (n < lo || n > hi) {
+			fail = failIntRange
+		}
+		v.i = n
+		return fail
+	case record.Date:
+		for _, layout := range f.dateLayouts {
+			if t, err := time.Parse(layout, string(raw)); err == nil {
+				v.i = int64(record.DaysOf(t))
+				return ok
+			}
+		}
+		return failDate
+	case record.UUID:
+		u, err := record.ParseUUID(raw)
+		if err != nil {
+			return failUUID
+		}
+		v.u = u
+		return ok
+	case record.JSON:
+		if !json.Valid(raw) {
+			return failJSON
+		}
+		if !utf8.Valid(raw) {
+			return failJSONText
+		}
+		v.s = raw
+		return ok
+	case record.Bytes:
+		return f.readBytes(raw, v)
 	case record.Decimal:
 		n, fail := parseDecimal(raw, f.precision, f.scale)
 		v.i = n
@@ -186,6 +250,16 @@ func (f *field) readTyped(b *record.Batch, row int, v *value, now int64) failure
 	switch f.typ {
 	case record.Int64, record.Decimal, record.Timestamp:
 		v.i = b.Int64(row, f.in)
+	case record.Int16:
+		v.i = int64(b.Int16(row, f.in))
+	case record.Int32:
+		v.i = int64(b.Int32(row, f.in))
+	case record.Date:
+		v.i = int64(b.Days(row, f.in))
+	case record.UUID:
+		v.u = b.UUID(row, f.in)
+	case record.JSON, record.Bytes:
+		v.s = b.Bytes(row, f.in)
 	case record.Float64:
 		v.f = b.Float64(row, f.in)
 	case record.Bool:
@@ -195,6 +269,46 @@ func (f *field) readTyped(b *record.Batch, row int, v *value, now int64) failure
 	}
 	if f.typ == record.Timestamp {
 		return f.checkBounds(v.i, now)
+	}
+	return ok
+}
+
+// intRange returns the smallest and largest values of an integer type.
+func intRange(t record.Type) (int64, int64) {
+	switch t {
+	case record.Int16:
+		return math.MinInt16, math.MaxInt16
+	case record.Int32:
+		return math.MinInt32, math.MaxInt32
+	}
+	return math.MinInt64, math.MaxInt64
+}
+
+// readBytes decodes a bytes field's text as its encoding says.
+func (f *field) readBytes(raw []byte, v *value) failure {
+	switch f.encoding {
+	case encHex:
+		if len(raw) >= 2 && raw[0] == '\\' && raw[1] == 'x' {
+			raw = raw[2:]
+		}
+		if len(raw)%2 != 0 {
+			return failBytes
+		}
+		f.scratch = slices.Grow(f.scratch[:0], len(raw)/2)[:len(raw)/2]
+		if _, err := hex.Decode(f.scratch, raw); err != nil {
+			return failBytes
+		}
+		v.s = f.scratch
+	case encBase64:
+		size := base64.StdEncoding.DecodedLen(len(raw))
+		f.scratch = slices.Grow(f.scratch[:0], size)[:size]
+		n, err := base64.StdEncoding.Strict().Decode(f.scratch, raw)
+		if err != nil {
+			return failBytes
+		}
+		v.s = f.scratch[:n]
+	default:
+		v.s = raw
 	}
 	return ok
 }
@@ -289,13 +403,17 @@ func (f *field) reason(fail failure, b *record.Batch, row int, v *value) string 
 	case failNotNumber:
 		return fmt.Sprintf("%s: %s is not a number", f.name, q)
 	case failIntRange:
-		return fmt.Sprintf("%s: %s is out of range for int64", f.name, q)
+		if f.typ == record.Int64 {
+			return fmt.Sprintf("%s: %s is out of range for int64", f.name, q)
+		}
+		lo, hi := intRange(f.typ)
+		return fmt.Sprintf("%s: %s is out of range for %s (%d to %d)", f.name, q, f.typ, lo, hi)
 	case failDecimalRange:
 		return decimalRangeReason(f.name, q, text, f.precision, f.scale)
 	case failNotFloat:
 		return fmt.Sprintf("%s: %s is not a finite number", f.name, q)
 	case failNotBool:
-		return fmt.Sprintf("%s: %s is not a boolean (true/false, t/f, yes/no, y/n, 1/0)", f.name, q)
+		return fmt.Sprintf("%s: %s is not a boolean (true/false, t/f, yes/no, y/n, on/off, 1/0)", f.name, q)
 	case failTimestamp:
 		return fmt.Sprintf("%s: %s matches none of the formats %s", f.name, q, f.formatList)
 	case failZone:
@@ -304,6 +422,19 @@ func (f *field) reason(fail failure, b *record.Batch, row int, v *value) string 
 				return zoneReason(f.name, name, text, f.loc)
 			}
 		}
+	case failDate:
+		return fmt.Sprintf("%s: %s matches none of the date formats %s", f.name, q, f.formatList)
+	case failUUID:
+		return fmt.Sprintf("%s: %s is not a UUID (32 hex digits, as 8-4-4-4-12 with hyphens or without any)", f.name, q)
+	case failJSON:
+		return fmt.Sprintf("%s: %s is not valid JSON", f.name, q)
+	case failJSONText:
+		return fmt.Sprintf("%s: %s is not valid UTF-8", f.name, q)
+	case failBytes:
+		if f.encoding == encHex {
+			return fmt.Sprintf("%s: %s is not hex (pairs of digits 0-9 a-f, optionally after \\x)", f.name, q)
+		}
+		return fmt.Sprintf("%s: %s is not standard base64 with padding", f.name, q)
 	case failTooEarly:
 		return fmt.Sprintf("%s: %s (%s) is before %s", f.name, q, formatMicros(v.i), formatMicros(f.notBefore))
 	case failTooLate:
@@ -368,8 +499,14 @@ func formatTyped(t record.Type, scale int, v *value) string {
 	switch t {
 	case record.String:
 		return string(v.s)
-	case record.Int64:
+	case record.Int64, record.Int16, record.Int32:
 		return strconv.FormatInt(v.i, 10)
+	case record.Date:
+		return string(record.AppendDateText(nil, int32(v.i)))
+	case record.UUID:
+		return string(record.AppendUUIDText(nil, v.u[:]))
+	case record.JSON, record.Bytes:
+		return string(v.s)
 	case record.Decimal:
 		return record.FormatDecimal(v.i, scale)
 	case record.Float64:
@@ -465,7 +602,8 @@ func parseFloat(b []byte) (float64, failure) {
 	return x, ok
 }
 
-// parseBool accepts true/false, t/f, yes/no, y/n and 1/0, in any case.
+// parseBool accepts true/false, t/f, yes/no, y/n, on/off and 1/0, in any
+// case.
 func parseBool(b []byte) (bool, failure) {
 	if len(b) > 5 {
 		return false, failNotBool
@@ -473,9 +611,9 @@ func parseBool(b []byte) (bool, failure) {
 	var buf [5]byte
 	l := toLower(buf[:0], b)
 	switch string(l) {
-	case "true", "t", "yes", "y", "1":
+	case "true", "t", "yes", "y", "on", "1":
 		return true, ok
-	case "false", "f", "no", "n", "0":
+	case "false", "f", "no", "n", "off", "0":
 		return false, ok
 	}
 	return false, failNotBool

@@ -146,13 +146,13 @@ func TestFloat64Field(t *testing.T) {
 
 func TestBoolField(t *testing.T) {
 	var cases []rowCase
-	for _, s := range []string{"true", "TRUE", "True", "t", "T", "yes", "YES", "y", "Y", "1", " true "} {
+	for _, s := range []string{"true", "TRUE", "True", "t", "T", "yes", "YES", "y", "Y", "on", "ON", "1", " true "} {
 		cases = append(cases, pass(s, "true"))
 	}
-	for _, s := range []string{"false", "FALSE", "f", "F", "no", "No", "n", "N", "0"} {
+	for _, s := range []string{"false", "FALSE", "f", "F", "no", "No", "n", "N", "off", "Off", "0"} {
 		cases = append(cases, pass(s, "false"))
 	}
-	for _, s := range []string{"2", "truee", "on", "off", "yes please", "-1", "é"} {
+	for _, s := range []string{"2", "truee", "onn", "of", "yes please", "-1", "é"} {
 		cases = append(cases, reject(s, ErrInvalidBoolean, "is not a boolean"))
 	}
 	oneField("type: bool", "true", "true").run(t, cases)

@@ -251,7 +251,7 @@ func TestConfigMistakes(t *testing.T) {
 		{"missing type", "{name: s}", "fields[0].type", "missing"},
 		{"duplicate", "{name: s, type: string}\n  - {name: s, type: int64}", "fields[1].name", `"s" is already declared at fields[0]`},
 		{"max_length on int", "{name: s, type: int64, max_length: 3}", "fields[0].max_length", "only for string fields, not int64"},
-		{"formats on string", "{name: s, type: string, formats: [unix]}", "fields[0].formats", "only for timestamp fields, not string"},
+		{"formats on string", "{name: s, type: string, formats: [unix]}", "fields[0].formats", "only for timestamp and date fields, not string"},
 		{"scale on string", "{name: s, type: string, scale: 2}", "fields[0].scale", "only for decimal fields, not string"},
 		{"negative max_length", "{name: s, type: string, max_length: -1}", "fields[0].max_length", "-1 is negative"},
 		{"on_overflow alone", "{name: s, type: string, on_overflow: truncate}", "fields[0].on_overflow", "needs max_length"},

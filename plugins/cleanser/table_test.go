@@ -1,6 +1,7 @@
 package cleanser
 
 import (
+	"encoding/hex"
 	"slices"
 	"strconv"
 	"strings"
@@ -141,6 +142,17 @@ func cellText(f record.Field, b *record.Batch, row, col int) string {
 	switch f.Type {
 	case record.Int64:
 		return strconv.FormatInt(b.Int64(row, col), 10)
+	case record.Int16:
+		return strconv.FormatInt(int64(b.Int16(row, col)), 10)
+	case record.Int32:
+		return strconv.FormatInt(int64(b.Int32(row, col)), 10)
+	case record.Date:
+		return b.Date(row, col).Format(time.DateOnly)
+	case record.UUID:
+		u := b.UUID(row, col)
+		return string(record.AppendUUIDText(nil, u[:]))
+	case record.Bytes:
+		return hex.EncodeToString(b.Bytes(row, col))
 	case record.Decimal:
 		return record.FormatDecimal(b.Decimal(row, col), f.Scale)
 	case record.Float64:

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	_ "time/tzdata" // timestamp_zone works on machines without a zoneinfo database
 
 	"github.com/jackc/pgx/v5"
 	"gopkg.in/yaml.v3"
@@ -45,6 +46,10 @@ type Config struct {
 	// ConnectTimeout bounds each connection attempt (default: the DSN's
 	// connect_timeout, else 10s).
 	ConnectTimeout Duration `yaml:"connect_timeout"`
+	// TimestampZone is the IANA zone (default UTC) whose wall-clock time
+	// a timestamp field is written as in a `timestamp` (without time zone)
+	// column. A `timestamptz` column holds the instant and ignores it.
+	TimestampZone string `yaml:"timestamp_zone"`
 }
 
 // RetryConfig says how long and how often the sink retries after a
@@ -123,6 +128,8 @@ type settings struct {
 	rejects  pgx.Identifier
 	offsets  pgx.Identifier
 	fields   []field
+	// zone is TimestampZone, loaded.
+	zone *time.Location
 }
 
 // parseSettings decodes and checks raw against the input schema, returning
@@ -255,6 +262,14 @@ func checkSettings(cfg Config, in record.Schema, es *plugin.ConfigErrors) *setti
 	}
 	if cfg.ConnectTimeout < 0 {
 		es.Add("connect_timeout", "must be >= 0 (0: the DSN's connect_timeout, else 10s)")
+	}
+	s.zone = time.UTC
+	if cfg.TimestampZone != "" {
+		if loc, err := time.LoadLocation(cfg.TimestampZone); err != nil || cfg.TimestampZone == "Local" {
+			es.Add("timestamp_zone", "unknown time zone %q (use an IANA name such as Europe/Paris, or UTC)", cfg.TimestampZone)
+		} else {
+			s.zone = loc
+		}
 	}
 	return s
 }

@@ -33,6 +33,7 @@ columns: {nosuch: x, price: ""}
 retry: {max_time: -1s, initial_backoff: 0s, max_backoff: 1ms}
 statement_timeout: -5s
 connect_timeout: -1s
+timestamp_zone: Mars/Olympus
 setup_sql: /no/such/file.sql`,
 			want: map[string]string{
 				"dsn":                   "",
@@ -44,6 +45,7 @@ setup_sql: /no/such/file.sql`,
 				"retry.initial_backoff": "> 0",
 				"statement_timeout":     ">= 0",
 				"connect_timeout":       ">= 0",
+				"timestamp_zone":        `unknown time zone "Mars/Olympus"`,
 				"setup_sql":             "no such file",
 			},
 		},

@@ -22,16 +22,21 @@ import (
 type encKind uint8
 
 const (
-	encRaw           encKind = iota // the cell is the column's binary form
-	encJSONB                        // a version byte, then the text
-	encTimestamp                    // µs since 1970 to µs since 2000
-	encNumeric                      // unscaled int64 and scale to numeric
-	encInt4                         // int64 to int4, range checked
-	encInt2                         // int64 to int2, range checked
-	encFloat4                       // float64 to float4, range checked
-	encFloat8FromInt                // int64 to float8
-	encFloat8FromDec                // unscaled decimal to float8
-	encText                         // any value formatted as text
+	encRaw            encKind = iota // the cell is the column's binary form
+	encJSONB                         // a version byte, then the text
+	encTimestamp                     // µs since 1970 to µs since 2000
+	encNumeric                       // unscaled int64 and scale to numeric
+	encInt8                          // int16 or int32 to int8
+	encInt4                          // any integer to int4, range checked
+	encInt2                          // any integer to int2, range checked
+	encFloat4                        // float64 to float4, range checked
+	encFloat8FromInt                 // int64 to float8
+	encFloat8FromDec                 // unscaled decimal to float8
+	encText                          // any value formatted as text
+	encTimestampLocal                // µs since 1970 UTC to the wall clock of colEnc.loc, µs since 2000
+	encDate                          // days since 1970 to days since 2000
+	encUUIDFromText                  // text parsed as a UUID, refused when it is not one
+	encDateFromText                  // text parsed as an ISO date (2006-01-02), refused when it is not one
 )
 
 // colEnc encodes one input field into one column.
@@ -42,11 +47,16 @@ type colEnc struct {
 	scale  int
 	column string
 	pgType string // the column's type as PostgreSQL writes it, for messages
+	// loc is the zone whose wall clock encTimestampLocal writes.
+	loc *time.Location
 }
 
 // pgEpochMicros is 2000-01-01 00:00:00 UTC, PostgreSQL's epoch, in µs since
-// the Unix epoch.
-const pgEpochMicros = 946684800000000
+// the Unix epoch; pgEpochDays is the same day in days.
+const (
+	pgEpochMicros = 946684800000000
+	pgEpochDays   = 10957
+)
 
 var (
 	copyHeader  = []byte("PGCOPY\n\xff\r\n\x00\x00\x00\x00\x00\x00\x00\x00\x00")
@@ -130,11 +140,46 @@ func (c *colEnc) appendCell(buf, v []byte) ([]byte, error) {
 		binary.BigEndian.PutUint32(buf[lenAt:], uint32(len(buf)-lenAt-4))
 		return buf, nil
 	}
-	if len(v) != 8 {
-		return buf, fmt.Errorf("column %s: a %s cell of %d bytes, want 8", c.column, c.typ, len(v))
-	}
-	x := int64(binary.BigEndian.Uint64(v))
 	switch c.kind {
+	case encUUIDFromText:
+		u, err := record.ParseUUID(v)
+		if err != nil {
+			return buf, fmt.Errorf("value %s is not a UUID for column %s of type %s", quoteValue(v), c.column, c.pgType)
+		}
+		buf = binary.BigEndian.AppendUint32(buf, 16)
+		return append(buf, u[:]...), nil
+	case encDateFromText:
+		t, err := time.Parse(time.DateOnly, string(v))
+		if err != nil {
+			return buf, fmt.Errorf("value %s is not a date (2006-01-02) for column %s of type %s", quoteValue(v), c.column, c.pgType)
+		}
+		buf = binary.BigEndian.AppendUint32(buf, 4)
+		return binary.BigEndian.AppendUint32(buf, uint32(record.DaysOf(t)-pgEpochDays)), nil
+	case encDate:
+		if len(v) != 4 {
+			return buf, fmt.Errorf("column %s: a %s cell of %d bytes, want 4", c.column, c.typ, len(v))
+		}
+		days := int64(int32(binary.BigEndian.Uint32(v))) - pgEpochDays
+		if days <= math.MinInt32 || days >= math.MaxInt32 {
+			// PostgreSQL would read these as -infinity and infinity.
+			return buf, fmt.Errorf("date %d days after 1970-01-01 out of range for column %s of type %s", days+pgEpochDays, c.column, c.pgType)
+		}
+		buf = binary.BigEndian.AppendUint32(buf, 4)
+		return binary.BigEndian.AppendUint32(buf, uint32(int32(days))), nil
+	}
+	x, err := c.cellInt(v)
+	if err != nil {
+		return buf, err
+	}
+	switch c.kind {
+	case encTimestampLocal:
+		// Far outside PostgreSQL's range the offset is left out: the value
+		// is refused all the same, and adding it could overflow.
+		if c.loc != nil && c.loc != time.UTC && x > math.MinInt64/2 && x < math.MaxInt64/2 {
+			_, off := time.UnixMicro(x).In(c.loc).Zone()
+			x += int64(off) * 1e6
+		}
+		fallthrough
 	case encTimestamp:
 		// A value PostgreSQL would take as ±infinity, or one that would
 		// overflow, is sent as a value it refuses as out of range instead.
@@ -146,6 +191,9 @@ func (c *colEnc) appendCell(buf, v []byte) ([]byte, error) {
 				x--
 			}
 		}
+		buf = binary.BigEndian.AppendUint32(buf, 8)
+		return binary.BigEndian.AppendUint64(buf, uint64(x)), nil
+	case encInt8:
 		buf = binary.BigEndian.AppendUint32(buf, 8)
 		return binary.BigEndian.AppendUint64(buf, uint64(x)), nil
 	case encNumeric:
@@ -181,11 +229,43 @@ func (c *colEnc) appendCell(buf, v []byte) ([]byte, error) {
 	return buf, fmt.Errorf("column %s: no encoding for %s into %s", c.column, c.typ, c.pgType)
 }
 
+// cellInt reads a fixed-size cell as an int64: an Int16 or Int32 cell
+// widened, or the 8 bytes of any other type's.
+func (c *colEnc) cellInt(v []byte) (int64, error) {
+	switch {
+	case c.typ == record.Int16 && len(v) == 2:
+		return int64(int16(binary.BigEndian.Uint16(v))), nil
+	case c.typ == record.Int32 && len(v) == 4:
+		return int64(int32(binary.BigEndian.Uint32(v))), nil
+	case c.typ != record.Int16 && c.typ != record.Int32 && len(v) == 8:
+		return int64(binary.BigEndian.Uint64(v)), nil
+	}
+	return 0, fmt.Errorf("column %s: a %s cell of %d bytes", c.column, c.typ, len(v))
+}
+
+// quoteValue quotes a text value for a reason, shortened past 60 bytes.
+func quoteValue(v []byte) string {
+	if len(v) > 60 {
+		return strconv.Quote(string(v[:57])) + "…"
+	}
+	return strconv.Quote(string(v))
+}
+
 // appendText appends the non-null cell v formatted as text.
 func (c *colEnc) appendText(buf, v []byte) []byte {
 	switch c.typ {
-	case record.String:
+	case record.String, record.JSON:
 		return append(buf, v...)
+	case record.UUID:
+		return record.AppendUUIDText(buf, v)
+	case record.Date:
+		if len(v) != 4 {
+			return buf
+		}
+		return record.AppendDateText(buf, int32(binary.BigEndian.Uint32(v)))
+	case record.Int16, record.Int32:
+		x, _ := c.cellInt(v)
+		return strconv.AppendInt(buf, x, 10)
 	case record.Bool:
 		if len(v) == 1 && v[0] == 1 {
 			return append(buf, "true"...)

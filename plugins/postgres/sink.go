@@ -10,6 +10,12 @@
 // refuses (a constraint, a value out of range) are isolated and stored as
 // rejects with the database's message; the rest of their batch is
 // committed. Connection failures are retried with backoff.
+//
+// Which field types go into which column types is chooseEnc's table (the
+// README's type table): each is written in PostgreSQL's binary form, with
+// narrowing integers and reals checked row by row, text parsed for uuid and
+// date columns, and timestamps written into `timestamp` (without time
+// zone) columns as wall-clock time in the timestamp_zone setting.
 package postgres
 
 import (
@@ -489,6 +495,9 @@ func (s *Sink) ensureReady(ctx context.Context) error {
 		}
 		if err := es.Err(); err != nil {
 			return err
+		}
+		for i := range plan {
+			plan[i].loc = s.set.zone
 		}
 		s.cols = plan
 		cnames := make([]string, len(plan))

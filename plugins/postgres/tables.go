@@ -14,9 +14,12 @@ import (
 
 // pgColumn is a column of a table, as the catalog describes it.
 type pgColumn struct {
-	name      string
-	baseType  uint32 // the type's OID, or its base type's for a domain
-	typ       string // e.g. "character varying(50)"
+	name     string
+	baseType uint32 // the type's OID, or its base type's for a domain
+	typ      string // e.g. "character varying(50)"
+	// typeName is the catalog name of baseType, e.g. "citext": the types
+	// of extensions have no fixed OID and are known by name.
+	typeName  string
 	typmod    int32
 	generated bool
 }
@@ -36,8 +39,10 @@ const (
 	oidBpchar      = 1042
 	oidVarchar     = 1043
 	oidTimestamp   = 1114
+	oidDate        = 1082
 	oidTimestamptz = 1184
 	oidNumeric     = 1700
+	oidUUID        = 2950
 	oidJSONB       = 3802
 )
 
@@ -53,8 +58,10 @@ func loadColumns(ctx context.Context, conn *pgx.Conn, table pgx.Identifier) (map
 	}
 	rows, err := conn.Query(ctx, `
 		SELECT a.attname, coalesce(nullif(t.typbasetype, 0), a.atttypid)::oid,
-		       format_type(a.atttypid, a.atttypmod), a.atttypmod, a.attgenerated <> ''
+		       format_type(a.atttypid, a.atttypmod), a.atttypmod, a.attgenerated <> '',
+		       bt.typname::text
 		FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+		JOIN pg_type bt ON bt.oid = coalesce(nullif(t.typbasetype, 0), a.atttypid)
 		WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped
 		ORDER BY a.attnum`, table.Sanitize())
 	if err != nil {
@@ -63,7 +70,7 @@ func loadColumns(ctx context.Context, conn *pgx.Conn, table pgx.Identifier) (map
 	cols := map[string]pgColumn{}
 	for rows.Next() {
 		var c pgColumn
-		if err := rows.Scan(&c.name, &c.baseType, &c.typ, &c.typmod, &c.generated); err != nil {
+		if err := rows.Scan(&c.name, &c.baseType, &c.typ, &c.typmod, &c.generated, &c.typeName); err != nil {
 			return nil, fmt.Errorf("read the columns of %s: %w", table.Sanitize(), err)
 		}
 		cols[c.name] = c
@@ -83,12 +90,27 @@ func isTextType(oid uint32) bool {
 	return false
 }
 
+// columnOID returns the OID chooseEnc knows the column by: its base
+// type's, or text's for citext, whose binary form is text's but whose OID
+// depends on the database.
+func columnOID(c pgColumn) uint32 {
+	if c.typeName == "citext" {
+		return oidText
+	}
+	return c.baseType
+}
+
 // chooseEnc returns how a field of type t goes into a column of base type
-// oid, and false when the sink cannot do it.
+// oid, and false when the sink cannot do it. Narrowing integers and reals
+// are range checked row by row, and text into uuid or date parsed: a value
+// that does not fit refuses its row (DB_REJECTED).
 func chooseEnc(t record.Type, scale int, oid uint32) (encKind, bool) {
 	if isTextType(oid) {
-		if t == record.String {
+		switch t {
+		case record.String, record.JSON:
 			return encRaw, true
+		case record.Bytes:
+			return 0, false // not text: bytes go into bytea
 		}
 		return encText, true
 	}
@@ -99,14 +121,46 @@ func chooseEnc(t record.Type, scale int, oid uint32) (encKind, bool) {
 			return encRaw, true
 		case oidJSONB:
 			return encJSONB, true
+		case oidUUID:
+			return encUUIDFromText, true
+		case oidDate:
+			return encDateFromText, true
 		}
-	case record.Int64:
+	case record.JSON:
+		switch oid {
+		case oidJSON:
+			return encRaw, true
+		case oidJSONB:
+			return encJSONB, true
+		}
+	case record.Bytes:
+		if oid == oidBytea {
+			return encRaw, true
+		}
+	case record.UUID:
+		if oid == oidUUID {
+			return encRaw, true
+		}
+	case record.Date:
+		if oid == oidDate {
+			return encDate, true
+		}
+	case record.Int64, record.Int32, record.Int16:
 		switch oid {
 		case oidInt8:
-			return encRaw, true
+			if t == record.Int64 {
+				return encRaw, true
+			}
+			return encInt8, true
 		case oidInt4:
+			if t == record.Int32 {
+				return encRaw, true
+			}
 			return encInt4, true
 		case oidInt2:
+			if t == record.Int16 {
+				return encRaw, true
+			}
 			return encInt2, true
 		case oidNumeric:
 			return encNumeric, true
@@ -125,8 +179,11 @@ func chooseEnc(t record.Type, scale int, oid uint32) (encKind, bool) {
 			return encRaw, true
 		}
 	case record.Timestamp:
-		if oid == oidTimestamptz || oid == oidTimestamp {
+		switch oid {
+		case oidTimestamptz:
 			return encTimestamp, true
+		case oidTimestamp:
+			return encTimestampLocal, true
 		}
 	case record.Decimal:
 		switch oid {
@@ -141,6 +198,27 @@ func chooseEnc(t record.Type, scale int, oid uint32) (encKind, bool) {
 		}
 	}
 	return 0, false
+}
+
+// takes lists the field types a column of base type oid takes, for
+// messages: "uuid or string".
+func takes(oid uint32) string {
+	var names []string
+	for _, n := range record.TypeNames() {
+		t, _ := record.ParseType(n)
+		if _, ok := chooseEnc(t, 1, oid); ok {
+			names = append(names, n)
+		} else if _, ok := chooseEnc(t, 0, oid); ok {
+			names = append(names, n+" of scale 0")
+		}
+	}
+	switch len(names) {
+	case 0:
+		return "no field type"
+	case 1:
+		return names[0]
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
 }
 
 // planColumns matches the written fields with the target table's columns
@@ -173,9 +251,10 @@ func planColumns(fields []field, table string, cols map[string]pgColumn) ([]colE
 			es.Add(path, "column %q of %s is generated and cannot be written", f.column, table)
 			continue
 		}
-		kind, ok := chooseEnc(f.typ, f.scale, c.baseType)
+		oid := columnOID(c)
+		kind, ok := chooseEnc(f.typ, f.scale, oid)
 		if !ok {
-			es.Add(path, "field %q is %s but column %q of %s is %s, which the sink cannot write it into", f.name, f.typ, f.column, table, c.typ)
+			es.Add(path, "field %q is %s but column %q of %s is %s, which the sink cannot write it into (it takes %s)", f.name, f.typ, f.column, table, c.typ, takes(oid))
 			continue
 		}
 		plan = append(plan, colEnc{kind: kind, idx: f.index, typ: f.typ, scale: f.scale, column: f.column, pgType: c.typ})
