@@ -31,7 +31,7 @@ const usage = `etl: streaming ETL pipelines from YAML, with plugins over gRPC.
 
 Usage:
   etl run CONFIG [--once]     run a pipeline (Ctrl-C commits what is in flight, then stops)
-  etl validate CONFIG         check a pipeline file and every plugin's config; moves no data
+  etl validate CONFIG         check a pipeline file, every plugin's config and (unless --offline) the database; moves no data
   etl status CONFIG           where a pipeline stands: last batch, files done and waiting, rejects
   etl plugins [CONFIG]        list the plugins etl can find (for CONFIG's repository too)
   etl version                 print the version
@@ -366,9 +366,10 @@ func byteSize(n int64) string {
 }
 
 func cmdValidate(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("validate", "Usage: etl validate CONFIG [flags]\n\nChecks the pipeline file and asks each plugin to check its own config. Moves no data.\nExits 1 listing every mistake, each with file:line:col.", stderr)
+	fs := newFlagSet("validate", "Usage: etl validate CONFIG [flags]\n\nChecks the pipeline file and asks each plugin to check its own config, then asks the sink\nto check its destination read-only (for postgres: connection, tables, columns and their\ntypes, privileges; --offline skips this). Moves no data, changes nothing.\nExits 0 when valid, 1 listing every mistake, each with file:line:col, 2 on a usage error.", stderr)
 	var c common
 	c.register(fs)
+	offline := fs.Bool("offline", false, offlineUsage)
 	s, log, code := c.load(fs, args, stderr)
 	if s == nil {
 		return code
@@ -379,7 +380,11 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer in.Kill()
+	checked, code := checkDestination(in, *offline, stderr)
 	_ = in.Close(context.Background())
+	if code != 0 {
+		return code
+	}
 	fmt.Fprintf(stdout, "%s: pipeline %q is valid: %s\n", s.File, s.Name, in.Describe())
 	for i, sc := range in.Schemas {
 		label := "source"
@@ -388,6 +393,7 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stdout, "  after %s: %s\n", label, describeSchema(sc))
 	}
+	fmt.Fprint(stdout, checked)
 	return 0
 }
 
