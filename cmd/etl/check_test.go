@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -71,5 +73,60 @@ sink:
 	}
 	if !strings.Contains(stdout, "is valid") || !strings.Contains(stdout, "destination (database) not checked (--offline)") {
 		t.Errorf("--offline does not say the database was not checked:\n%s", stdout)
+	}
+}
+
+// TestStatusSaysWhichDSNAndWhyItFailed: when the database cannot be
+// reached, etl status names the DSN it used (password hidden), where that
+// DSN came from and what failed.
+func TestStatusSaysWhichDSNAndWhyItFailed(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close() // nothing listens there now
+	dsn := fmt.Sprintf("postgres://someone:s3cr3t@127.0.0.1:%d/shop?sslmode=disable", port)
+	tests := []struct {
+		name    string
+		written string // sink.config.dsn as written in the file
+		env     string // ETL_TEST_STATUS_DSN, "" for unset
+		origin  string
+	}{
+		{"written in the file", dsn, "", "sink.config.dsn: written as is in "},
+		{"from the environment", "${ETL_TEST_STATUS_DSN}", dsn, "sink.config.dsn: taken from $ETL_TEST_STATUS_DSN (set in the environment)"},
+		{"the default", "${ETL_TEST_STATUS_DSN:-" + dsn + "}", "", "sink.config.dsn: the default of ${ETL_TEST_STATUS_DSN:-...} in "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("ETL_TEST_STATUS_DSN", tt.env)
+			path := writeFile(t, "status.yaml", fmt.Sprintf(`version: 1
+name: shop
+source:
+  plugin: csvdir
+  config: {path: %q, columns: [user_id]}
+sink:
+  plugin: postgres
+  config:
+    dsn: %q
+    table: events
+`, t.TempDir(), tt.written))
+			code, _, stderr := etl(t, "status", "--timeout", "3s", "--log-level", "error", path)
+			if code != 1 {
+				t.Fatalf("exit code %d, want 1; stderr:\n%s", code, stderr)
+			}
+			for _, want := range []string{
+				path + ":9:5: sink.config.dsn: cannot connect with postgres://someone:xxxxx@127.0.0.1:" + strconv.Itoa(port) + "/shop",
+				"connection refused at 127.0.0.1:" + strconv.Itoa(port),
+				tt.origin,
+			} {
+				if !strings.Contains(stderr, want) {
+					t.Errorf("stderr lacks %q; got:\n%s", want, stderr)
+				}
+			}
+			if strings.Contains(stderr, "s3cr3t") {
+				t.Errorf("the password shows:\n%s", stderr)
+			}
+		})
 	}
 }
