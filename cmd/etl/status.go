@@ -54,9 +54,7 @@ func cmdStatus(args []string, stdout, stderr io.Writer) int {
 	st, err := readStatus(ctx, in)
 	if err != nil {
 		fmt.Fprintf(stderr, "etl status: pipeline %q: %v\n", s.Name, err)
-		if errors.Is(err, plugin.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
-			explainUnreachable(in, stderr)
-		}
+		explainUnreachable(in, stderr)
 	}
 	closeCtx, closeCancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer closeCancel()
@@ -89,8 +87,8 @@ func readStatus(ctx context.Context, in *engine.Instance) (engine.Status, error)
 	}
 }
 
-// explainUnreachable says, after the sink could not be reached, what the
-// sink's own check finds (for postgres: the DSN used, its password hidden,
+// explainUnreachable says, after the status could not be read (most often:
+// the database could not be reached), what the sink's own check finds (for postgres: the DSN used, its password hidden,
 // and what failed) and where each value it names came from: the pipeline
 // file, an environment variable, or the default of ${VAR:-default}.
 func explainUnreachable(in *engine.Instance, w io.Writer) {
