@@ -31,7 +31,7 @@ const usage = `etl: streaming ETL pipelines from YAML, with plugins over gRPC.
 
 Usage:
   etl run CONFIG [--once]     run a pipeline (Ctrl-C commits what is in flight, then stops)
-  etl validate CONFIG         check a pipeline file, every plugin's config and (unless --offline) the database; moves no data
+  etl validate CONFIG         check a pipeline file, every plugin's config and the database; moves no data
   etl status CONFIG           where a pipeline stands: last batch, files done and waiting, rejects
   etl plugins [CONFIG]        list the plugins etl can find (for CONFIG's repository too)
   etl version                 print the version

@@ -32,7 +32,10 @@ It starts and configures the plugins as 'etl validate' does, then asks the sink 
 is committed and the source what waits after that. It only reads: no file is read,
 moved or deleted, no table is created, and it can run beside 'etl run'.
 A file is a partition of the source; other sources count their own partitions.
-What a plugin cannot tell is shown as "unknown".`
+What a plugin cannot tell is shown as "unknown".
+When the status cannot be read (e.g. the database is unreachable, retried within --timeout),
+it says what the sink's check finds: for postgres the DSN used, its password hidden, what
+failed, and where the DSN came from (the file, $VAR, or the default of ${VAR:-...}).`
 
 func cmdStatus(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("status", statusHelp, stderr)
