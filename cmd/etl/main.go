@@ -31,7 +31,7 @@ const usage = `etl: streaming ETL pipelines from YAML, with plugins over gRPC.
 
 Usage:
   etl run CONFIG [--once]     run a pipeline (Ctrl-C commits what is in flight, then stops)
-  etl validate CONFIG         check a pipeline file and every plugin's config; moves no data
+  etl validate CONFIG         check a pipeline file, every plugin's config and the database; moves no data
   etl status CONFIG           where a pipeline stands: last batch, files done and waiting, rejects
   etl plugins [CONFIG]        list the plugins etl can find (for CONFIG's repository too)
   etl version                 print the version
@@ -429,10 +429,13 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("validate", `Usage: etl validate CONFIG [flags]
 
 Checks the pipeline file and asks each plugin to check its own config, every step even
-when another has mistakes, and lists every mistake at once, each as file:line:col: key: message.
-Moves no data. Exits 0 when valid, 1 listing the mistakes, 2 on a usage error.`, stdout, stderr)
+when another has mistakes, then asks the sink to check its destination read-only (for
+postgres: connection, tables, columns and their types, privileges; --offline skips this).
+Lists every mistake at once, each as file:line:col: key: message. Moves no data, changes
+nothing. Exits 0 when valid, 1 listing the mistakes, 2 on a usage error.`, stdout, stderr)
 	var c common
 	c.register(fs)
+	offline := fs.Bool("offline", false, offlineUsage)
 	pos, err := parseArgs(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
@@ -460,11 +463,18 @@ Moves no data. Exits 0 when valid, 1 listing the mistakes, 2 on a usage error.`,
 	in, more := engine.Configure(ctx, s, c.host(), log)
 	defer in.Kill()
 	errs.Merge(more)
-	if len(errs) > 0 {
-		printMistakes(stderr, errs)
+	checked, more, err := checkDestination(in, *offline)
+	if err != nil {
+		fmt.Fprintf(stderr, "etl validate: %v\n", err)
 		return 1
 	}
+	errs.Merge(more)
 	_ = in.Close(ctx)
+	if len(errs) > 0 {
+		printMistakes(stderr, errs)
+		fmt.Fprint(stderr, checked)
+		return 1
+	}
 	fmt.Fprintf(stdout, "%s: pipeline %q is valid: %s\n", s.File, s.Name, in.Describe())
 	for i, sc := range in.Schemas {
 		label := "source"
@@ -473,6 +483,7 @@ Moves no data. Exits 0 when valid, 1 listing the mistakes, 2 on a usage error.`,
 		}
 		fmt.Fprintf(stdout, "  after %s: %s\n", label, describeSchema(sc))
 	}
+	fmt.Fprint(stdout, checked)
 	return 0
 }
 

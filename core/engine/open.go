@@ -19,7 +19,9 @@ import (
 type Instance struct {
 	Spec     *spec.Spec
 	Pipeline Pipeline
-	// Schemas are the schemas after the source and after each transform.
+	// Schemas are the schemas after the source and after each transform,
+	// one for each; after a step with mistakes, the best known (see
+	// Configure), empty when none is.
 	Schemas   []record.Schema
 	Processes []*host.Process
 	// SourceConfigured, TransformsConfigured[i] and SinkConfigured say
@@ -30,9 +32,16 @@ type Instance struct {
 	TransformsConfigured []bool
 	SinkConfigured       bool
 	SchemaExact          bool
-	logger               *slog.Logger
-	host                 *host.Host
-	schema               record.Schema // what the sink receives
+	// uncertain are the fields whose configuration in a step before the
+	// sink has a mistake (plugin.ConfigError.Field): the sink's check says
+	// nothing about them, since their type is not known.
+	uncertain map[string]bool
+	// sinkGotConfig says the sink's Configure was called (with or without
+	// mistakes), so that Check may ask it.
+	sinkGotConfig bool
+	logger        *slog.Logger
+	host          *host.Host
+	schema        record.Schema // what the sink receives
 }
 
 // Options returns the engine options of the spec.
@@ -74,122 +83,144 @@ func Configure(ctx context.Context, s *spec.Spec, h *host.Host, logger *slog.Log
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	in := &Instance{Spec: s, logger: logger, host: h}
-	var errs spec.Errors
-	// fail records err, a failure of st's plugin that is no mistake in its
-	// config, at st's plugin (or path) key.
-	fail := func(st *spec.Step, err error) {
-		key := "plugin"
-		if st.Path != "" {
-			key = "path"
-		}
-		e := s.LocateKey(st, key)
-		e.Msg = strings.TrimPrefix(err.Error(), st.Name+": ")
-		errs = append(errs, e)
-	}
-	start := func(st *spec.Step) *host.Process {
-		if !st.Usable() {
-			return nil
-		}
-		p, err := h.Start(ctx, st.Name, host.Ref{Name: st.Plugin, Path: st.Path, Env: st.Env}, host.StartOptions{Logger: logger})
-		if err != nil {
-			fail(st, err)
-			return nil
-		}
-		in.Processes = append(in.Processes, p)
-		logger.Debug("plugin started", "step", st.Name, "plugin", p.Info.Name, "version", p.Info.Version, "pid", p.Pid(), "where", p.Location.Where())
-		return p
-	}
-	// configured sorts the answer of st's Configure: nil, its mistakes,
-	// or a failure to talk to it. It says whether there were none.
-	configured := func(st *spec.Step, p *host.Process, err error) bool {
-		if err == nil {
-			return true
-		}
-		var ces plugin.ConfigErrors
-		if !errors.As(err, &ces) {
-			fail(st, p.Err("configure", err))
-			return false
-		}
-		for _, ce := range ces {
-			e := s.Locate(st, ce.Path)
-			e.Msg = ce.Message
-			errs = append(errs, e)
-		}
-		return false
-	}
-	cfg := func(st *spec.Step) plugin.Config {
-		return plugin.Config{Pipeline: s.Name, Name: st.Name, Raw: st.Config}
-	}
+	c := &configurer{in: &Instance{Spec: s, logger: logger, host: h, uncertain: map[string]bool{}}}
+	in := c.in
 
 	// Source.
 	var schema record.Schema
 	known := false
-	if p := start(&s.Source); p != nil {
+	if p := c.start(ctx, &s.Source); p != nil {
 		if src, err := p.Source(); err != nil {
-			fail(&s.Source, err)
+			c.fail(&s.Source, err)
 		} else {
 			in.Pipeline.Source = Step[plugin.Source]{Name: s.Source.Name, Plugin: src, Wrap: p.Err}
 			var err error
-			schema, err = src.Configure(ctx, cfg(&s.Source))
-			in.SourceConfigured = configured(&s.Source, p, err)
+			schema, err = src.Configure(ctx, c.config(&s.Source))
+			in.SourceConfigured = c.configured(&s.Source, p, err)
 			known = in.SourceConfigured || len(schema.Fields) > 0
 		}
 	}
 	exact := in.SourceConfigured
-	if exact {
-		in.Schemas = append(in.Schemas, schema)
-	}
+	in.Schemas = append(in.Schemas, schema)
 
 	// Transforms, each fed the schema of the step before.
 	in.TransformsConfigured = make([]bool, len(s.Transforms))
 	for i := range s.Transforms {
-		st := &s.Transforms[i]
-		p := start(st)
-		if p == nil {
-			exact = false
-			continue // its input goes on as the best schema known
-		}
-		t, err := p.Transform()
-		if err != nil {
-			fail(st, err)
-			exact = false
-			continue
-		}
-		in.Pipeline.Transforms = append(in.Pipeline.Transforms, Step[plugin.Transform]{Name: st.Name, Plugin: t, Wrap: p.Err})
-		if !known {
-			exact = false
-			continue // its input is unknown
-		}
-		out, err := t.Configure(ctx, cfg(st), schema)
-		in.TransformsConfigured[i] = configured(st, p, err)
-		switch {
-		case in.TransformsConfigured[i]:
-			schema = out
-		case len(out.Fields) > 0:
-			schema, exact = out, false
-		default:
-			known, exact = false, false
-		}
-		if exact {
-			in.Schemas = append(in.Schemas, schema)
-		}
+		ok := false
+		schema, known, ok = c.transform(ctx, i, schema, known)
+		exact = exact && ok
+		in.Schemas = append(in.Schemas, schema)
 	}
 
 	// Sink.
-	if p := start(&s.Sink); p != nil {
+	if p := c.start(ctx, &s.Sink); p != nil {
 		if sink, err := p.Sink(); err != nil {
-			fail(&s.Sink, err)
+			c.fail(&s.Sink, err)
 		} else {
 			in.Pipeline.Sink = Step[plugin.Sink]{Name: s.Sink.Name, Plugin: sink, Wrap: p.Err}
 			if known {
-				in.SinkConfigured = configured(&s.Sink, p, sink.Configure(ctx, cfg(&s.Sink), schema))
+				in.SinkConfigured = c.configured(&s.Sink, p, sink.Configure(ctx, c.config(&s.Sink), schema))
+				in.sinkGotConfig = true
 			}
 		}
 	}
 	in.SchemaExact = exact
 	in.schema = schema
-	return in, errs
+	return in, c.errs
+}
+
+// configurer is the state of one Configure: the instance it builds and
+// the mistakes found so far.
+type configurer struct {
+	in   *Instance
+	errs spec.Errors
+}
+
+// start starts st's plugin when st is usable; nil when it is not or could
+// not be started (a mistake recorded).
+func (c *configurer) start(ctx context.Context, st *spec.Step) *host.Process {
+	if !st.Usable() {
+		return nil
+	}
+	in := c.in
+	p, err := in.host.Start(ctx, st.Name, host.Ref{Name: st.Plugin, Path: st.Path, Env: st.Env}, host.StartOptions{Logger: in.logger})
+	if err != nil {
+		c.fail(st, err)
+		return nil
+	}
+	in.Processes = append(in.Processes, p)
+	in.logger.Debug("plugin started", "step", st.Name, "plugin", p.Info.Name, "version", p.Info.Version, "pid", p.Pid(), "where", p.Location.Where())
+	return p
+}
+
+// fail records err, a failure of st's plugin that is no mistake in its
+// config, at st's plugin (or path) key.
+func (c *configurer) fail(st *spec.Step, err error) {
+	key := "plugin"
+	if st.Path != "" {
+		key = "path"
+	}
+	e := c.in.Spec.LocateKey(st, key)
+	e.Msg = strings.TrimPrefix(err.Error(), st.Name+": ")
+	c.errs = append(c.errs, e)
+}
+
+// configured sorts the answer of st's Configure: nil, its mistakes, or a
+// failure to talk to it. It says whether there were none.
+func (c *configurer) configured(st *spec.Step, p *host.Process, err error) bool {
+	if err == nil {
+		return true
+	}
+	var ces plugin.ConfigErrors
+	if !errors.As(err, &ces) {
+		c.fail(st, p.Err("configure", err))
+		return false
+	}
+	s := c.in.Spec
+	for _, ce := range ces {
+		e := s.Locate(st, ce.Path)
+		e.Msg = ce.Message
+		c.errs = append(c.errs, e)
+		if ce.Field != "" && st != &s.Sink {
+			c.in.uncertain[ce.Field] = true
+		}
+	}
+	return false
+}
+
+func (c *configurer) config(st *spec.Step) plugin.Config {
+	return plugin.Config{Pipeline: c.in.Spec.Name, Name: st.Name, Raw: st.Config}
+}
+
+// transform starts transform i and configures it with the schema before
+// it (known says whether any is). It returns the schema after it, the
+// best known: its input when it could not be started; whether that is
+// known; and whether the transform took its config without a mistake.
+func (c *configurer) transform(ctx context.Context, i int, schema record.Schema, known bool) (record.Schema, bool, bool) {
+	in := c.in
+	st := &in.Spec.Transforms[i]
+	p := c.start(ctx, st)
+	if p == nil {
+		return schema, known, false
+	}
+	t, err := p.Transform()
+	if err != nil {
+		c.fail(st, err)
+		return schema, known, false
+	}
+	in.Pipeline.Transforms = append(in.Pipeline.Transforms, Step[plugin.Transform]{Name: st.Name, Plugin: t, Wrap: p.Err})
+	if !known {
+		return schema, false, false
+	}
+	out, err := t.Configure(ctx, c.config(st), schema)
+	in.TransformsConfigured[i] = c.configured(st, p, err)
+	switch {
+	case in.TransformsConfigured[i]:
+		return out, true, true
+	case len(out.Fields) > 0:
+		return out, true, false
+	}
+	return record.Schema{}, false, false
 }
 
 // StartWriters starts the further instances of the sink that

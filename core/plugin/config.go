@@ -18,6 +18,11 @@ import (
 type ConfigError struct {
 	Path    string
 	Message string
+	// Field is the input field the mistake is about, when it is about one
+	// (e.g. a field whose type its column cannot take). When Path names no
+	// key of the plugin's own config, the engine points at the step that
+	// made the field instead.
+	Field string
 }
 
 func (e ConfigError) Error() string {

@@ -64,7 +64,7 @@ func configErrorsToPB(err error) []*pb.ConfigError {
 	es := AsConfigErrors(err)
 	out := make([]*pb.ConfigError, len(es))
 	for i, e := range es {
-		out[i] = &pb.ConfigError{Path: e.Path, Message: e.Message}
+		out[i] = &pb.ConfigError{Path: e.Path, Message: e.Message, Field: e.Field}
 	}
 	return out
 }
@@ -75,7 +75,7 @@ func configErrorsFromPB(es []*pb.ConfigError) error {
 	}
 	out := make(ConfigErrors, len(es))
 	for i, e := range es {
-		out[i] = ConfigError{Path: e.Path, Message: e.Message}
+		out[i] = ConfigError{Path: e.Path, Message: e.Message, Field: e.Field}
 	}
 	return out
 }

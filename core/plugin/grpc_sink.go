@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"context"
+	"errors"
 	"sort"
 	"time"
 
@@ -69,6 +70,17 @@ func (c *sinkClient) Status(ctx context.Context) (Status, error) {
 	return st, nil
 }
 
+// Check asks the plugin to check its destination; a plugin without the
+// method answers with an error wrapping errors.ErrUnsupported. The mistakes
+// come back as ConfigErrors, with the notes in the result.
+func (c *sinkClient) Check(ctx context.Context) (CheckResult, error) {
+	r, err := c.c.Check(ctx, &pb.Empty{})
+	if err != nil {
+		return CheckResult{}, unwrapStatus(err)
+	}
+	return CheckResult{Notes: r.Notes}, configErrorsFromPB(r.Errors)
+}
+
 func (c *sinkClient) Write(ctx context.Context, req WriteRequest) error {
 	data, err := encodeBatch(req.Batch)
 	if err != nil {
@@ -124,6 +136,20 @@ func (s *sinkServer) Status(ctx context.Context, _ *pb.Empty) (*pb.StatusRespons
 		r.Rejects = append(r.Rejects, &pb.RejectCount{ErrorType: t, Count: st.Rejects[t]})
 	}
 	return r, nil
+}
+
+func (s *sinkServer) Check(ctx context.Context, _ *pb.Empty) (*pb.CheckResponse, error) {
+	ch, ok := s.impl.(Checker)
+	if !ok {
+		return nil, status.Error(codes.Unimplemented, "the sink cannot check its destination")
+	}
+	res, err := ch.Check(ctx)
+	var ces ConfigErrors
+	var ce ConfigError
+	if err != nil && !errors.As(err, &ces) && !errors.As(err, &ce) {
+		return nil, statusOf(err)
+	}
+	return &pb.CheckResponse{Errors: configErrorsToPB(err), Notes: res.Notes}, nil
 }
 
 func (s *sinkServer) Write(ctx context.Context, req *pb.WriteRequest) (*pb.Empty, error) {

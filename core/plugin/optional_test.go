@@ -48,6 +48,65 @@ func TestServersWithoutOptionalMethodsAnswerUnimplemented(t *testing.T) {
 	if status.Code(err) != codes.Unimplemented {
 		t.Errorf("Status of a sink without it: %v, want Unimplemented", err)
 	}
+	_, err = (&sinkServer{impl: plainSink{}}).Check(ctx, &pb.Empty{})
+	if status.Code(err) != codes.Unimplemented {
+		t.Errorf("Check of a sink without it: %v, want Unimplemented", err)
+	}
+}
+
+// checkingSink answers Check with what it holds.
+type checkingSink struct {
+	Sink
+	res CheckResult
+	err error
+}
+
+func (s checkingSink) Check(context.Context) (CheckResult, error) { return s.res, s.err }
+
+// TestCheckCrossesTheWire: the mistakes of a Check come back as
+// ConfigErrors with their paths and fields, the notes beside them; a
+// failure to check stays an error that is not ConfigErrors.
+func TestCheckCrossesTheWire(t *testing.T) {
+	mistakes := ConfigErrors{{Path: "table", Message: "table evnts does not exist"}, {Path: "table", Message: "wrong type", Field: "price"}}
+	tests := []struct {
+		name      string
+		sink      checkingSink
+		notes     []string
+		mistakes  ConfigErrors
+		otherFail bool
+	}{
+		{"valid with a note", checkingSink{res: CheckResult{Notes: []string{"a run creates etl_offsets"}}}, []string{"a run creates etl_offsets"}, nil, false},
+		{"mistakes and notes", checkingSink{res: CheckResult{Notes: []string{"n"}}, err: mistakes}, []string{"n"}, mistakes, false},
+		{"one mistake", checkingSink{err: ConfigError{Path: "dsn", Message: "refused"}}, nil, ConfigErrors{{Path: "dsn", Message: "refused"}}, false},
+		{"cannot check", checkingSink{err: errors.New("boom")}, nil, nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := (&sinkServer{impl: tt.sink}).Check(context.Background(), &pb.Empty{})
+			if tt.otherFail {
+				if err == nil || status.Code(err) == codes.Unimplemented {
+					t.Fatalf("Check: %v, want a plain failure", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Check: %v", err)
+			}
+			if !reflect.DeepEqual(r.Notes, tt.notes) {
+				t.Errorf("notes %q, want %q", r.Notes, tt.notes)
+			}
+			got := configErrorsFromPB(r.Errors)
+			if tt.mistakes == nil {
+				if got != nil {
+					t.Errorf("mistakes %v, want none", got)
+				}
+				return
+			}
+			if !reflect.DeepEqual(got, tt.mistakes) {
+				t.Errorf("mistakes %#v, want %#v", got, tt.mistakes)
+			}
+		})
+	}
 }
 
 func TestBacklogCrossesTheWire(t *testing.T) {

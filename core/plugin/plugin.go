@@ -135,6 +135,23 @@ type StatusReporter interface {
 	Status(ctx context.Context) (Status, error)
 }
 
+// CheckResult is what a Checker found that is not a mistake.
+type CheckResult struct {
+	// Notes say what a run would do that is worth knowing, e.g. "table
+	// etl_offsets does not exist; a run creates it".
+	Notes []string
+}
+
+// Checker is an optional interface of a Sink, for `etl validate`: Check
+// looks at the configured sink's destination without changing anything
+// (reachable, authenticated, its tables and columns there, its
+// privileges). The mistakes it finds are returned as ConfigErrors, with
+// the result's notes alongside; another error means it could not check.
+// A sink that cannot check returns an error wrapping errors.ErrUnsupported.
+type Checker interface {
+	Check(ctx context.Context) (CheckResult, error)
+}
+
 // WriteRequest is one micro-batch to commit.
 type WriteRequest struct {
 	// BatchID grows with every batch, across restarts too.

@@ -44,12 +44,34 @@ func (c *Cleanser) Configure(ctx context.Context, cfg plugin.Config, in record.S
 	p, schema, err := compile(conf, in)
 	errs.Merge(plugin.AsConfigErrors(err))
 	if err := errs.Err(); err != nil {
+		nameFields(errs, conf)
 		return schema, err
 	}
 	c.mu.Lock()
 	c.plan = p
 	c.mu.Unlock()
 	return p.schema, nil
+}
+
+// nameFields sets the Field of each mistake in a field's or a derived
+// field's configuration, so that etl validate does not also report what
+// follows from it downstream (a column the sink could not write it into).
+func nameFields(es plugin.ConfigErrors, conf Config) {
+	for i := range es {
+		var idx int
+		var list string
+		if _, err := fmt.Sscanf(es[i].Path, "fields[%d]", &idx); err == nil {
+			list = "fields"
+		} else if _, err := fmt.Sscanf(es[i].Path, "derive[%d]", &idx); err == nil {
+			list = "derive"
+		}
+		switch {
+		case list == "fields" && idx < len(conf.Fields):
+			es[i].Field = conf.Fields[idx].Name
+		case list == "derive" && idx < len(conf.Derive):
+			es[i].Field = conf.Derive[idx].Name
+		}
+	}
 }
 
 // Process types and checks every row of b. Rows that pass keep their

@@ -133,7 +133,8 @@ type settings struct {
 }
 
 // parseSettings decodes and checks raw against the input schema, returning
-// every mistake together as plugin.ConfigErrors.
+// every mistake together as plugin.ConfigErrors, and with them the
+// settings as far as they could be read (nil when raw is not YAML).
 func parseSettings(raw []byte, in record.Schema) (*settings, error) {
 	cfg := defaultConfig()
 	decodeErrs := plugin.AsConfigErrors(plugin.DecodeConfig(raw, &cfg))
@@ -153,9 +154,25 @@ func parseSettings(raw []byte, in record.Schema) (*settings, error) {
 		}
 	}
 	if len(decodeErrs) > 0 {
-		return nil, decodeErrs
+		return s, decodeErrs
 	}
 	return s, nil
+}
+
+// checkable says whether settings with mistakes es still say everything
+// Check reads: the connection, the tables and the fields' columns.
+func checkable(s *settings, es plugin.ConfigErrors) bool {
+	if s == nil || s.conn == nil {
+		return false
+	}
+	for _, e := range es {
+		for _, key := range []string{"", "dsn", "table", "rejects_table", "offsets_table", "columns", "connect_timeout"} {
+			if e.Path == key || strings.HasPrefix(e.Path, key+".") {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // checkSettings checks a decoded configuration, adding its mistakes to es.

@@ -49,10 +49,13 @@ const noPartition = ""
 // Sink writes batches into PostgreSQL. Create it with New; it is not safe
 // for concurrent use.
 type Sink struct {
-	log      *slog.Logger
-	set      *settings
-	pipeline string
-	ncols    int
+	log *slog.Logger
+	set *settings
+	// checkOnly are the settings of a Configure whose mistakes leave what
+	// Check reads intact: Check works with them, nothing else does.
+	checkOnly *settings
+	pipeline  string
+	ncols     int
 
 	conn      *pgx.Conn
 	backend   backend   // the server process of conn
@@ -98,6 +101,11 @@ func (s *Sink) logger() *slog.Logger {
 func (s *Sink) Configure(ctx context.Context, cfg plugin.Config, in record.Schema) error {
 	set, err := parseSettings(cfg.Raw, in)
 	if err != nil {
+		s.set, s.checkOnly = nil, nil
+		if checkable(set, plugin.AsConfigErrors(err)) {
+			// etl validate still checks the database (Check).
+			s.checkOnly = set
+		}
 		return err
 	}
 	s.closeConn(ctx)

@@ -255,6 +255,7 @@ func planColumns(fields []field, table string, cols map[string]pgColumn) ([]colE
 		kind, ok := chooseEnc(f.typ, f.scale, oid)
 		if !ok {
 			es.Add(path, "field %q is %s but column %q of %s is %s, which the sink cannot write it into (it takes %s)", f.name, f.typ, f.column, table, c.typ, takes(oid))
+			es[len(es)-1].Field = f.name // etl validate points at the step that made the field
 			continue
 		}
 		plan = append(plan, colEnc{kind: kind, idx: f.index, typ: f.typ, scale: f.scale, column: f.column, pgType: c.typ})

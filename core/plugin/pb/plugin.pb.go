@@ -367,9 +367,14 @@ func (x *Batch) GetBody() []byte {
 }
 
 type ConfigError struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Path          string                 `protobuf:"bytes,1,opt,name=path,proto3" json:"path,omitempty"`
-	Message       string                 `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Path    string                 `protobuf:"bytes,1,opt,name=path,proto3" json:"path,omitempty"`
+	Message string                 `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	// The input field the mistake is about, when it is about one (e.g. a
+	// field whose type its column cannot take), so that the engine can point
+	// at the step that made the field when path is not a key of the plugin's
+	// own config. Empty otherwise.
+	Field         string `protobuf:"bytes,3,opt,name=field,proto3" json:"field,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -418,6 +423,71 @@ func (x *ConfigError) GetMessage() string {
 	return ""
 }
 
+func (x *ConfigError) GetField() string {
+	if x != nil {
+		return x.Field
+	}
+	return ""
+}
+
+// CheckResponse is what a configured plugin found by looking, read-only,
+// at its outside system (for a sink: its destination).
+type CheckResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The mistakes found, e.g. a table that does not exist or a column of a
+	// type the field cannot be written into, at their key paths.
+	Errors []*ConfigError `protobuf:"bytes,1,rep,name=errors,proto3" json:"errors,omitempty"`
+	// What a run would do that is worth knowing and is not a mistake, e.g.
+	// "table etl_offsets does not exist; a run creates it".
+	Notes         []string `protobuf:"bytes,2,rep,name=notes,proto3" json:"notes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckResponse) Reset() {
+	*x = CheckResponse{}
+	mi := &file_plugin_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckResponse) ProtoMessage() {}
+
+func (x *CheckResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckResponse.ProtoReflect.Descriptor instead.
+func (*CheckResponse) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *CheckResponse) GetErrors() []*ConfigError {
+	if x != nil {
+		return x.Errors
+	}
+	return nil
+}
+
+func (x *CheckResponse) GetNotes() []string {
+	if x != nil {
+		return x.Notes
+	}
+	return nil
+}
+
 type ConfigureRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Pipeline      string                 `protobuf:"bytes,1,opt,name=pipeline,proto3" json:"pipeline,omitempty"`
@@ -430,7 +500,7 @@ type ConfigureRequest struct {
 
 func (x *ConfigureRequest) Reset() {
 	*x = ConfigureRequest{}
-	mi := &file_plugin_proto_msgTypes[7]
+	mi := &file_plugin_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -442,7 +512,7 @@ func (x *ConfigureRequest) String() string {
 func (*ConfigureRequest) ProtoMessage() {}
 
 func (x *ConfigureRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[7]
+	mi := &file_plugin_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -455,7 +525,7 @@ func (x *ConfigureRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigureRequest.ProtoReflect.Descriptor instead.
 func (*ConfigureRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{7}
+	return file_plugin_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ConfigureRequest) GetPipeline() string {
@@ -496,7 +566,7 @@ type ConfigureResponse struct {
 
 func (x *ConfigureResponse) Reset() {
 	*x = ConfigureResponse{}
-	mi := &file_plugin_proto_msgTypes[8]
+	mi := &file_plugin_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -508,7 +578,7 @@ func (x *ConfigureResponse) String() string {
 func (*ConfigureResponse) ProtoMessage() {}
 
 func (x *ConfigureResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[8]
+	mi := &file_plugin_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -521,7 +591,7 @@ func (x *ConfigureResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigureResponse.ProtoReflect.Descriptor instead.
 func (*ConfigureResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{8}
+	return file_plugin_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ConfigureResponse) GetSchema() *Schema {
@@ -549,7 +619,7 @@ type DescribeResponse struct {
 
 func (x *DescribeResponse) Reset() {
 	*x = DescribeResponse{}
-	mi := &file_plugin_proto_msgTypes[9]
+	mi := &file_plugin_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -561,7 +631,7 @@ func (x *DescribeResponse) String() string {
 func (*DescribeResponse) ProtoMessage() {}
 
 func (x *DescribeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[9]
+	mi := &file_plugin_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -574,7 +644,7 @@ func (x *DescribeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DescribeResponse.ProtoReflect.Descriptor instead.
 func (*DescribeResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{9}
+	return file_plugin_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *DescribeResponse) GetName() string {
@@ -607,7 +677,7 @@ type OpenRequest struct {
 
 func (x *OpenRequest) Reset() {
 	*x = OpenRequest{}
-	mi := &file_plugin_proto_msgTypes[10]
+	mi := &file_plugin_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -619,7 +689,7 @@ func (x *OpenRequest) String() string {
 func (*OpenRequest) ProtoMessage() {}
 
 func (x *OpenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[10]
+	mi := &file_plugin_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -632,7 +702,7 @@ func (x *OpenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenRequest.ProtoReflect.Descriptor instead.
 func (*OpenRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{10}
+	return file_plugin_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *OpenRequest) GetPositions() []*Position {
@@ -653,7 +723,7 @@ type ReadRequest struct {
 
 func (x *ReadRequest) Reset() {
 	*x = ReadRequest{}
-	mi := &file_plugin_proto_msgTypes[11]
+	mi := &file_plugin_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -665,7 +735,7 @@ func (x *ReadRequest) String() string {
 func (*ReadRequest) ProtoMessage() {}
 
 func (x *ReadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[11]
+	mi := &file_plugin_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -678,7 +748,7 @@ func (x *ReadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadRequest.ProtoReflect.Descriptor instead.
 func (*ReadRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{11}
+	return file_plugin_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ReadRequest) GetMaxRows() int64 {
@@ -717,7 +787,7 @@ type ReadResponse struct {
 
 func (x *ReadResponse) Reset() {
 	*x = ReadResponse{}
-	mi := &file_plugin_proto_msgTypes[12]
+	mi := &file_plugin_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -729,7 +799,7 @@ func (x *ReadResponse) String() string {
 func (*ReadResponse) ProtoMessage() {}
 
 func (x *ReadResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[12]
+	mi := &file_plugin_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -742,7 +812,7 @@ func (x *ReadResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadResponse.ProtoReflect.Descriptor instead.
 func (*ReadResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{12}
+	return file_plugin_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ReadResponse) GetBatch() *Batch {
@@ -798,7 +868,7 @@ type Backlog struct {
 
 func (x *Backlog) Reset() {
 	*x = Backlog{}
-	mi := &file_plugin_proto_msgTypes[13]
+	mi := &file_plugin_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -810,7 +880,7 @@ func (x *Backlog) String() string {
 func (*Backlog) ProtoMessage() {}
 
 func (x *Backlog) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[13]
+	mi := &file_plugin_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -823,7 +893,7 @@ func (x *Backlog) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Backlog.ProtoReflect.Descriptor instead.
 func (*Backlog) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{13}
+	return file_plugin_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Backlog) GetPartitions() int64 {
@@ -863,7 +933,7 @@ type BacklogRequest struct {
 
 func (x *BacklogRequest) Reset() {
 	*x = BacklogRequest{}
-	mi := &file_plugin_proto_msgTypes[14]
+	mi := &file_plugin_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -875,7 +945,7 @@ func (x *BacklogRequest) String() string {
 func (*BacklogRequest) ProtoMessage() {}
 
 func (x *BacklogRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[14]
+	mi := &file_plugin_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -888,7 +958,7 @@ func (x *BacklogRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BacklogRequest.ProtoReflect.Descriptor instead.
 func (*BacklogRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{14}
+	return file_plugin_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *BacklogRequest) GetPositions() []*Position {
@@ -907,7 +977,7 @@ type AckRequest struct {
 
 func (x *AckRequest) Reset() {
 	*x = AckRequest{}
-	mi := &file_plugin_proto_msgTypes[15]
+	mi := &file_plugin_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -919,7 +989,7 @@ func (x *AckRequest) String() string {
 func (*AckRequest) ProtoMessage() {}
 
 func (x *AckRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[15]
+	mi := &file_plugin_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -932,7 +1002,7 @@ func (x *AckRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AckRequest.ProtoReflect.Descriptor instead.
 func (*AckRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{15}
+	return file_plugin_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *AckRequest) GetPositions() []*Position {
@@ -951,7 +1021,7 @@ type ProcessRequest struct {
 
 func (x *ProcessRequest) Reset() {
 	*x = ProcessRequest{}
-	mi := &file_plugin_proto_msgTypes[16]
+	mi := &file_plugin_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -963,7 +1033,7 @@ func (x *ProcessRequest) String() string {
 func (*ProcessRequest) ProtoMessage() {}
 
 func (x *ProcessRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[16]
+	mi := &file_plugin_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -976,7 +1046,7 @@ func (x *ProcessRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProcessRequest.ProtoReflect.Descriptor instead.
 func (*ProcessRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{16}
+	return file_plugin_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ProcessRequest) GetBatch() *Batch {
@@ -996,7 +1066,7 @@ type ProcessResponse struct {
 
 func (x *ProcessResponse) Reset() {
 	*x = ProcessResponse{}
-	mi := &file_plugin_proto_msgTypes[17]
+	mi := &file_plugin_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1008,7 +1078,7 @@ func (x *ProcessResponse) String() string {
 func (*ProcessResponse) ProtoMessage() {}
 
 func (x *ProcessResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[17]
+	mi := &file_plugin_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1021,7 +1091,7 @@ func (x *ProcessResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProcessResponse.ProtoReflect.Descriptor instead.
 func (*ProcessResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{17}
+	return file_plugin_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ProcessResponse) GetBatch() *Batch {
@@ -1048,7 +1118,7 @@ type CheckpointResponse struct {
 
 func (x *CheckpointResponse) Reset() {
 	*x = CheckpointResponse{}
-	mi := &file_plugin_proto_msgTypes[18]
+	mi := &file_plugin_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1060,7 +1130,7 @@ func (x *CheckpointResponse) String() string {
 func (*CheckpointResponse) ProtoMessage() {}
 
 func (x *CheckpointResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[18]
+	mi := &file_plugin_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1073,7 +1143,7 @@ func (x *CheckpointResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckpointResponse.ProtoReflect.Descriptor instead.
 func (*CheckpointResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{18}
+	return file_plugin_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *CheckpointResponse) GetBatchId() int64 {
@@ -1100,7 +1170,7 @@ type RejectCount struct {
 
 func (x *RejectCount) Reset() {
 	*x = RejectCount{}
-	mi := &file_plugin_proto_msgTypes[19]
+	mi := &file_plugin_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1112,7 +1182,7 @@ func (x *RejectCount) String() string {
 func (*RejectCount) ProtoMessage() {}
 
 func (x *RejectCount) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[19]
+	mi := &file_plugin_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1125,7 +1195,7 @@ func (x *RejectCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RejectCount.ProtoReflect.Descriptor instead.
 func (*RejectCount) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{19}
+	return file_plugin_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *RejectCount) GetErrorType() string {
@@ -1158,7 +1228,7 @@ type StatusResponse struct {
 
 func (x *StatusResponse) Reset() {
 	*x = StatusResponse{}
-	mi := &file_plugin_proto_msgTypes[20]
+	mi := &file_plugin_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1170,7 +1240,7 @@ func (x *StatusResponse) String() string {
 func (*StatusResponse) ProtoMessage() {}
 
 func (x *StatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[20]
+	mi := &file_plugin_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1183,7 +1253,7 @@ func (x *StatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusResponse.ProtoReflect.Descriptor instead.
 func (*StatusResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{20}
+	return file_plugin_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *StatusResponse) GetBatchId() int64 {
@@ -1233,7 +1303,7 @@ type WriteRequest struct {
 
 func (x *WriteRequest) Reset() {
 	*x = WriteRequest{}
-	mi := &file_plugin_proto_msgTypes[21]
+	mi := &file_plugin_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1245,7 +1315,7 @@ func (x *WriteRequest) String() string {
 func (*WriteRequest) ProtoMessage() {}
 
 func (x *WriteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[21]
+	mi := &file_plugin_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1258,7 +1328,7 @@ func (x *WriteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteRequest.ProtoReflect.Descriptor instead.
 func (*WriteRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{21}
+	return file_plugin_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *WriteRequest) GetBatchId() int64 {
@@ -1315,10 +1385,14 @@ const file_plugin_proto_rawDesc = "" +
 	"\x06reason\x18\x05 \x01(\fR\x06reason\"/\n" +
 	"\x05Batch\x12\x12\n" +
 	"\x04head\x18\x01 \x01(\fR\x04head\x12\x12\n" +
-	"\x04body\x18\x02 \x01(\fR\x04body\";\n" +
+	"\x04body\x18\x02 \x01(\fR\x04body\"Q\n" +
 	"\vConfigError\x12\x12\n" +
 	"\x04path\x18\x01 \x01(\tR\x04path\x12\x18\n" +
-	"\amessage\x18\x02 \x01(\tR\amessage\"\x81\x01\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\x12\x14\n" +
+	"\x05field\x18\x03 \x01(\tR\x05field\"Y\n" +
+	"\rCheckResponse\x122\n" +
+	"\x06errors\x18\x01 \x03(\v2\x1a.etl.plugin.v1.ConfigErrorR\x06errors\x12\x14\n" +
+	"\x05notes\x18\x02 \x03(\tR\x05notes\"\x81\x01\n" +
 	"\x10ConfigureRequest\x12\x1a\n" +
 	"\bpipeline\x18\x01 \x01(\tR\bpipeline\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x10\n" +
@@ -1392,14 +1466,15 @@ const file_plugin_proto_rawDesc = "" +
 	"\tTransform\x12N\n" +
 	"\tConfigure\x12\x1f.etl.plugin.v1.ConfigureRequest\x1a .etl.plugin.v1.ConfigureResponse\x12H\n" +
 	"\aProcess\x12\x1d.etl.plugin.v1.ProcessRequest\x1a\x1e.etl.plugin.v1.ProcessResponse\x123\n" +
-	"\x05Close\x12\x14.etl.plugin.v1.Empty\x1a\x14.etl.plugin.v1.Empty2\xcd\x02\n" +
+	"\x05Close\x12\x14.etl.plugin.v1.Empty\x1a\x14.etl.plugin.v1.Empty2\x8a\x03\n" +
 	"\x04Sink\x12N\n" +
 	"\tConfigure\x12\x1f.etl.plugin.v1.ConfigureRequest\x1a .etl.plugin.v1.ConfigureResponse\x12E\n" +
 	"\n" +
 	"Checkpoint\x12\x14.etl.plugin.v1.Empty\x1a!.etl.plugin.v1.CheckpointResponse\x12:\n" +
 	"\x05Write\x12\x1b.etl.plugin.v1.WriteRequest\x1a\x14.etl.plugin.v1.Empty\x123\n" +
 	"\x05Close\x12\x14.etl.plugin.v1.Empty\x1a\x14.etl.plugin.v1.Empty\x12=\n" +
-	"\x06Status\x12\x14.etl.plugin.v1.Empty\x1a\x1d.etl.plugin.v1.StatusResponseB\x14Z\x12etl/core/plugin/pbb\x06proto3"
+	"\x06Status\x12\x14.etl.plugin.v1.Empty\x1a\x1d.etl.plugin.v1.StatusResponse\x12;\n" +
+	"\x05Check\x12\x14.etl.plugin.v1.Empty\x1a\x1c.etl.plugin.v1.CheckResponseB\x14Z\x12etl/core/plugin/pbb\x06proto3"
 
 var (
 	file_plugin_proto_rawDescOnce sync.Once
@@ -1413,7 +1488,7 @@ func file_plugin_proto_rawDescGZIP() []byte {
 	return file_plugin_proto_rawDescData
 }
 
-var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_plugin_proto_goTypes = []any{
 	(*Empty)(nil),              // 0: etl.plugin.v1.Empty
 	(*Field)(nil),              // 1: etl.plugin.v1.Field
@@ -1422,78 +1497,82 @@ var file_plugin_proto_goTypes = []any{
 	(*Reject)(nil),             // 4: etl.plugin.v1.Reject
 	(*Batch)(nil),              // 5: etl.plugin.v1.Batch
 	(*ConfigError)(nil),        // 6: etl.plugin.v1.ConfigError
-	(*ConfigureRequest)(nil),   // 7: etl.plugin.v1.ConfigureRequest
-	(*ConfigureResponse)(nil),  // 8: etl.plugin.v1.ConfigureResponse
-	(*DescribeResponse)(nil),   // 9: etl.plugin.v1.DescribeResponse
-	(*OpenRequest)(nil),        // 10: etl.plugin.v1.OpenRequest
-	(*ReadRequest)(nil),        // 11: etl.plugin.v1.ReadRequest
-	(*ReadResponse)(nil),       // 12: etl.plugin.v1.ReadResponse
-	(*Backlog)(nil),            // 13: etl.plugin.v1.Backlog
-	(*BacklogRequest)(nil),     // 14: etl.plugin.v1.BacklogRequest
-	(*AckRequest)(nil),         // 15: etl.plugin.v1.AckRequest
-	(*ProcessRequest)(nil),     // 16: etl.plugin.v1.ProcessRequest
-	(*ProcessResponse)(nil),    // 17: etl.plugin.v1.ProcessResponse
-	(*CheckpointResponse)(nil), // 18: etl.plugin.v1.CheckpointResponse
-	(*RejectCount)(nil),        // 19: etl.plugin.v1.RejectCount
-	(*StatusResponse)(nil),     // 20: etl.plugin.v1.StatusResponse
-	(*WriteRequest)(nil),       // 21: etl.plugin.v1.WriteRequest
+	(*CheckResponse)(nil),      // 7: etl.plugin.v1.CheckResponse
+	(*ConfigureRequest)(nil),   // 8: etl.plugin.v1.ConfigureRequest
+	(*ConfigureResponse)(nil),  // 9: etl.plugin.v1.ConfigureResponse
+	(*DescribeResponse)(nil),   // 10: etl.plugin.v1.DescribeResponse
+	(*OpenRequest)(nil),        // 11: etl.plugin.v1.OpenRequest
+	(*ReadRequest)(nil),        // 12: etl.plugin.v1.ReadRequest
+	(*ReadResponse)(nil),       // 13: etl.plugin.v1.ReadResponse
+	(*Backlog)(nil),            // 14: etl.plugin.v1.Backlog
+	(*BacklogRequest)(nil),     // 15: etl.plugin.v1.BacklogRequest
+	(*AckRequest)(nil),         // 16: etl.plugin.v1.AckRequest
+	(*ProcessRequest)(nil),     // 17: etl.plugin.v1.ProcessRequest
+	(*ProcessResponse)(nil),    // 18: etl.plugin.v1.ProcessResponse
+	(*CheckpointResponse)(nil), // 19: etl.plugin.v1.CheckpointResponse
+	(*RejectCount)(nil),        // 20: etl.plugin.v1.RejectCount
+	(*StatusResponse)(nil),     // 21: etl.plugin.v1.StatusResponse
+	(*WriteRequest)(nil),       // 22: etl.plugin.v1.WriteRequest
 }
 var file_plugin_proto_depIdxs = []int32{
 	1,  // 0: etl.plugin.v1.Schema.fields:type_name -> etl.plugin.v1.Field
-	2,  // 1: etl.plugin.v1.ConfigureRequest.input:type_name -> etl.plugin.v1.Schema
-	2,  // 2: etl.plugin.v1.ConfigureResponse.schema:type_name -> etl.plugin.v1.Schema
-	6,  // 3: etl.plugin.v1.ConfigureResponse.errors:type_name -> etl.plugin.v1.ConfigError
-	3,  // 4: etl.plugin.v1.OpenRequest.positions:type_name -> etl.plugin.v1.Position
-	5,  // 5: etl.plugin.v1.ReadResponse.batch:type_name -> etl.plugin.v1.Batch
-	4,  // 6: etl.plugin.v1.ReadResponse.rejects:type_name -> etl.plugin.v1.Reject
-	3,  // 7: etl.plugin.v1.ReadResponse.positions:type_name -> etl.plugin.v1.Position
-	13, // 8: etl.plugin.v1.ReadResponse.backlog:type_name -> etl.plugin.v1.Backlog
-	3,  // 9: etl.plugin.v1.BacklogRequest.positions:type_name -> etl.plugin.v1.Position
-	3,  // 10: etl.plugin.v1.AckRequest.positions:type_name -> etl.plugin.v1.Position
-	5,  // 11: etl.plugin.v1.ProcessRequest.batch:type_name -> etl.plugin.v1.Batch
-	5,  // 12: etl.plugin.v1.ProcessResponse.batch:type_name -> etl.plugin.v1.Batch
-	4,  // 13: etl.plugin.v1.ProcessResponse.rejects:type_name -> etl.plugin.v1.Reject
-	3,  // 14: etl.plugin.v1.CheckpointResponse.positions:type_name -> etl.plugin.v1.Position
-	3,  // 15: etl.plugin.v1.StatusResponse.positions:type_name -> etl.plugin.v1.Position
-	19, // 16: etl.plugin.v1.StatusResponse.rejects:type_name -> etl.plugin.v1.RejectCount
-	5,  // 17: etl.plugin.v1.WriteRequest.batch:type_name -> etl.plugin.v1.Batch
-	4,  // 18: etl.plugin.v1.WriteRequest.rejects:type_name -> etl.plugin.v1.Reject
-	3,  // 19: etl.plugin.v1.WriteRequest.positions:type_name -> etl.plugin.v1.Position
-	0,  // 20: etl.plugin.v1.Info.Describe:input_type -> etl.plugin.v1.Empty
-	7,  // 21: etl.plugin.v1.Source.Configure:input_type -> etl.plugin.v1.ConfigureRequest
-	10, // 22: etl.plugin.v1.Source.Open:input_type -> etl.plugin.v1.OpenRequest
-	11, // 23: etl.plugin.v1.Source.Read:input_type -> etl.plugin.v1.ReadRequest
-	15, // 24: etl.plugin.v1.Source.Ack:input_type -> etl.plugin.v1.AckRequest
-	0,  // 25: etl.plugin.v1.Source.Close:input_type -> etl.plugin.v1.Empty
-	14, // 26: etl.plugin.v1.Source.Backlog:input_type -> etl.plugin.v1.BacklogRequest
-	7,  // 27: etl.plugin.v1.Transform.Configure:input_type -> etl.plugin.v1.ConfigureRequest
-	16, // 28: etl.plugin.v1.Transform.Process:input_type -> etl.plugin.v1.ProcessRequest
-	0,  // 29: etl.plugin.v1.Transform.Close:input_type -> etl.plugin.v1.Empty
-	7,  // 30: etl.plugin.v1.Sink.Configure:input_type -> etl.plugin.v1.ConfigureRequest
-	0,  // 31: etl.plugin.v1.Sink.Checkpoint:input_type -> etl.plugin.v1.Empty
-	21, // 32: etl.plugin.v1.Sink.Write:input_type -> etl.plugin.v1.WriteRequest
-	0,  // 33: etl.plugin.v1.Sink.Close:input_type -> etl.plugin.v1.Empty
-	0,  // 34: etl.plugin.v1.Sink.Status:input_type -> etl.plugin.v1.Empty
-	9,  // 35: etl.plugin.v1.Info.Describe:output_type -> etl.plugin.v1.DescribeResponse
-	8,  // 36: etl.plugin.v1.Source.Configure:output_type -> etl.plugin.v1.ConfigureResponse
-	0,  // 37: etl.plugin.v1.Source.Open:output_type -> etl.plugin.v1.Empty
-	12, // 38: etl.plugin.v1.Source.Read:output_type -> etl.plugin.v1.ReadResponse
-	0,  // 39: etl.plugin.v1.Source.Ack:output_type -> etl.plugin.v1.Empty
-	0,  // 40: etl.plugin.v1.Source.Close:output_type -> etl.plugin.v1.Empty
-	13, // 41: etl.plugin.v1.Source.Backlog:output_type -> etl.plugin.v1.Backlog
-	8,  // 42: etl.plugin.v1.Transform.Configure:output_type -> etl.plugin.v1.ConfigureResponse
-	17, // 43: etl.plugin.v1.Transform.Process:output_type -> etl.plugin.v1.ProcessResponse
-	0,  // 44: etl.plugin.v1.Transform.Close:output_type -> etl.plugin.v1.Empty
-	8,  // 45: etl.plugin.v1.Sink.Configure:output_type -> etl.plugin.v1.ConfigureResponse
-	18, // 46: etl.plugin.v1.Sink.Checkpoint:output_type -> etl.plugin.v1.CheckpointResponse
-	0,  // 47: etl.plugin.v1.Sink.Write:output_type -> etl.plugin.v1.Empty
-	0,  // 48: etl.plugin.v1.Sink.Close:output_type -> etl.plugin.v1.Empty
-	20, // 49: etl.plugin.v1.Sink.Status:output_type -> etl.plugin.v1.StatusResponse
-	35, // [35:50] is the sub-list for method output_type
-	20, // [20:35] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	6,  // 1: etl.plugin.v1.CheckResponse.errors:type_name -> etl.plugin.v1.ConfigError
+	2,  // 2: etl.plugin.v1.ConfigureRequest.input:type_name -> etl.plugin.v1.Schema
+	2,  // 3: etl.plugin.v1.ConfigureResponse.schema:type_name -> etl.plugin.v1.Schema
+	6,  // 4: etl.plugin.v1.ConfigureResponse.errors:type_name -> etl.plugin.v1.ConfigError
+	3,  // 5: etl.plugin.v1.OpenRequest.positions:type_name -> etl.plugin.v1.Position
+	5,  // 6: etl.plugin.v1.ReadResponse.batch:type_name -> etl.plugin.v1.Batch
+	4,  // 7: etl.plugin.v1.ReadResponse.rejects:type_name -> etl.plugin.v1.Reject
+	3,  // 8: etl.plugin.v1.ReadResponse.positions:type_name -> etl.plugin.v1.Position
+	14, // 9: etl.plugin.v1.ReadResponse.backlog:type_name -> etl.plugin.v1.Backlog
+	3,  // 10: etl.plugin.v1.BacklogRequest.positions:type_name -> etl.plugin.v1.Position
+	3,  // 11: etl.plugin.v1.AckRequest.positions:type_name -> etl.plugin.v1.Position
+	5,  // 12: etl.plugin.v1.ProcessRequest.batch:type_name -> etl.plugin.v1.Batch
+	5,  // 13: etl.plugin.v1.ProcessResponse.batch:type_name -> etl.plugin.v1.Batch
+	4,  // 14: etl.plugin.v1.ProcessResponse.rejects:type_name -> etl.plugin.v1.Reject
+	3,  // 15: etl.plugin.v1.CheckpointResponse.positions:type_name -> etl.plugin.v1.Position
+	3,  // 16: etl.plugin.v1.StatusResponse.positions:type_name -> etl.plugin.v1.Position
+	20, // 17: etl.plugin.v1.StatusResponse.rejects:type_name -> etl.plugin.v1.RejectCount
+	5,  // 18: etl.plugin.v1.WriteRequest.batch:type_name -> etl.plugin.v1.Batch
+	4,  // 19: etl.plugin.v1.WriteRequest.rejects:type_name -> etl.plugin.v1.Reject
+	3,  // 20: etl.plugin.v1.WriteRequest.positions:type_name -> etl.plugin.v1.Position
+	0,  // 21: etl.plugin.v1.Info.Describe:input_type -> etl.plugin.v1.Empty
+	8,  // 22: etl.plugin.v1.Source.Configure:input_type -> etl.plugin.v1.ConfigureRequest
+	11, // 23: etl.plugin.v1.Source.Open:input_type -> etl.plugin.v1.OpenRequest
+	12, // 24: etl.plugin.v1.Source.Read:input_type -> etl.plugin.v1.ReadRequest
+	16, // 25: etl.plugin.v1.Source.Ack:input_type -> etl.plugin.v1.AckRequest
+	0,  // 26: etl.plugin.v1.Source.Close:input_type -> etl.plugin.v1.Empty
+	15, // 27: etl.plugin.v1.Source.Backlog:input_type -> etl.plugin.v1.BacklogRequest
+	8,  // 28: etl.plugin.v1.Transform.Configure:input_type -> etl.plugin.v1.ConfigureRequest
+	17, // 29: etl.plugin.v1.Transform.Process:input_type -> etl.plugin.v1.ProcessRequest
+	0,  // 30: etl.plugin.v1.Transform.Close:input_type -> etl.plugin.v1.Empty
+	8,  // 31: etl.plugin.v1.Sink.Configure:input_type -> etl.plugin.v1.ConfigureRequest
+	0,  // 32: etl.plugin.v1.Sink.Checkpoint:input_type -> etl.plugin.v1.Empty
+	22, // 33: etl.plugin.v1.Sink.Write:input_type -> etl.plugin.v1.WriteRequest
+	0,  // 34: etl.plugin.v1.Sink.Close:input_type -> etl.plugin.v1.Empty
+	0,  // 35: etl.plugin.v1.Sink.Status:input_type -> etl.plugin.v1.Empty
+	0,  // 36: etl.plugin.v1.Sink.Check:input_type -> etl.plugin.v1.Empty
+	10, // 37: etl.plugin.v1.Info.Describe:output_type -> etl.plugin.v1.DescribeResponse
+	9,  // 38: etl.plugin.v1.Source.Configure:output_type -> etl.plugin.v1.ConfigureResponse
+	0,  // 39: etl.plugin.v1.Source.Open:output_type -> etl.plugin.v1.Empty
+	13, // 40: etl.plugin.v1.Source.Read:output_type -> etl.plugin.v1.ReadResponse
+	0,  // 41: etl.plugin.v1.Source.Ack:output_type -> etl.plugin.v1.Empty
+	0,  // 42: etl.plugin.v1.Source.Close:output_type -> etl.plugin.v1.Empty
+	14, // 43: etl.plugin.v1.Source.Backlog:output_type -> etl.plugin.v1.Backlog
+	9,  // 44: etl.plugin.v1.Transform.Configure:output_type -> etl.plugin.v1.ConfigureResponse
+	18, // 45: etl.plugin.v1.Transform.Process:output_type -> etl.plugin.v1.ProcessResponse
+	0,  // 46: etl.plugin.v1.Transform.Close:output_type -> etl.plugin.v1.Empty
+	9,  // 47: etl.plugin.v1.Sink.Configure:output_type -> etl.plugin.v1.ConfigureResponse
+	19, // 48: etl.plugin.v1.Sink.Checkpoint:output_type -> etl.plugin.v1.CheckpointResponse
+	0,  // 49: etl.plugin.v1.Sink.Write:output_type -> etl.plugin.v1.Empty
+	0,  // 50: etl.plugin.v1.Sink.Close:output_type -> etl.plugin.v1.Empty
+	21, // 51: etl.plugin.v1.Sink.Status:output_type -> etl.plugin.v1.StatusResponse
+	7,  // 52: etl.plugin.v1.Sink.Check:output_type -> etl.plugin.v1.CheckResponse
+	37, // [37:53] is the sub-list for method output_type
+	21, // [21:37] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_plugin_proto_init() }
@@ -1507,7 +1586,7 @@ func file_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_plugin_proto_rawDesc), len(file_plugin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   22,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   4,
 		},

@@ -613,6 +613,7 @@ const (
 	Sink_Write_FullMethodName      = "/etl.plugin.v1.Sink/Write"
 	Sink_Close_FullMethodName      = "/etl.plugin.v1.Sink/Close"
 	Sink_Status_FullMethodName     = "/etl.plugin.v1.Sink/Status"
+	Sink_Check_FullMethodName      = "/etl.plugin.v1.Sink/Check"
 )
 
 // SinkClient is the client API for Sink service.
@@ -626,6 +627,10 @@ type SinkClient interface {
 	// Optional (etl status): what is committed for the pipeline, read
 	// without changing anything. Unimplemented when the sink cannot tell.
 	Status(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*StatusResponse, error)
+	// Optional (etl validate): checks the configured sink's destination
+	// without changing anything (reachable, authenticated, tables, columns,
+	// privileges). Unimplemented when the sink cannot check.
+	Check(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*CheckResponse, error)
 }
 
 type sinkClient struct {
@@ -686,6 +691,16 @@ func (c *sinkClient) Status(ctx context.Context, in *Empty, opts ...grpc.CallOpt
 	return out, nil
 }
 
+func (c *sinkClient) Check(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*CheckResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CheckResponse)
+	err := c.cc.Invoke(ctx, Sink_Check_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // SinkServer is the server API for Sink service.
 // All implementations must embed UnimplementedSinkServer
 // for forward compatibility.
@@ -697,6 +712,10 @@ type SinkServer interface {
 	// Optional (etl status): what is committed for the pipeline, read
 	// without changing anything. Unimplemented when the sink cannot tell.
 	Status(context.Context, *Empty) (*StatusResponse, error)
+	// Optional (etl validate): checks the configured sink's destination
+	// without changing anything (reachable, authenticated, tables, columns,
+	// privileges). Unimplemented when the sink cannot check.
+	Check(context.Context, *Empty) (*CheckResponse, error)
 	mustEmbedUnimplementedSinkServer()
 }
 
@@ -721,6 +740,9 @@ func (UnimplementedSinkServer) Close(context.Context, *Empty) (*Empty, error) {
 }
 func (UnimplementedSinkServer) Status(context.Context, *Empty) (*StatusResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Status not implemented")
+}
+func (UnimplementedSinkServer) Check(context.Context, *Empty) (*CheckResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Check not implemented")
 }
 func (UnimplementedSinkServer) mustEmbedUnimplementedSinkServer() {}
 func (UnimplementedSinkServer) testEmbeddedByValue()              {}
@@ -833,6 +855,24 @@ func _Sink_Status_Handler(srv interface{}, ctx context.Context, dec func(interfa
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Sink_Check_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(Empty)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SinkServer).Check(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Sink_Check_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SinkServer).Check(ctx, req.(*Empty))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Sink_ServiceDesc is the grpc.ServiceDesc for Sink service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -859,6 +899,10 @@ var Sink_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Status",
 			Handler:    _Sink_Status_Handler,
+		},
+		{
+			MethodName: "Check",
+			Handler:    _Sink_Check_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
