@@ -88,6 +88,13 @@ func (k *checker) check(out caseOutput) {
 	}
 }
 
+// diff is one difference between a wanted item and the one got: the line
+// of the test file it is about and what differs.
+type diff struct {
+	line int
+	msg  string
+}
+
 func (k *checker) rows(out caseOutput, want []wantRow, line int) {
 	if line == 0 {
 		line = k.c.line
@@ -95,28 +102,46 @@ func (k *checker) rows(out caseOutput, want []wantRow, line int) {
 	if len(want) != len(out.rows) {
 		k.failf(line, "rows: want %d, got %d", len(want), len(out.rows))
 	}
+	// A field the output does not have is a mistake of the test file.
+	known := make([]wantRow, len(want))
 	for i, wr := range want {
-		if i >= len(out.rows) {
-			k.failf(wr.line, "row %d: missing: want %s", i+1, describeWant(wr))
-			continue
-		}
-		got := out.rows[i]
+		known[i] = wantRow{line: wr.line}
 		for _, wf := range wr.fields {
-			col := out.schema.Index(wf.name)
-			if col < 0 {
+			if out.schema.Index(wf.name) < 0 {
 				k.bad = append(k.bad, spec.Error{File: k.file, Line: wf.line, Col: wf.col,
 					Msg: fmt.Sprintf("case %q: row %d: no field %q in the pipeline's output (its fields: %s)", k.c.name, i+1, wf.name, strings.Join(out.schema.Names(), ", "))})
 				continue
 			}
-			wv := wantValue(wf, k.now)
-			if gv := got.Values[col]; !sameValue(out.schema.Fields[col], wv, gv) {
-				k.failf(wf.line, "row %d: %s: want %s, got %s (input line %d)", i+1, wf.name, quoteValue(wv), quoteValue(gv), out.inputLine(got.Origin.Line))
-			}
+			known[i].fields = append(known[i].fields, wf)
 		}
 	}
-	for i := len(want); i < len(out.rows); i++ {
-		r := out.rows[i]
-		k.failf(line, "row %d: not expected: got %s (input line %d)", i+1, describeRow(out.schema, r), out.inputLine(r.Origin.Line))
+	diffs := func(w, g int) []diff {
+		var ds []diff
+		got := out.rows[g]
+		for _, wf := range known[w].fields {
+			col := out.schema.Index(wf.name)
+			wv := wantValue(wf, k.now)
+			if gv := got.Values[col]; !sameValue(out.schema.Fields[col], wv, gv) {
+				ds = append(ds, diff{wf.line, fmt.Sprintf("%s: want %s, got %s", wf.name, quoteValue(wv), quoteValue(gv))})
+			}
+		}
+		return ds
+	}
+	pairs, missing, extra := align(len(want), len(out.rows), diffs)
+	for _, pr := range pairs {
+		for _, d := range diffs(pr[0], pr[1]) {
+			k.failf(d.line, "row %d: %s (input line %d)", pr[0]+1, d.msg, out.inputLine(out.rows[pr[1]].Origin.Line))
+		}
+	}
+	for _, w := range missing {
+		k.failf(want[w].line, "row %d: missing: want %s", w+1, describeWant(want[w]))
+	}
+	if len(extra) > 0 {
+		var at []string
+		for _, g := range extra {
+			at = append(at, strconv.FormatInt(out.inputLine(out.rows[g].Origin.Line), 10))
+		}
+		k.failf(line, "%d row(s) not expected, from input line %s", len(extra), strings.Join(at, ", "))
 	}
 }
 
@@ -127,43 +152,123 @@ func (k *checker) rejects(out caseOutput, want []wantReject, line int) {
 	if len(want) != len(out.rejects) {
 		k.failf(line, "rejects: want %d, got %d", len(want), len(out.rejects))
 	}
-	for i, wr := range want {
-		if i >= len(out.rejects) {
-			k.failf(wr.line, "reject %d: missing: want %s", i+1, wr.errorType)
-			continue
-		}
-		got := out.rejects[i]
-		at := fmt.Sprintf("reject %d", i+1)
-		also := fmt.Sprintf(" (reason %q, input line %d)", got.Reason, out.inputLine(got.Origin.Line))
+	diffs := func(w, g int) []diff {
+		wr, got := want[w], out.rejects[g]
+		var ds []diff
+		add := func(format string, args ...any) { ds = append(ds, diff{wr.line, fmt.Sprintf(format, args...)}) }
 		if got.ErrorType != wr.errorType {
-			k.failf(wr.line, "%s: error_type: want %q, got %q%s", at, wr.errorType, got.ErrorType, also)
+			add("error_type: want %q, got %q (reason %q)", wr.errorType, got.ErrorType, got.Reason)
 		}
 		if wr.field != "" && !strings.HasPrefix(got.Reason, wr.field+":") {
-			k.failf(wr.line, "%s: field: want %s, got a reason that does not name it first: %q", at, wr.field, got.Reason)
+			add("field: want %s, got a reason that does not name it first: %q", wr.field, got.Reason)
 		}
 		if wr.rule != "" && !strings.HasPrefix(got.Reason, wr.rule+":") {
-			k.failf(wr.line, "%s: rule: want %s, got a reason that does not name it first: %q", at, wr.rule, got.Reason)
+			add("rule: want %s, got a reason that does not name it first: %q", wr.rule, got.Reason)
 		}
 		if wr.reason != "" && got.Reason != wr.reason {
-			k.failf(wr.line, "%s: reason: want %q, got %q", at, wr.reason, got.Reason)
+			add("reason: want %q, got %q", wr.reason, got.Reason)
 		}
 		if wr.reasonContains != "" && !strings.Contains(got.Reason, wr.reasonContains) {
-			k.failf(wr.line, "%s: reason_contains: want a reason containing %q, got %q", at, wr.reasonContains, got.Reason)
+			add("reason_contains: want a reason containing %q, got %q", wr.reasonContains, got.Reason)
 		}
 		if wr.raw != "" && got.Raw != expandNow(wr.raw, k.now) {
-			k.failf(wr.line, "%s: raw: want %q, got %q", at, wr.raw, got.Raw)
+			add("raw: want %q, got %q", wr.raw, got.Raw)
 		}
 		if wr.step != "" && got.Step != wr.step {
-			k.failf(wr.line, "%s: step: want %s, got %s%s", at, wr.step, got.Step, also)
+			add("step: want %s, got %s", wr.step, got.Step)
 		}
 		if wr.inputLine > 0 && out.inputLine(got.Origin.Line) != int64(wr.inputLine) {
-			k.failf(wr.line, "%s: line: want %d, got %d (%s, reason %q)", at, wr.inputLine, out.inputLine(got.Origin.Line), got.ErrorType, got.Reason)
+			add("line: want %d, got %d (%s, reason %q)", wr.inputLine, out.inputLine(got.Origin.Line), got.ErrorType, got.Reason)
+		}
+		return ds
+	}
+	pairs, missing, extra := align(len(want), len(out.rejects), diffs)
+	for _, pr := range pairs {
+		for _, d := range diffs(pr[0], pr[1]) {
+			k.failf(d.line, "reject %d: %s (input line %d)", pr[0]+1, d.msg, out.inputLine(out.rejects[pr[1]].Origin.Line))
 		}
 	}
-	for i := len(want); i < len(out.rejects); i++ {
-		r := out.rejects[i]
-		k.failf(line, "reject %d: not expected: got %s from %s (reason %q, input line %d)", i+1, r.ErrorType, r.Step, r.Reason, out.inputLine(r.Origin.Line))
+	for _, w := range missing {
+		k.failf(want[w].line, "reject %d: missing: want %s", w+1, want[w].errorType)
 	}
+	if len(extra) > 0 {
+		var at []string
+		for _, g := range extra {
+			r := out.rejects[g]
+			at = append(at, fmt.Sprintf("%s at input line %d", r.ErrorType, out.inputLine(r.Origin.Line)))
+		}
+		k.failf(line, "%d reject(s) not expected: %s", len(extra), strings.Join(at, ", "))
+	}
+}
+
+// align pairs nw wanted items with ng items got, in order, for a diff;
+// diffs(w, g) lists how got item g differs from wanted item w. With as
+// many of each they pair one to one. Otherwise each wanted item takes the
+// next got item that matches it fully, the items skipped being not
+// expected; then, between two such pairs, each wanted item left pairs with
+// the got item there that differs least, so that a changed row shows as
+// its fields, not as a row missing and another not expected. It returns
+// the pairs, the wanted items left (missing) and the got items left
+// (extra), each in order.
+func align(nw, ng int, diffs func(w, g int) []diff) (pairs [][2]int, missing, extra []int) {
+	if nw == ng {
+		for i := 0; i < nw; i++ {
+			pairs = append(pairs, [2]int{i, i})
+		}
+		return pairs, nil, nil
+	}
+	var gapW, gapG []int
+	settle := func() {
+		used := map[int]bool{}
+		for _, w := range gapW {
+			best, fewest := -1, 0
+			for _, g := range gapG {
+				if n := len(diffs(w, g)); !used[g] && (best < 0 || n < fewest) {
+					best, fewest = g, n
+				}
+			}
+			if best < 0 {
+				missing = append(missing, w)
+				continue
+			}
+			used[best] = true
+			pairs = append(pairs, [2]int{w, best})
+		}
+		for _, g := range gapG {
+			if !used[g] {
+				extra = append(extra, g)
+			}
+		}
+		gapW, gapG = gapW[:0], gapG[:0]
+	}
+	g := 0
+	for w := 0; w < nw; w++ {
+		found := -1
+		for j := g; j < ng; j++ {
+			if len(diffs(w, j)) == 0 {
+				found = j
+				break
+			}
+		}
+		if found < 0 {
+			gapW = append(gapW, w)
+			continue
+		}
+		for ; g < found; g++ {
+			gapG = append(gapG, g)
+		}
+		settle()
+		pairs = append(pairs, [2]int{w, found})
+		g = found + 1
+	}
+	for ; g < ng; g++ {
+		gapG = append(gapG, g)
+	}
+	settle()
+	sort.Slice(pairs, func(i, j int) bool { return pairs[i][0] < pairs[j][0] })
+	sort.Ints(missing)
+	sort.Ints(extra)
+	return pairs, missing, extra
 }
 
 func (k *checker) rejectCounts(out caseOutput, want map[string]int, line int) {
@@ -264,6 +369,8 @@ func describeWant(r wantRow) string {
 	for i, f := range r.fields {
 		if f.null {
 			parts[i] = f.name + ": null"
+		} else if _, err := strconv.ParseFloat(f.value, 64); err == nil || plainSafe(f.value) {
+			parts[i] = f.name + ": " + f.value
 		} else {
 			parts[i] = f.name + ": " + strconv.Quote(f.value)
 		}

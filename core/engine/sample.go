@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -193,6 +194,10 @@ func Sample(ctx context.Context, s *spec.Spec, h *host.Host, logger *slog.Logger
 	}
 	reject := func(step string, rs []record.Reject) {
 		for _, r := range rs {
+			if n, ok := byPath[r.Origin.Source]; ok {
+				// Reasons name the file too, as the source saw it.
+				r.Reason = strings.ReplaceAll(r.Reason, r.Origin.Source, n)
+			}
 			r.Origin = name(r.Origin)
 			res.Rejects = append(res.Rejects, SampleReject{Step: step, Reject: r})
 		}
