@@ -127,7 +127,7 @@ func (k *checker) rows(out caseOutput, want []wantRow, line int) {
 		}
 		return ds
 	}
-	pairs, missing, extra := align(len(want), len(out.rows), diffs)
+	pairs, missing, extra := align(len(want), len(out.rows), diffs, func(w int) int { return len(known[w].fields) })
 	for _, pr := range pairs {
 		for _, d := range diffs(pr[0], pr[1]) {
 			k.failf(d.line, "row %d: %s (input line %d)", pr[0]+1, d.msg, out.inputLine(out.rows[pr[1]].Origin.Line))
@@ -182,7 +182,7 @@ func (k *checker) rejects(out caseOutput, want []wantReject, line int) {
 		}
 		return ds
 	}
-	pairs, missing, extra := align(len(want), len(out.rejects), diffs)
+	pairs, missing, extra := align(len(want), len(out.rejects), diffs, func(w int) int { return want[w].checks() })
 	for _, pr := range pairs {
 		for _, d := range diffs(pr[0], pr[1]) {
 			k.failf(d.line, "reject %d: %s (input line %d)", pr[0]+1, d.msg, out.inputLine(out.rejects[pr[1]].Origin.Line))
@@ -206,11 +206,12 @@ func (k *checker) rejects(out caseOutput, want []wantReject, line int) {
 // many of each they pair one to one. Otherwise each wanted item takes the
 // next got item that matches it fully, the items skipped being not
 // expected; then, between two such pairs, each wanted item left pairs with
-// the got item there that differs least, so that a changed row shows as
+// the got item there that differs least, as long as something of it is
+// as wanted (fewer than size(w) differences), so that a changed row shows as
 // its fields, not as a row missing and another not expected. It returns
 // the pairs, the wanted items left (missing) and the got items left
 // (extra), each in order.
-func align(nw, ng int, diffs func(w, g int) []diff) (pairs [][2]int, missing, extra []int) {
+func align(nw, ng int, diffs func(w, g int) []diff, size func(w int) int) (pairs [][2]int, missing, extra []int) {
 	if nw == ng {
 		for i := 0; i < nw; i++ {
 			pairs = append(pairs, [2]int{i, i})
@@ -219,23 +220,30 @@ func align(nw, ng int, diffs func(w, g int) []diff) (pairs [][2]int, missing, ex
 	}
 	var gapW, gapG []int
 	settle := func() {
-		used := map[int]bool{}
-		for _, w := range gapW {
-			best, fewest := -1, 0
-			for _, g := range gapG {
-				if n := len(diffs(w, g)); !used[g] && (best < 0 || n < fewest) {
-					best, fewest = g, n
+		// Pair the closest first: fewest differences, then in order.
+		usedW, usedG := map[int]bool{}, map[int]bool{}
+		for {
+			bw, bg, fewest := -1, -1, 0
+			for _, w := range gapW {
+				for _, g := range gapG {
+					if n := len(diffs(w, g)); !usedW[w] && !usedG[g] && n < size(w) && (bw < 0 || n < fewest) {
+						bw, bg, fewest = w, g, n
+					}
 				}
 			}
-			if best < 0 {
-				missing = append(missing, w)
-				continue
+			if bw < 0 {
+				break
 			}
-			used[best] = true
-			pairs = append(pairs, [2]int{w, best})
+			usedW[bw], usedG[bg] = true, true
+			pairs = append(pairs, [2]int{bw, bg})
+		}
+		for _, w := range gapW {
+			if !usedW[w] {
+				missing = append(missing, w)
+			}
 		}
 		for _, g := range gapG {
-			if !used[g] {
+			if !usedG[g] {
 				extra = append(extra, g)
 			}
 		}
@@ -441,4 +449,16 @@ func describeOutput(out caseOutput, limit int) []string {
 		lines = append(lines, fmt.Sprintf("  %d (input line %d): {error_type: %s, step: %s, reason: %q}", i+1, out.inputLine(r.Origin.Line), r.ErrorType, r.Step, r.Reason))
 	}
 	return lines
+}
+
+// checks counts what a wanted reject checks: its error type and each key
+// set.
+func (r wantReject) checks() int {
+	n := 1
+	for _, set := range []bool{r.field != "", r.rule != "", r.reason != "", r.reasonContains != "", r.raw != "", r.step != "", r.inputLine > 0} {
+		if set {
+			n++
+		}
+	}
+	return n
 }

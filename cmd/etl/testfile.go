@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -69,9 +70,10 @@ type wantRow struct {
 }
 
 type wantField struct {
-	name      string
-	value     string
-	null      bool
+	name  string
+	value string
+	null  bool
+	// line is the value's, col the key's.
 	line, col int
 }
 
@@ -150,6 +152,10 @@ func parseTestFile(path string, data []byte) (*testFile, error) {
 	}
 	tf := p.testFile(doc.Content[0])
 	if len(p.errs) > 0 {
+		sort.SliceStable(p.errs, func(i, j int) bool {
+			a, b := p.errs[i], p.errs[j]
+			return a.Line < b.Line || a.Line == b.Line && a.Col < b.Col
+		})
 		return nil, p.errs
 	}
 	return tf, nil
@@ -212,6 +218,16 @@ func keyLine(n *yaml.Node, key string) int {
 		}
 	}
 	return n.Line
+}
+
+// keyCol returns the column of key in mapping n.
+func keyCol(n *yaml.Node, key string) int {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i].Column
+		}
+	}
+	return n.Column
 }
 
 func (p *testParser) str(n *yaml.Node, path string) string {
@@ -416,7 +432,7 @@ func (p *testParser) row(n *yaml.Node, path string) wantRow {
 	m, order := p.mapping(n, path)
 	for _, k := range order {
 		v := m[k]
-		wf := wantField{name: k, line: v.Line, col: v.Column}
+		wf := wantField{name: k, line: v.Line, col: keyCol(n, k)}
 		switch {
 		case v.Kind == yaml.ScalarNode && v.Tag == "!!null":
 			wf.null = true
