@@ -19,7 +19,7 @@ func TestEcommerceTestFilePasses(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("etl test exited %d:\n%s\n%s", code, stdout, stderr)
 	}
-	if !strings.Contains(stdout, "configs/ecommerce.test.yaml: 25 passed, 0 failed") {
+	if !strings.Contains(stdout, "configs/ecommerce.test.yaml: 26 passed, 0 failed") {
 		t.Errorf("summary missing:\n%s", stdout)
 	}
 }
@@ -30,12 +30,17 @@ func TestEcommerceTestFilePasses(t *testing.T) {
 func copyEcommerce(t *testing.T, old, new string) string {
 	t.Helper()
 	dir := t.TempDir()
-	for _, d := range []string{"configs", "data/sample"} {
+	for _, d := range []string{"configs", "data/sample/datagen/events"} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
-	for _, f := range []string{"configs/ecommerce.yaml", "configs/ecommerce.test.yaml", "data/sample/events-sample.csv"} {
+	files := []string{"configs/ecommerce.yaml", "configs/ecommerce.test.yaml", "data/sample/events-sample.csv", "data/sample/datagen/datagen-manifest.json"}
+	events, _ := filepath.Glob("../../data/sample/datagen/events/*.csv")
+	for _, e := range events {
+		files = append(files, "data/sample/datagen/events/"+filepath.Base(e))
+	}
+	for _, f := range files {
 		data, err := os.ReadFile(filepath.Join("../..", f))
 		if err != nil {
 			t.Fatal(err)
@@ -85,7 +90,7 @@ func TestChangedLimitFailsTheBoundaryCase(t *testing.T) {
 	if code != 1 || !strings.Contains(stdout, `case "product_name is refused at 101 characters and kept at 100": rows: want 2, got 4`) {
 		t.Errorf("exit %d:\n%s", code, stdout)
 	}
-	if !strings.Contains(stdout, "24 not run (--run)") {
+	if !strings.Contains(stdout, "25 not run (--run)") {
 		t.Errorf("--run did not leave the other cases out:\n%s", stdout)
 	}
 }
@@ -334,5 +339,59 @@ func TestExpandNow(t *testing.T) {
 	got := expandNow("a {{now}} b {{ now + 30m }} c {{now-2h}}", now)
 	if want := "a 2026-01-02T02:04:05Z b 2026-01-02T02:34:05Z c 2026-01-02T00:04:05Z"; got != want {
 		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+// A case fed by datagen's files fails when they do not land as its
+// manifest says: a count, or a sampled row's field.
+func TestDatagenCaseFailsWhenTheManifestDisagrees(t *testing.T) {
+	dir := t.TempDir()
+	events := filepath.Join(dir, "events")
+	if err := os.Mkdir(events, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	src := "../../data/sample/datagen"
+	names, err := filepath.Glob(filepath.Join(src, "events", "*.csv"))
+	if err != nil || len(names) == 0 {
+		t.Fatalf("no datagen files: %v", err)
+	}
+	for _, n := range names {
+		data, err := os.ReadFile(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(events, filepath.Base(n)), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	data, err := os.ReadFile(filepath.Join(src, "datagen-manifest.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	manifest := string(data)
+	for _, r := range [][2]string{{`"accepted": 280`, `"accepted": 281`}, {`"product_name":"Zephyr Laptop Sleeve, Space Grey"`, `"product_name":"Zephyr"`}} {
+		if !strings.Contains(manifest, r[0]) {
+			t.Fatalf("the manifest has no %s: update this test", r[0])
+		}
+		manifest = strings.Replace(manifest, r[0], r[1], 1)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "datagen-manifest.json"), []byte(manifest), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tf := filepath.Join(dir, "d.test.yaml")
+	if err := os.WriteFile(tf, []byte("cases:\n  - name: d\n    input: {datagen: datagen-manifest.json}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := etl(t, "test", "../../configs/ecommerce.yaml", tf)
+	for _, want := range []string{
+		`case "d": rows: want 281 (the manifest's accepted), got 280`,
+		`case "d": events-20260601T120000.000Z-000001.csv:17: product_name: want "Zephyr", got "Zephyr Laptop Sleeve, Space Grey"`,
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	if code != 1 || t.Failed() {
+		t.Errorf("exit %d:\n%s\n%s", code, stdout, stderr)
 	}
 }
