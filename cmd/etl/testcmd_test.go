@@ -24,6 +24,17 @@ func TestEcommerceTestFilePasses(t *testing.T) {
 	}
 }
 
+// The sink is never started nor configured: a sink plugin that does not
+// exist, and a database that does not answer, change nothing.
+func TestTestNeverStartsTheSink(t *testing.T) {
+	pipeline := copyEcommerce(t, "plugin: postgres", "plugin: no-such-sink")
+	t.Setenv("DATABASE_URL", "postgres://nobody@127.0.0.1:1/nothing?sslmode=disable")
+	code, stdout, stderr := etl(t, "test", pipeline, "--run", "view aliases")
+	if code != 0 || !strings.Contains(stdout, "1 passed, 0 failed") {
+		t.Errorf("exit %d:\n%s\n%s", code, stdout, stderr)
+	}
+}
+
 // copyEcommerce copies the pipeline, its test file and the sample file
 // they use into a temporary repository layout, with the pipeline's text
 // old replaced by new, and returns the pipeline's path.
