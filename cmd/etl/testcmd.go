@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -113,6 +114,10 @@ func cmdTest(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	pipeline, testPaths := pos[0], pos[1:]
+	if strings.HasSuffix(pipeline, ".test.yaml") || strings.HasSuffix(pipeline, ".test.yml") {
+		fmt.Fprintf(stderr, "etl test: %s is a test file: name the pipeline first (etl test PIPELINE [TESTFILE...])\n", pipeline)
+		return 2
+	}
 	if len(testPaths) == 0 {
 		def := defaultTestFile(pipeline)
 		if _, err := os.Stat(def); err != nil {
@@ -341,7 +346,7 @@ func isHeader(line string, shape sourceShape) bool {
 		return false
 	}
 	for _, n := range names {
-		if !contains(shape.Columns, strings.Trim(strings.TrimSpace(n), `"`)) {
+		if !slices.Contains(shape.Columns, strings.Trim(strings.TrimSpace(n), `"`)) {
 			return false
 		}
 	}

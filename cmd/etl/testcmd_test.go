@@ -118,6 +118,11 @@ func TestTestCommandUsage(t *testing.T) {
 			t.Errorf("exit %d: %s", code, stderr)
 		}
 	})
+	t.Run("a test file named as the pipeline", func(t *testing.T) {
+		if code, _, stderr := etl(t, "test", "../../configs/ecommerce.test.yaml"); code != 2 || !strings.Contains(stderr, "name the pipeline first") {
+			t.Errorf("exit %d: %s", code, stderr)
+		}
+	})
 	t.Run("no test file beside the pipeline", func(t *testing.T) {
 		pipeline := writeFile(t, "lonely.yaml", "name: x\n")
 		code, _, stderr := etl(t, "test", pipeline)

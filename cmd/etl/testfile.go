@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -195,8 +196,8 @@ func (p *testParser) mapping(n *yaml.Node, path string, allowed ...string) (map[
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
-		kp := joinPath(path, k.Value)
-		if allowed != nil && !contains(allowed, k.Value) {
+		kp := joinKey(path, k.Value)
+		if allowed != nil && !slices.Contains(allowed, k.Value) {
 			p.errorf(k, kp, "unknown key (allowed here: %s)", strings.Join(allowed, ", "))
 			continue
 		}
@@ -488,18 +489,9 @@ func (p *testParser) reject(n *yaml.Node, path string) wantReject {
 	return r
 }
 
-func joinPath(path, key string) string {
+func joinKey(path, key string) string {
 	if path == "" {
 		return key
 	}
 	return path + "." + key
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
