@@ -32,6 +32,7 @@ const usage = `etl: streaming ETL pipelines from YAML, with plugins over gRPC.
 Usage:
   etl run CONFIG [--once]     run a pipeline (Ctrl-C commits what is in flight, then stops)
   etl validate CONFIG         check a pipeline file, every plugin's config and the database; moves no data
+  etl test CONFIG [TESTFILE]  run the source and transforms on examples (default: CONFIG's .test.yaml)
   etl status CONFIG           where a pipeline stands: last batch, files done and waiting, rejects
   etl plugins [CONFIG]        list the plugins etl can find (for CONFIG's repository too)
   etl version                 print the version
@@ -61,6 +62,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdRun(rest, stdout, stderr)
 	case "validate":
 		return cmdValidate(rest, stdout, stderr)
+	case "test":
+		return cmdTest(rest, stdout, stderr)
 	case "status":
 		return cmdStatus(rest, stdout, stderr)
 	case "plugins":

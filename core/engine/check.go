@@ -26,7 +26,7 @@ var ErrNotConfigured = errors.New("not configured")
 // it follows from that one.
 func (in *Instance) Check(ctx context.Context) (notes []string, errs spec.Errors, err error) {
 	sink := in.Pipeline.Sink
-	if sink.Plugin == nil || !in.sinkGotConfig {
+	if sink.Plugin == nil || !(in.SinkConfigured || in.sinkGotConfig) {
 		return nil, nil, fmt.Errorf("sink %s was not configured: %w", sink.Name, ErrNotConfigured)
 	}
 	ch, ok := sink.Plugin.(plugin.Checker)

@@ -64,7 +64,7 @@ sink:
 		{Path: "columns.amount", Field: "amount", Message: "amount: wrong type"},
 		{Path: "table", Field: "user_id", Message: "user_id: wrong type"},
 	}}
-	in := &engine.Instance{Spec: s, Schemas: []record.Schema{str("user_id", "price", "amount"), typed, typed},
+	in := &engine.Instance{Spec: s, Schemas: []record.Schema{str("user_id", "price", "amount"), typed, typed}, SinkConfigured: true,
 		Pipeline: engine.Pipeline{Sink: engine.Step[plugin.Sink]{Name: "sink", Plugin: sink}}}
 	notes, errs, err := in.Check(context.Background())
 	if err != nil {
