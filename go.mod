@@ -1,4 +1,4 @@
-module etl
+module github.com/seed-etl/etl
 
 go 1.26.0
 

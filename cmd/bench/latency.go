@@ -16,7 +16,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"etl/cmd/datagen/events"
+	"github.com/seed-etl/etl/cmd/datagen/events"
 )
 
 // latencyResult is how long a file takes from its rename into the inbox to

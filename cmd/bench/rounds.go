@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 
-	"etl/cmd/datagen/events"
+	"github.com/seed-etl/etl/cmd/datagen/events"
 )
 
 // load is the throughput part of a run: the pipeline over the

@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"etl/cmd/datagen/events"
+	"github.com/seed-etl/etl/cmd/datagen/events"
 )
 
 // throughputResult is what the pipeline did with the pre-generated files.

@@ -28,7 +28,7 @@ import (
 	"syscall"
 	"time"
 
-	"etl/cmd/datagen/events"
+	"github.com/seed-etl/etl/cmd/datagen/events"
 )
 
 func main() {

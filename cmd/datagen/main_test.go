@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"etl/cmd/datagen/events"
+	"github.com/seed-etl/etl/cmd/datagen/events"
 )
 
 // TestMain runs the command itself when the test binary is started with

@@ -11,9 +11,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"etl/core/engine"
-	"etl/core/plugin"
-	"etl/plugins/postgres/pgtest"
+	"github.com/seed-etl/etl/core/engine"
+	"github.com/seed-etl/etl/core/plugin"
+	"github.com/seed-etl/etl/plugins/postgres/pgtest"
 )
 
 // inboxEnv points configs/ecommerce.yaml at a fresh database and folders.

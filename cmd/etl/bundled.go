@@ -1,10 +1,10 @@
 package main
 
 import (
-	"etl/core/plugin"
-	"etl/plugins/cleanser"
-	"etl/plugins/csvdir"
-	"etl/plugins/postgres"
+	"github.com/seed-etl/etl/core/plugin"
+	"github.com/seed-etl/etl/plugins/cleanser"
+	"github.com/seed-etl/etl/plugins/csvdir"
+	"github.com/seed-etl/etl/plugins/postgres"
 )
 
 // bundled are the plugins compiled into etl. Each runs in its own process,

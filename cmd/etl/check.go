@@ -7,8 +7,8 @@ import (
 	"strings"
 	"time"
 
-	"etl/core/engine"
-	"etl/core/spec"
+	"github.com/seed-etl/etl/core/engine"
+	"github.com/seed-etl/etl/core/spec"
 )
 
 // checkTimeout bounds etl validate's check of the sink's destination.

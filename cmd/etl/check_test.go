@@ -10,7 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"etl/plugins/postgres/pgtest"
+	"github.com/seed-etl/etl/plugins/postgres/pgtest"
 )
 
 // TestValidateChecksTheDatabase: etl validate asks the sink to check the

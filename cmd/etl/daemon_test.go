@@ -14,10 +14,10 @@ import (
 	"testing"
 	"time"
 
-	"etl/cmd/datagen/events"
-	"etl/core/host"
-	"etl/core/host/hosttest"
-	"etl/plugins/postgres/pgtest"
+	"github.com/seed-etl/etl/cmd/datagen/events"
+	"github.com/seed-etl/etl/core/host"
+	"github.com/seed-etl/etl/core/host/hosttest"
+	"github.com/seed-etl/etl/plugins/postgres/pgtest"
 )
 
 // daemon is `etl run CONFIG` as a process, streaming, its log in a file.

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"strings"
 
-	"etl/core/plugin"
-	"etl/core/record"
+	"github.com/seed-etl/etl/core/plugin"
+	"github.com/seed-etl/etl/core/record"
 )
 
 func pluginProtocol() int { return plugin.ProtocolVersion }

@@ -12,7 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"etl/core/host"
+	"github.com/seed-etl/etl/core/host"
 )
 
 // The rows of the fault suite for issue 14: what producers do at the file

@@ -18,10 +18,10 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"etl/cmd/datagen/events"
-	"etl/core/host"
-	"etl/core/host/hosttest"
-	"etl/plugins/postgres/pgtest"
+	"github.com/seed-etl/etl/cmd/datagen/events"
+	"github.com/seed-etl/etl/core/host"
+	"github.com/seed-etl/etl/core/host/hosttest"
+	"github.com/seed-etl/etl/plugins/postgres/pgtest"
 )
 
 // TestFaults runs the e-commerce pipeline as a user runs it (the etl

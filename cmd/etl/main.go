@@ -17,11 +17,11 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"etl/core/engine"
-	"etl/core/host"
-	"etl/core/metrics"
-	"etl/core/plugin"
-	"etl/core/spec"
+	"github.com/seed-etl/etl/core/engine"
+	"github.com/seed-etl/etl/core/host"
+	"github.com/seed-etl/etl/core/metrics"
+	"github.com/seed-etl/etl/core/plugin"
+	"github.com/seed-etl/etl/core/spec"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".

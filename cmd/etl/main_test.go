@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"etl/core/host"
+	"github.com/seed-etl/etl/core/host"
 )
 
 func TestMain(m *testing.M) {

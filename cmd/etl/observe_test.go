@@ -23,12 +23,12 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
-	"etl/cmd/datagen/events"
-	"etl/core/engine"
-	"etl/core/host"
-	"etl/core/host/hosttest"
-	"etl/core/plugin"
-	"etl/plugins/postgres/pgtest"
+	"github.com/seed-etl/etl/cmd/datagen/events"
+	"github.com/seed-etl/etl/core/engine"
+	"github.com/seed-etl/etl/core/host"
+	"github.com/seed-etl/etl/core/host/hosttest"
+	"github.com/seed-etl/etl/core/plugin"
+	"github.com/seed-etl/etl/plugins/postgres/pgtest"
 )
 
 // scrape is one read of /metrics: each sample by name and labels, e.g.

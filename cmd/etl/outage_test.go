@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"etl/plugins/postgres/pgtest"
+	"github.com/seed-etl/etl/plugins/postgres/pgtest"
 )
 
 // outageDuration is how long TestDatabaseOutageUnderStreamingRun keeps

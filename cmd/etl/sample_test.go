@@ -9,7 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"etl/plugins/postgres/pgtest"
+	"github.com/seed-etl/etl/plugins/postgres/pgtest"
 )
 
 // The sample file in data/sample, run through configs/ecommerce.yaml as

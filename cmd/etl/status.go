@@ -14,9 +14,9 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"etl/core/engine"
-	"etl/core/plugin"
-	"etl/core/spec"
+	"github.com/seed-etl/etl/core/engine"
+	"github.com/seed-etl/etl/core/plugin"
+	"github.com/seed-etl/etl/core/spec"
 )
 
 const statusHelp = `Usage: etl status CONFIG [flags]

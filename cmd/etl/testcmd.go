@@ -17,9 +17,9 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"etl/core/engine"
-	"etl/core/record"
-	"etl/core/spec"
+	"github.com/seed-etl/etl/core/engine"
+	"github.com/seed-etl/etl/core/record"
+	"github.com/seed-etl/etl/core/spec"
 )
 
 const testUsage = `Usage: etl test PIPELINE [TESTFILE...] [flags]

@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"etl/core/engine"
-	"etl/core/record"
-	"etl/core/spec"
+	"github.com/seed-etl/etl/core/engine"
+	"github.com/seed-etl/etl/core/record"
+	"github.com/seed-etl/etl/core/spec"
 )
 
 // The shipped test file passes against the shipped pipeline: every

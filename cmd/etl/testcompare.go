@@ -7,9 +7,9 @@ import (
 	"strings"
 	"time"
 
-	"etl/core/engine"
-	"etl/core/record"
-	"etl/core/spec"
+	"github.com/seed-etl/etl/core/engine"
+	"github.com/seed-etl/etl/core/record"
+	"github.com/seed-etl/etl/core/spec"
 )
 
 // caseOutput is what came out of the pipeline for one case, rows and

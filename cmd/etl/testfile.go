@@ -13,7 +13,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"etl/core/spec"
+	"github.com/seed-etl/etl/core/spec"
 )
 
 // A test file of `etl test`: cases, each an input and what must come out

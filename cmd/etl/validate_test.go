@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"etl/plugins/postgres/pgtest"
+	"github.com/seed-etl/etl/plugins/postgres/pgtest"
 )
 
 // plantedMistake is one mistake planted in plantedPipeline: where

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"etl/core/engine"
-	"etl/core/spec"
+	"github.com/seed-etl/etl/core/engine"
+	"github.com/seed-etl/etl/core/spec"
 )
 
 // BenchmarkPipeline moves rows of the e-commerce shape (7 fields) through

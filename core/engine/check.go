@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 
-	"etl/core/plugin"
-	"etl/core/record"
-	"etl/core/spec"
+	"github.com/seed-etl/etl/core/plugin"
+	"github.com/seed-etl/etl/core/record"
+	"github.com/seed-etl/etl/core/spec"
 )
 
 // ErrNotConfigured is Check's error when the sink was not configured, or

@@ -6,10 +6,10 @@ import (
 	"strings"
 	"testing"
 
-	"etl/core/engine"
-	"etl/core/plugin"
-	"etl/core/record"
-	"etl/core/spec"
+	"github.com/seed-etl/etl/core/engine"
+	"github.com/seed-etl/etl/core/plugin"
+	"github.com/seed-etl/etl/core/record"
+	"github.com/seed-etl/etl/core/spec"
 )
 
 // checkSink answers Check with fixed mistakes and notes.

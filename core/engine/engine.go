@@ -14,8 +14,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"etl/core/plugin"
-	"etl/core/record"
+	"github.com/seed-etl/etl/core/plugin"
+	"github.com/seed-etl/etl/core/record"
 )
 
 // Options tune a run.

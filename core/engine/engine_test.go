@@ -16,10 +16,10 @@ import (
 	"testing"
 	"time"
 
-	"etl/core/engine"
-	"etl/core/host"
-	"etl/core/host/hosttest"
-	"etl/core/spec"
+	"github.com/seed-etl/etl/core/engine"
+	"github.com/seed-etl/etl/core/host"
+	"github.com/seed-etl/etl/core/host/hosttest"
+	"github.com/seed-etl/etl/core/spec"
 )
 
 func TestMain(m *testing.M) {

@@ -12,9 +12,9 @@ import (
 	"strings"
 	"testing"
 
-	"etl/core/engine"
-	"etl/core/host"
-	"etl/core/spec"
+	"github.com/seed-etl/etl/core/engine"
+	"github.com/seed-etl/etl/core/host"
+	"github.com/seed-etl/etl/core/spec"
 )
 
 // buildExample builds the example third-party plugin into dir as
@@ -105,7 +105,7 @@ sink:
 
 func TestIncompatiblePluginIsRefused(t *testing.T) {
 	dir := t.TempDir()
-	buildExample(t, dir, "-ldflags", "-X etl/core/plugin.servedProtocol=99")
+	buildExample(t, dir, "-ldflags", "-X github.com/seed-etl/etl/core/plugin.servedProtocol=99")
 	yaml := `version: 1
 name: ext
 source: {plugin: gen}

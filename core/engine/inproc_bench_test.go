@@ -4,8 +4,8 @@ import (
 	"context"
 	"testing"
 
-	"etl/core/plugin"
-	"etl/core/record"
+	"github.com/seed-etl/etl/core/plugin"
+	"github.com/seed-etl/etl/core/record"
 )
 
 // BenchmarkStages measures each test plugin and the batch encoding in

@@ -9,10 +9,10 @@ import (
 	"sync"
 	"time"
 
-	"etl/core/host"
-	"etl/core/plugin"
-	"etl/core/record"
-	"etl/core/spec"
+	"github.com/seed-etl/etl/core/host"
+	"github.com/seed-etl/etl/core/plugin"
+	"github.com/seed-etl/etl/core/record"
+	"github.com/seed-etl/etl/core/spec"
 )
 
 // Instance is a pipeline whose plugin processes are running and configured.

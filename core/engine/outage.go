@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"etl/core/plugin"
+	"github.com/seed-etl/etl/core/plugin"
 )
 
 // Defaults of the retry of an unavailable sink.

@@ -15,8 +15,8 @@ import (
 	"sync"
 	"time"
 
-	"etl/core/plugin"
-	"etl/core/record"
+	"github.com/seed-etl/etl/core/plugin"
+	"github.com/seed-etl/etl/core/record"
 )
 
 // The plugins below run as real subprocesses in these tests: the test

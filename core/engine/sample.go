@@ -13,10 +13,10 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"etl/core/host"
-	"etl/core/plugin"
-	"etl/core/record"
-	"etl/core/spec"
+	"github.com/seed-etl/etl/core/host"
+	"github.com/seed-etl/etl/core/plugin"
+	"github.com/seed-etl/etl/core/record"
+	"github.com/seed-etl/etl/core/spec"
 )
 
 // SampleFile is a file that Sample drops into the source's folder.

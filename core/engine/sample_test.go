@@ -7,8 +7,8 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"etl/core/engine"
-	"etl/core/record"
+	"github.com/seed-etl/etl/core/engine"
+	"github.com/seed-etl/etl/core/record"
 )
 
 func TestFolderConfigPointsTheSourceAtTheSampleFolder(t *testing.T) {

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"etl/core/engine"
-	"etl/core/plugin"
+	"github.com/seed-etl/etl/core/engine"
+	"github.com/seed-etl/etl/core/plugin"
 )
 
 // TestStatsFollowTheRun checks what a run exposes for metrics: rows and

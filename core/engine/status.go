@@ -5,7 +5,7 @@ import (
 	"errors"
 	"time"
 
-	"etl/core/plugin"
+	"github.com/seed-etl/etl/core/plugin"
 )
 
 // Status is where a pipeline stands, read without running it.

@@ -9,8 +9,8 @@ import (
 	"sync"
 	"time"
 
-	"etl/core/host"
-	"etl/core/spec"
+	"github.com/seed-etl/etl/core/host"
+	"github.com/seed-etl/etl/core/spec"
 )
 
 // maxRestartBackoff caps the wait before a restart.

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"etl/core/engine"
-	"etl/core/host"
+	"github.com/seed-etl/etl/core/engine"
+	"github.com/seed-etl/etl/core/host"
 )
 
 // supervised is a streaming run of a gen -> tag -> filesink pipeline

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"etl/core/plugin"
-	"etl/core/record"
+	"github.com/seed-etl/etl/core/plugin"
+	"github.com/seed-etl/etl/core/record"
 )
 
 // recordingSink notes when each write starts and ends on a clock shared

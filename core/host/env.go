@@ -4,7 +4,7 @@ import (
 	"os"
 	"strings"
 
-	"etl/core/plugin"
+	"github.com/seed-etl/etl/core/plugin"
 )
 
 // ExtraEnv names an environment variable holding more variable names

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"etl/core/spec"
+	"github.com/seed-etl/etl/core/spec"
 )
 
 // procEnviron reads a live process's environment from /proc.

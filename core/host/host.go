@@ -12,7 +12,7 @@ import (
 	"sort"
 	"strings"
 
-	"etl/core/plugin"
+	"github.com/seed-etl/etl/core/plugin"
 )
 
 // ExternalPrefix starts the file name of every external plugin executable.

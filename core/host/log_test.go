@@ -9,8 +9,8 @@ import (
 	"sync"
 	"testing"
 
-	"etl/core/plugin"
-	"etl/core/record"
+	"github.com/seed-etl/etl/core/plugin"
+	"github.com/seed-etl/etl/core/record"
 )
 
 // syncBuffer is a bytes.Buffer safe for the logger's goroutines.

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"etl/core/plugin"
-	"etl/core/record"
+	"github.com/seed-etl/etl/core/plugin"
+	"github.com/seed-etl/etl/core/record"
 )
 
 // The plugins of these tests are real processes: this test binary,

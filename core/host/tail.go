@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"etl/core/plugin"
+	"github.com/seed-etl/etl/core/plugin"
 )
 
 // tailWriter receives a plugin's stderr line by line, through one stream

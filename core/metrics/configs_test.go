@@ -10,7 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"gopkg.in/yaml.v3"
 
-	"etl/core/engine"
+	"github.com/seed-etl/etl/core/engine"
 )
 
 // names returns the names of every metric etl registers itself.

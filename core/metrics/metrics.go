@@ -17,7 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"etl/core/engine"
+	"github.com/seed-etl/etl/core/engine"
 )
 
 // DefaultAddr is where etl run serves its metrics unless told otherwise:

@@ -11,8 +11,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"etl/core/engine"
-	"etl/core/metrics"
+	"github.com/seed-etl/etl/core/engine"
+	"github.com/seed-etl/etl/core/metrics"
 )
 
 func TestEndpoints(t *testing.T) {

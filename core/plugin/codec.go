@@ -10,7 +10,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
-	"etl/core/plugin/pb"
+	"github.com/seed-etl/etl/core/plugin/pb"
 )
 
 // batchCodec is gRPC's protobuf codec with one difference: the rows of a

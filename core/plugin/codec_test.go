@@ -6,7 +6,7 @@ import (
 	"google.golang.org/grpc/mem"
 	"google.golang.org/protobuf/proto"
 
-	"etl/core/plugin/pb"
+	"github.com/seed-etl/etl/core/plugin/pb"
 )
 
 func TestBatchCodecRoundTrip(t *testing.T) {

@@ -3,8 +3,8 @@ package plugin
 import (
 	"fmt"
 
-	"etl/core/plugin/pb"
-	"etl/core/record"
+	"github.com/seed-etl/etl/core/plugin/pb"
+	"github.com/seed-etl/etl/core/record"
 )
 
 // This file converts between the record types and their protobuf messages.

@@ -6,8 +6,8 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"etl/core/plugin/pb"
-	"etl/core/record"
+	"github.com/seed-etl/etl/core/plugin/pb"
+	"github.com/seed-etl/etl/core/record"
 )
 
 // Refused input is often not valid UTF-8 (that may be why it was

@@ -6,7 +6,7 @@ import (
 	goplugin "github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
 
-	"etl/core/plugin/pb"
+	"github.com/seed-etl/etl/core/plugin/pb"
 )
 
 // Info is what a plugin says of itself.

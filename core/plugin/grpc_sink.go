@@ -11,8 +11,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"etl/core/plugin/pb"
-	"etl/core/record"
+	"github.com/seed-etl/etl/core/plugin/pb"
+	"github.com/seed-etl/etl/core/record"
 )
 
 // sinkPlugin serves a Sink in a plugin process and dispenses a Sink client

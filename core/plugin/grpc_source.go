@@ -8,8 +8,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"etl/core/plugin/pb"
-	"etl/core/record"
+	"github.com/seed-etl/etl/core/plugin/pb"
+	"github.com/seed-etl/etl/core/record"
 )
 
 // sourcePlugin serves a Source in a plugin process and dispenses a Source

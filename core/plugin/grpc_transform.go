@@ -6,8 +6,8 @@ import (
 	goplugin "github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
 
-	"etl/core/plugin/pb"
-	"etl/core/record"
+	"github.com/seed-etl/etl/core/plugin/pb"
+	"github.com/seed-etl/etl/core/record"
 )
 
 // transformPlugin serves a Transform in a plugin process and dispenses a

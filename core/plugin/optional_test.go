@@ -10,7 +10,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"etl/core/plugin/pb"
+	"github.com/seed-etl/etl/core/plugin/pb"
 )
 
 // TestOptionalMethodsOfOldPlugins: a plugin that lacks an optional method

@@ -10,7 +10,7 @@ import (
 	"context"
 	"time"
 
-	"etl/core/record"
+	"github.com/seed-etl/etl/core/record"
 )
 
 // Config is what a plugin gets to configure itself.

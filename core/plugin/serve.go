@@ -60,7 +60,7 @@ const ProtocolVersion = 1
 
 // servedProtocol, when set, replaces the version Serve announces; it is
 // text so that a test can build an incompatible plugin with
-// -ldflags "-X etl/core/plugin.servedProtocol=99".
+// -ldflags "-X github.com/seed-etl/etl/core/plugin.servedProtocol=99".
 var servedProtocol string
 
 // Handshake is what the engine and a plugin check before talking: a plugin

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"etl/core/plugin/plugintest"
-	"etl/core/record"
+	"github.com/seed-etl/etl/core/plugin/plugintest"
+	"github.com/seed-etl/etl/core/record"
 )
 
 // realisticBatch builds n e-commerce rows as a CSV source reads them:

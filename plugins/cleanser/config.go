@@ -8,8 +8,8 @@ import (
 	"time"
 	_ "time/tzdata" // time_zone works on machines without a zoneinfo database
 
-	"etl/core/plugin"
-	"etl/core/record"
+	"github.com/seed-etl/etl/core/plugin"
+	"github.com/seed-etl/etl/core/record"
 )
 
 // Config is the cleanser's `config:` block.

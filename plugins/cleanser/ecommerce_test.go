@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"etl/core/record"
+	"github.com/seed-etl/etl/core/record"
 )
 
 func TestEcommerceSchema(t *testing.T) {

@@ -20,7 +20,7 @@ import (
 	"github.com/expr-lang/expr/types"
 	"github.com/expr-lang/expr/vm"
 
-	"etl/core/record"
+	"github.com/seed-etl/etl/core/record"
 )
 
 // How expressions see values: a field is a variable named after it,

@@ -14,7 +14,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"etl/core/record"
+	"github.com/seed-etl/etl/core/record"
 )
 
 // field is a compiled FieldConfig.

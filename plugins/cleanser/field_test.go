@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"etl/core/record"
+	"github.com/seed-etl/etl/core/record"
 )
 
 func TestStringField(t *testing.T) {

@@ -13,7 +13,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"etl/core/record"
+	"github.com/seed-etl/etl/core/record"
 )
 
 // Run a target for a minute with, for example:

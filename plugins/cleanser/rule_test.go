@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"etl/core/plugin"
+	"github.com/seed-etl/etl/core/plugin"
 )
 
 // orderTable has an order's quantity, price and kind, and the rules and

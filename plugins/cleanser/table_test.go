@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"etl/core/record"
+	"github.com/seed-etl/etl/core/record"
 )
 
 // A table is a configuration and a row that passes it. Each case puts one

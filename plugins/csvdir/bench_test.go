@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"etl/core/plugin"
-	"etl/core/plugin/plugintest"
+	"github.com/seed-etl/etl/core/plugin"
+	"github.com/seed-etl/etl/core/plugin/plugintest"
 )
 
 // writeEventsFile writes a CSV file of the seed's shape to path: the

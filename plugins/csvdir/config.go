@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"etl/core/plugin"
+	"github.com/seed-etl/etl/core/plugin"
 )
 
 // Config is the source's `config:` block.

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"etl/core/plugin"
+	"github.com/seed-etl/etl/core/plugin"
 )
 
 func TestConfigErrorsReportedTogether(t *testing.T) {

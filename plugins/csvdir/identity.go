@@ -12,7 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"etl/core/record"
+	"github.com/seed-etl/etl/core/record"
 )
 
 // A file is identified by what it holds, not by its name, size and

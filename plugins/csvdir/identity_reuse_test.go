@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"etl/core/plugin"
+	"github.com/seed-etl/etl/core/plugin"
 )
 
 // Header-only a.csv, then a.csv with rows, then a.csv with other rows.

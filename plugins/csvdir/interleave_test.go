@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"etl/core/plugin"
+	"github.com/seed-etl/etl/core/plugin"
 )
 
 // With interleave, consecutive batches come from different files, every

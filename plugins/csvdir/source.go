@@ -78,8 +78,8 @@ import (
 	"sync"
 	"time"
 
-	"etl/core/plugin"
-	"etl/core/record"
+	"github.com/seed-etl/etl/core/plugin"
+	"github.com/seed-etl/etl/core/record"
 )
 
 // Plugin is the csvdir source as the etl engine loads it.

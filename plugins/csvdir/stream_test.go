@@ -12,8 +12,8 @@ import (
 	"strings"
 	"testing"
 
-	"etl/core/plugin"
-	"etl/core/record"
+	"github.com/seed-etl/etl/core/plugin"
+	"github.com/seed-etl/etl/core/record"
 )
 
 func TestMemoryStaysFlatForALargeFile(t *testing.T) {

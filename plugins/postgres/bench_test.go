@@ -15,8 +15,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 
-	"etl/core/plugin"
-	"etl/plugins/postgres/pgtest"
+	"github.com/seed-etl/etl/core/plugin"
+	"github.com/seed-etl/etl/plugins/postgres/pgtest"
 )
 
 const (

@@ -11,7 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"etl/core/plugin"
+	"github.com/seed-etl/etl/core/plugin"
 )
 
 var _ plugin.Checker = (*Sink)(nil)

@@ -9,8 +9,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"etl/core/plugin"
-	"etl/plugins/postgres/pgtest"
+	"github.com/seed-etl/etl/core/plugin"
+	"github.com/seed-etl/etl/plugins/postgres/pgtest"
 )
 
 // checkSink configures a sink for pipeline "test" with config block raw.

@@ -3,7 +3,7 @@ package postgres
 import (
 	"testing"
 
-	"etl/plugins/postgres/pgtest"
+	"github.com/seed-etl/etl/plugins/postgres/pgtest"
 )
 
 // cluster is pgtest's throwaway PostgreSQL server of one test (a temporary

@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"time"
 
-	"etl/core/record"
+	"github.com/seed-etl/etl/core/record"
 )
 
 // The rows go to PostgreSQL as a binary COPY stream encoded straight from

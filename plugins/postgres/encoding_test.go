@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"etl/core/plugin"
-	"etl/core/record"
-	"etl/plugins/postgres/pgtest"
+	"github.com/seed-etl/etl/core/plugin"
+	"github.com/seed-etl/etl/core/record"
+	"github.com/seed-etl/etl/plugins/postgres/pgtest"
 )
 
 // createTable makes a table in the database of dsn.

@@ -14,8 +14,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"etl/core/plugin"
-	"etl/core/record"
+	"github.com/seed-etl/etl/core/plugin"
+	"github.com/seed-etl/etl/core/record"
 )
 
 // eventsSchema is the schema of the e-commerce rows after cleaning.

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"etl/core/plugin"
+	"github.com/seed-etl/etl/core/plugin"
 )
 
 // TestRetryOfAnUnreachableDatabase: how long the sink retries a database

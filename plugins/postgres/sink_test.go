@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"etl/core/plugin"
-	"etl/core/record"
-	"etl/plugins/postgres/pgtest"
+	"github.com/seed-etl/etl/core/plugin"
+	"github.com/seed-etl/etl/core/record"
+	"github.com/seed-etl/etl/plugins/postgres/pgtest"
 )
 
 func TestPostgresWriteCheckpointAndReplay(t *testing.T) {

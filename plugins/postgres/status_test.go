@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"etl/core/record"
-	"etl/plugins/postgres/pgtest"
+	"github.com/seed-etl/etl/core/record"
+	"github.com/seed-etl/etl/plugins/postgres/pgtest"
 )
 
 // TestPostgresStatusReadsWithoutWriting: Status tells the committed

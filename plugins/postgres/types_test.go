@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"etl/core/plugin"
-	"etl/core/record"
-	"etl/plugins/postgres/pgtest"
+	"github.com/seed-etl/etl/core/plugin"
+	"github.com/seed-etl/etl/core/record"
+	"github.com/seed-etl/etl/plugins/postgres/pgtest"
 )
 
 // cell appends one cell to a batch.

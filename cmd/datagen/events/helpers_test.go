@@ -14,10 +14,10 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"etl/core/plugin"
-	"etl/core/record"
-	"etl/plugins/cleanser"
-	"etl/plugins/csvdir"
+	"github.com/seed-etl/etl/core/plugin"
+	"github.com/seed-etl/etl/core/record"
+	"github.com/seed-etl/etl/plugins/cleanser"
+	"github.com/seed-etl/etl/plugins/csvdir"
 )
 
 // testStart is the simulated clock of the tests: in the past, so that no

@@ -1,5 +1,5 @@
 // The wire contract between the etl engine and its plugins. Batches cross as
-// opaque bytes in the encoding of etl/core/record.Batch, so that the engine
+// opaque bytes in the encoding of github.com/seed-etl/etl/core/record.Batch, so that the engine
 // forwards them without decoding their rows.
 //
 // Regenerate with `make proto` (needs protoc, protoc-gen-go and
@@ -1474,7 +1474,7 @@ const file_plugin_proto_rawDesc = "" +
 	"\x05Write\x12\x1b.etl.plugin.v1.WriteRequest\x1a\x14.etl.plugin.v1.Empty\x123\n" +
 	"\x05Close\x12\x14.etl.plugin.v1.Empty\x1a\x14.etl.plugin.v1.Empty\x12=\n" +
 	"\x06Status\x12\x14.etl.plugin.v1.Empty\x1a\x1d.etl.plugin.v1.StatusResponse\x12;\n" +
-	"\x05Check\x12\x14.etl.plugin.v1.Empty\x1a\x1c.etl.plugin.v1.CheckResponseB\x14Z\x12etl/core/plugin/pbb\x06proto3"
+	"\x05Check\x12\x14.etl.plugin.v1.Empty\x1a\x1c.etl.plugin.v1.CheckResponseB(Z&github.com/seed-etl/etl/core/plugin/pbb\x06proto3"
 
 var (
 	file_plugin_proto_rawDescOnce sync.Once

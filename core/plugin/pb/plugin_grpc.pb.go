@@ -1,5 +1,5 @@
 // The wire contract between the etl engine and its plugins. Batches cross as
-// opaque bytes in the encoding of etl/core/record.Batch, so that the engine
+// opaque bytes in the encoding of github.com/seed-etl/etl/core/record.Batch, so that the engine
 // forwards them without decoding their rows.
 //
 // Regenerate with `make proto` (needs protoc, protoc-gen-go and

@@ -2,7 +2,7 @@
 // a transform that adds a column holding a fingerprint of each row's raw
 // input (64-bit FNV-1a, as 16 hex digits), handy to find duplicate input.
 //
-// It imports only etl/core/plugin and etl/core/record, as any plugin
+// It imports only github.com/seed-etl/etl/core/plugin and github.com/seed-etl/etl/core/record, as any plugin
 // written outside this repository would. Build it into a folder on the
 // plugin path and name it in a pipeline:
 //
@@ -19,8 +19,8 @@ import (
 	"hash/fnv"
 	"regexp"
 
-	"etl/core/plugin"
-	"etl/core/record"
+	"github.com/seed-etl/etl/core/plugin"
+	"github.com/seed-etl/etl/core/record"
 )
 
 func main() {
