@@ -20,7 +20,6 @@ import (
 	"github.com/seed-etl/etl/core/engine"
 	"github.com/seed-etl/etl/core/host"
 	"github.com/seed-etl/etl/core/metrics"
-	"github.com/seed-etl/etl/core/plugin"
 	"github.com/seed-etl/etl/core/spec"
 )
 
@@ -295,7 +294,7 @@ On a terminal (text logs) it logs a progress line every 5s: rows/s, rejected, la
 	if s == nil {
 		return code
 	}
-	defer plugin.StartProfile("etl")()
+	defer host.StartProfile("etl")()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	stop := make(chan struct{})

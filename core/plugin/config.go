@@ -144,7 +144,7 @@ func DecodeConfig(raw []byte, v any) error {
 			continue
 		}
 		line, _ := strconv.Atoi(m[1])
-		es = append(es, ConfigError{Path: PathAtLine(&root, line), Message: tidyYAMLMessage(m[2])})
+		es = append(es, ConfigError{Path: pathAtLine(&root, line), Message: tidyYAMLMessage(m[2])})
 	}
 	return es
 }
@@ -170,9 +170,9 @@ func tidyYAMLMessage(msg string) string {
 	return msg
 }
 
-// PathAtLine returns the key path of the deepest node of root that starts
+// pathAtLine returns the key path of the deepest node of root that starts
 // on line, e.g. "fields.price.scale", or "" when there is none.
-func PathAtLine(root *yaml.Node, line int) string {
+func pathAtLine(root *yaml.Node, line int) string {
 	best := ""
 	var walk func(n *yaml.Node, path string)
 	walk = func(n *yaml.Node, path string) {

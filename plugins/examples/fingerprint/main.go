@@ -2,8 +2,9 @@
 // a transform that adds a column holding a fingerprint of each row's raw
 // input (64-bit FNV-1a, as 16 hex digits), handy to find duplicate input.
 //
-// It imports only github.com/seed-etl/etl/core/plugin and github.com/seed-etl/etl/core/record, as any plugin
-// written outside this repository would. Build it into a folder on the
+// It imports only github.com/seed-etl/etl/core/plugin and
+// github.com/seed-etl/etl/core/record, as any plugin written outside this
+// repository would. Build it into a folder on the
 // plugin path and name it in a pipeline:
 //
 //	go build -o plugins/bin/etl-plugin-fingerprint ./plugins/examples/fingerprint

@@ -1,4 +1,4 @@
-package plugin
+package wire
 
 import (
 	"reflect"
@@ -19,7 +19,7 @@ func TestRejectsAndPositionsCrossTheWireByteForByte(t *testing.T) {
 		{Origin: record.Origin{Source: "in/a.csv", Line: 8}, Raw: "plain", ErrorType: "E", Reason: "r"},
 	}
 	positions := []record.Position{{Partition: "in/\xfe.csv size=3", Offset: 12, Done: true}}
-	wire, err := proto.Marshal(&pb.ReadResponse{Rejects: rejectsToPB(rejects), Positions: positionsToPB(positions)})
+	wire, err := proto.Marshal(&pb.ReadResponse{Rejects: RejectsToPB(rejects), Positions: PositionsToPB(positions)})
 	if err != nil {
 		t.Fatalf("marshal: %v", err)
 	}
@@ -27,10 +27,10 @@ func TestRejectsAndPositionsCrossTheWireByteForByte(t *testing.T) {
 	if err := proto.Unmarshal(wire, &back); err != nil {
 		t.Fatalf("unmarshal: %v", err)
 	}
-	if got := rejectsFromPB(back.Rejects); !reflect.DeepEqual(got, rejects) {
+	if got := RejectsFromPB(back.Rejects); !reflect.DeepEqual(got, rejects) {
 		t.Errorf("rejects came back as %q, want %q", got, rejects)
 	}
-	if got := positionsFromPB(back.Positions); !reflect.DeepEqual(got, positions) {
+	if got := PositionsFromPB(back.Positions); !reflect.DeepEqual(got, positions) {
 		t.Errorf("positions came back as %+v, want %+v", got, positions)
 	}
 }
