@@ -1,0 +1,111 @@
+package plugin
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+type exampleConfig struct {
+	Path    string            `yaml:"path" doc:"The folder to read." required:"true"`
+	Pattern string            `yaml:"pattern" doc:"The glob of names to read."`
+	Header  bool              `yaml:"header" doc:"The first line names the columns."`
+	Create  bool              `yaml:"create" doc:"Create a missing folder."`
+	Poll    Duration          `yaml:"poll_interval" doc:"How often to look."`
+	MaxLine Size              `yaml:"max_line_bytes" doc:"The longest line."`
+	Mode    string            `yaml:"after_read" doc:"What to do with a file." allowed:"keep,archive,delete"`
+	Nulls   []string          `yaml:"null_values" doc:"Texts meaning null."`
+	Columns map[string]string `yaml:"columns" doc:"Field to column."`
+	Retry   struct {
+		MaxTime Duration `yaml:"max_time" doc:"How long to retry." default:"0"`
+	} `yaml:"retry" doc:"How to retry."`
+	Fields []struct {
+		Name string `yaml:"name" doc:"The field." required:"true"`
+		Trim *bool  `yaml:"trim" doc:"Trim spaces." default:"true"`
+	} `yaml:"fields" doc:"The fields."`
+	Ignored  string `yaml:"-"`
+	internal int
+}
+
+func TestSettingsOfDescribesEveryKeyWithItsDefault(t *testing.T) {
+	cfg := exampleConfig{Pattern: "*.csv", Header: true, Poll: Duration(250 * time.Millisecond), MaxLine: 1 << 20, Mode: "keep", Nulls: []string{"", "null"}}
+	got, err := SettingsOf(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Setting{
+		{Name: "path", Type: TypeString, Required: true, Doc: "The folder to read."},
+		{Name: "pattern", Type: TypeString, Default: "*.csv", Doc: "The glob of names to read."},
+		{Name: "header", Type: TypeBool, Default: "true", Doc: "The first line names the columns."},
+		{Name: "create", Type: TypeBool, Default: "false", Doc: "Create a missing folder."},
+		{Name: "poll_interval", Type: TypeDuration, Default: "250ms", Doc: "How often to look."},
+		{Name: "max_line_bytes", Type: TypeSize, Default: "1MiB", Doc: "The longest line."},
+		{Name: "after_read", Type: TypeString, Default: "keep", Doc: "What to do with a file.", Allowed: []string{"keep", "archive", "delete"}},
+		{Name: "null_values", Type: TypeList, Default: `["", null]`, Doc: "Texts meaning null."},
+		{Name: "columns", Type: TypeMap, Doc: "Field to column."},
+		{Name: "retry", Type: TypeObject, Doc: "How to retry."},
+		{Name: "retry.max_time", Type: TypeDuration, Default: "0", Doc: "How long to retry."},
+		{Name: "fields", Type: TypeList, Doc: "The fields."},
+		{Name: "fields[].name", Type: TypeString, Required: true, Doc: "The field."},
+		{Name: "fields[].trim", Type: TypeBool, Default: "true", Doc: "Trim spaces."},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got\n%+v\nwant\n%+v", got, want)
+	}
+	if _, err := SettingsOf(&cfg); err != nil {
+		t.Errorf("a pointer to the defaults: %v", err)
+	}
+}
+
+func TestSettingsOfRefusesTagMistakes(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		v    any
+		want string
+	}{
+		{"no doc", struct {
+			A string `yaml:"a"`
+		}{}, `key a (field A): no doc tag`},
+		{"no doc in a list element", struct {
+			L []struct {
+				B int `yaml:"b"`
+			} `yaml:"l" doc:"A list."`
+		}{}, `key l[].b (field B): no doc tag`},
+		{"two defaults", struct {
+			A string `yaml:"a" doc:"A." default:"x"`
+		}{A: "y"}, `default tag "x", but the defaults hold y`},
+		{"required with a default", struct {
+			A string `yaml:"a" doc:"A." required:"true"`
+		}{A: "y"}, `required, yet with default y`},
+		{"default not allowed", struct {
+			A string `yaml:"a" doc:"A." allowed:"p,q"`
+		}{A: "y"}, `default y is not one of the allowed p, q`},
+		{"bad required", struct {
+			A string `yaml:"a" doc:"A." required:"yes"`
+		}{}, `required:"yes"`},
+		{"unknown type", struct {
+			A chan int `yaml:"a" doc:"A."`
+		}{}, `cannot tell the type of chan int`},
+		{"not a struct", 5, `want a struct`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := SettingsOf(tc.v)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want an error containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestSettingsCrossDescribe(t *testing.T) {
+	settings := MustSettingsOf(exampleConfig{Mode: "keep"})
+	srv := &infoServer{p: Plugin{Name: "x", Settings: settings}}
+	r, err := srv.Describe(t.Context(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := settingsFromPB(r.Settings); !reflect.DeepEqual(got, settings) {
+		t.Errorf("across the wire: got\n%+v\nwant\n%+v", got, settings)
+	}
+}
