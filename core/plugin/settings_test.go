@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -107,5 +108,39 @@ func TestSettingsCrossDescribe(t *testing.T) {
 	}
 	if got := settingsFromPB(r.Settings); !reflect.DeepEqual(got, settings) {
 		t.Errorf("across the wire: got\n%+v\nwant\n%+v", got, settings)
+	}
+}
+
+func TestCheckSettingsFindsUndescribedAndUnknownKeys(t *testing.T) {
+	type cfg struct {
+		A string   `yaml:"a"`
+		B Duration `yaml:"b"`
+		L []struct {
+			C int `yaml:"c"`
+		} `yaml:"l"`
+	}
+	all := []Setting{{Name: "a", Type: TypeString}, {Name: "b", Type: TypeDuration}, {Name: "l", Type: TypeList}, {Name: "l[].c", Type: TypeInt}}
+	if err := CheckSettings(cfg{}, all); err != nil {
+		t.Fatalf("all described: %v", err)
+	}
+	for _, tc := range []struct {
+		name     string
+		settings []Setting
+		want     string
+	}{
+		{"a key without a description", all[1:], "key a has no setting describing it"},
+		{"a key of a list element without one", all[:3], "key l[].c has no setting describing it"},
+		{"a description of no key", append(slices.Clone(all), Setting{Name: "d", Type: TypeInt}), "setting d names no key of the config"},
+		{"a wrong type", []Setting{all[0], {Name: "b", Type: TypeBool}, all[2], all[3]}, "does not decode"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := CheckSettings(cfg{}, tc.settings)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want an error containing %q", err, tc.want)
+			}
+		})
+	}
+	if err := CheckSettings(exampleConfig{}, MustSettingsOf(exampleConfig{})); err != nil {
+		t.Errorf("SettingsOf's own description: %v", err)
 	}
 }

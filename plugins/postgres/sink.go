@@ -36,7 +36,7 @@ import (
 )
 
 // Plugin describes the postgres sink to the etl engine.
-var Plugin = plugin.Plugin{Name: "postgres", Version: "0.1.0", Sink: func() plugin.Sink { return New() }}
+var Plugin = plugin.Plugin{Name: "postgres", Version: "0.1.0", Settings: plugin.MustSettingsOf(defaultConfig()), Sink: func() plugin.Sink { return New() }}
 
 // ErrorTypeDBRejected is the error type of a row the database refused, or
 // one holding a value its column's type cannot hold.
