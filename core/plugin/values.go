@@ -62,10 +62,10 @@ func (s Size) MarshalYAML() (any, error) { return s.String(), nil }
 // String writes s in the largest unit that holds it exactly, e.g. "1MiB".
 func (s Size) String() string { return units.FormatSize(int64(s)) }
 
-// lineError is a decoding mistake at n's line, in the form DecodeConfig
-// turns into a key path.
+// lineError is a decoding mistake at n, in the form DecodeConfig turns
+// into a key path.
 func lineError(n *yaml.Node, format string, args ...any) error {
-	return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %s", n.Line, fmt.Sprintf(format, args...))}}
+	return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d, column %d: %s", n.Line, n.Column, fmt.Sprintf(format, args...))}}
 }
 
 func nodeKind(n *yaml.Node) string {

@@ -28,8 +28,9 @@ func TestDecodeDurationAndSizeWithKeyPaths(t *testing.T) {
 		{name: "bad unit", yaml: "limit: 4 apples\n", wantErr: `limit: "4 apples": unknown unit "apples" (use B, KB, MB, GB, TB, KiB, MiB, GiB or TiB)`},
 		{name: "negative size", yaml: "limit: -1KiB\n", wantErr: `limit: "-1KiB": a size cannot be negative`},
 		{name: "fraction of a byte", yaml: "limit: 1.5B\n", wantErr: `limit: "1.5B" is not a whole number of bytes`},
-		// The path is the deepest key on the line: the list's element.
-		{name: "a list", yaml: "wait: [1s]\n", wantErr: `wait[0]: want a duration such as 250ms or 1m30s, not a list`},
+		{name: "a list", yaml: "wait: [1s]\n", wantErr: `wait: want a duration such as 250ms or 1m30s, not a list`},
+		{name: "the first key of a flow mapping", yaml: "{wait: soon, limit: 4096}", wantErr: `wait: "soon" is not a duration (e.g. 250ms, 2s, 1m30s)`},
+		{name: "keys of a flow mapping on one line", yaml: "retry: {max_time: soon}\nlimit: 1\nwait: {a: 1}", wantErr: `retry.max_time: "soon" is not a duration (e.g. 250ms, 2s, 1m30s); wait: want a duration such as 250ms or 1m30s, not a mapping`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var got config
