@@ -40,7 +40,7 @@ type FieldConfig struct {
 	Precision *int `yaml:"precision" doc:"(decimal) The total digits, 1 to 18, as in NUMERIC(precision, scale)."`
 	Scale     *int `yaml:"scale" doc:"(decimal) The digits after the point, 0 to precision."`
 
-	Formats   []string         `yaml:"formats" default:"[rfc3339] (timestamp), [2006-01-02] (date)" doc:"(timestamp, date) The formats tried in order: Go layouts, or for timestamps rfc3339, rfc3339nano, unix, unix_ms, unix_us."`
+	Formats   []string         `yaml:"formats" doc:"(timestamp, date) The formats tried in order: Go layouts, or for timestamps rfc3339, rfc3339nano, unix, unix_ms, unix_us. When not set, [rfc3339] for timestamps, [2006-01-02] for dates."`
 	TimeZone  string           `yaml:"time_zone" default:"UTC" doc:"(timestamp) The IANA zone of layouts that carry none."`
 	NotBefore string           `yaml:"not_before" doc:"(timestamp) Earlier times are rejected: a date (2006-01-02, in time_zone) or an RFC 3339 time."`
 	MaxFuture *plugin.Duration `yaml:"max_future" doc:"(timestamp) Times further than this after the moment the batch is processed are rejected."`

@@ -35,7 +35,7 @@ type Config struct {
 	// not loaded, and archived with ".duplicate" before its extension or
 	// deleted as after_read says.
 	Duplicates     string `yaml:"duplicates" allowed:"skip,load" doc:"What happens to a file holding byte for byte what another file already loaded (or being loaded) holds: skip (logged, not loaded) or load again."`
-	QuarantinePath string `yaml:"quarantine_path" default:"quarantine beside path" doc:"The folder a file moves to when it changes under the source: it shrank, or bytes already read changed."`
+	QuarantinePath string `yaml:"quarantine_path" doc:"The folder a file moves to when it changes under the source: it shrank, or bytes already read changed. When not set, the folder quarantine beside path."`
 	FollowSymlinks bool   `yaml:"follow_symlinks" doc:"Read the files that symbolic links in path point to; otherwise a link is logged at WARN once and left alone."`
 }
 

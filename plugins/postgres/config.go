@@ -31,7 +31,7 @@ type Config struct {
 	Retry        RetryConfig `yaml:"retry" doc:"How long and how often the sink retries after a connection failure, with exponential backoff."`
 	// StatementTimeout is sent as statement_timeout in milliseconds.
 	StatementTimeout plugin.Duration `yaml:"statement_timeout" default:"0" doc:"Bounds each statement; 0: the server's setting."`
-	ConnectTimeout   plugin.Duration `yaml:"connect_timeout" default:"the DSN's connect_timeout, else 10s" doc:"Bounds each connection attempt."`
+	ConnectTimeout   plugin.Duration `yaml:"connect_timeout" doc:"Bounds each connection attempt; when not set, the DSN's connect_timeout, else 10s."`
 	TimestampZone    string          `yaml:"timestamp_zone" default:"UTC" doc:"The IANA zone whose wall-clock time a timestamp field is written as in a timestamp (without time zone) column; a timestamptz column holds the instant."`
 }
 
