@@ -15,11 +15,9 @@ import (
 // Config is the source's `config:` block. The tags describe each key once
 // (see plugin.SettingsOf): `etl plugins csvdir` and the README show them.
 type Config struct {
-	Path    string `yaml:"path" required:"true" doc:"The folder watched for CSV files."`
-	Pattern string `yaml:"pattern" doc:"The glob (path.Match syntax) a file name must match to be read. Names starting with '.' or ending in .tmp or .part are never read: producers write them, then rename them in."`
-	Header  bool   `yaml:"header" doc:"The first line of each file names its columns; they are checked against columns, in any order."`
-	// Columns are learnt from the header of the oldest file when header
-	// is true and columns is not set.
+	Path             string          `yaml:"path" required:"true" doc:"The folder watched for CSV files."`
+	Pattern          string          `yaml:"pattern" doc:"The glob (path.Match syntax) a file name must match to be read. Names starting with '.' or ending in .tmp or .part are never read: producers write them, then rename them in."`
+	Header           bool            `yaml:"header" doc:"The first line of each file names its columns; they are checked against columns, in any order."`
 	Columns          []string        `yaml:"columns" doc:"The field names. Optional with a header (learnt from the oldest file's header otherwise), required without one, in file order."`
 	Delimiter        string          `yaml:"delimiter" doc:"The one ASCII character that separates fields."`
 	PollInterval     plugin.Duration `yaml:"poll_interval" doc:"How often the folder is listed while waiting for files."`
