@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/seed-etl/etl/core/plugin/pb"
 )
 
@@ -190,7 +192,7 @@ func describeField(f reflect.StructField, v reflect.Value, name string) (Setting
 	if s.Required && s.Default != "" {
 		return s, fmt.Errorf("required, yet with default %s", s.Default)
 	}
-	if s.Default != "" && s.Allowed != nil && !slices.Contains(s.Allowed, s.Default) {
+	if s.Default != "" && s.Allowed != nil && !slices.Contains(s.Allowed, strings.Trim(s.Default, `"'`)) {
 		return s, fmt.Errorf("default %s is not one of the allowed %s", s.Default, strings.Join(s.Allowed, ", "))
 	}
 	return s, nil
@@ -228,7 +230,8 @@ func typeOf(t reflect.Type) string {
 }
 
 // formatDefault writes the value a field holds in the defaults as YAML
-// text: "" for a zero value, except false for a bool.
+// text, quoted where YAML needs it: "" for a zero value, except false for a
+// bool.
 func formatDefault(v reflect.Value) string {
 	if v.Kind() == reflect.Pointer {
 		if v.IsNil() {
@@ -254,8 +257,8 @@ func formatDefault(v reflect.Value) string {
 		items := make([]string, v.Len())
 		for i := range items {
 			items[i] = formatDefault(v.Index(i))
-			if items[i] == "" || strings.ContainsAny(items[i], ",[]{}:#'\" ") {
-				items[i] = strconv.Quote(fmt.Sprint(v.Index(i).Interface()))
+			if v.Index(i).Kind() == reflect.String && (items[i] == "" || strings.ContainsAny(items[i], ",[]{}")) {
+				items[i] = strconv.Quote(v.Index(i).String())
 			}
 		}
 		return "[" + strings.Join(items, ", ") + "]"
@@ -272,6 +275,15 @@ func formatDefault(v reflect.Value) string {
 	}
 	if v.IsZero() {
 		return ""
+	}
+	if v.Kind() == reflect.String {
+		// Quoted where YAML needs it: "*.csv" would be an alias, "null" no
+		// text at all.
+		out, err := yaml.Marshal(v.String())
+		if err != nil {
+			return v.String()
+		}
+		return strings.TrimSpace(string(out))
 	}
 	return fmt.Sprint(v.Interface())
 }

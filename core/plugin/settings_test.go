@@ -37,13 +37,13 @@ func TestSettingsOfDescribesEveryKeyWithItsDefault(t *testing.T) {
 	}
 	want := []Setting{
 		{Name: "path", Type: TypeString, Required: true, Doc: "The folder to read."},
-		{Name: "pattern", Type: TypeString, Default: "*.csv", Doc: "The glob of names to read."},
+		{Name: "pattern", Type: TypeString, Default: "'*.csv'", Doc: "The glob of names to read."},
 		{Name: "header", Type: TypeBool, Default: "true", Doc: "The first line names the columns."},
 		{Name: "create", Type: TypeBool, Default: "false", Doc: "Create a missing folder."},
 		{Name: "poll_interval", Type: TypeDuration, Default: "250ms", Doc: "How often to look."},
 		{Name: "max_line_bytes", Type: TypeSize, Default: "1MiB", Doc: "The longest line."},
 		{Name: "after_read", Type: TypeString, Default: "keep", Doc: "What to do with a file.", Allowed: []string{"keep", "archive", "delete"}},
-		{Name: "null_values", Type: TypeList, Default: `["", null]`, Doc: "Texts meaning null."},
+		{Name: "null_values", Type: TypeList, Default: `["", "null"]`, Doc: "Texts meaning null."},
 		{Name: "columns", Type: TypeMap, Doc: "Field to column."},
 		{Name: "retry", Type: TypeObject, Doc: "How to retry."},
 		{Name: "retry.max_time", Type: TypeDuration, Default: "0", Doc: "How long to retry."},
@@ -75,13 +75,13 @@ func TestSettingsOfRefusesTagMistakes(t *testing.T) {
 		}{}, `key l[].b (field B): no doc tag`},
 		{"two defaults", struct {
 			A string `yaml:"a" doc:"A." default:"x"`
-		}{A: "y"}, `default tag "x", but the defaults hold y`},
+		}{A: "w"}, `default tag "x", but the defaults hold w`},
 		{"required with a default", struct {
 			A string `yaml:"a" doc:"A." required:"true"`
-		}{A: "y"}, `required, yet with default y`},
+		}{A: "w"}, `required, yet with default w`},
 		{"default not allowed", struct {
 			A string `yaml:"a" doc:"A." allowed:"p,q"`
-		}{A: "y"}, `default y is not one of the allowed p, q`},
+		}{A: "w"}, `default w is not one of the allowed p, q`},
 		{"bad required", struct {
 			A string `yaml:"a" doc:"A." required:"yes"`
 		}{}, `required:"yes"`},

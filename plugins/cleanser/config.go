@@ -28,7 +28,7 @@ type FieldConfig struct {
 	Type       string   `yaml:"type" required:"true" allowed:"string,int64,float64,bool,timestamp,decimal,int16,int32,date,uuid,json,bytes" doc:"The output type (see the type table)."`
 	Required   bool     `yaml:"required" doc:"A null value is rejected (MISSING_REQUIRED); the output field is nullable unless required."`
 	Trim       *bool    `yaml:"trim" default:"true" doc:"Remove leading and trailing white space."`
-	NullValues []string `yaml:"null_values" default:"[\"\", null, NULL, N/A, none]" doc:"The texts, after trimming, that mean null; an empty list means none."`
+	NullValues []string `yaml:"null_values" default:"[\"\", \"null\", \"NULL\", N/A, none]" doc:"The texts, after trimming, that mean null; an empty list means none."`
 
 	MaxLength  int               `yaml:"max_length" default:"0" doc:"(string) The most characters a value may have; 0: no limit."`
 	OnOverflow string            `yaml:"on_overflow" default:"reject" allowed:"reject,truncate" doc:"(string) What happens to a longer value: rejected (TOO_LONG) or truncated."`

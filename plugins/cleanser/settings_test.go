@@ -24,3 +24,16 @@ func TestSettingsAllowEveryRecordType(t *testing.T) {
 		}
 	}
 }
+
+// The null_values default described is DefaultNullValues, as written by
+// plugin.SettingsOf.
+func TestSettingsDescribeTheDefaultNullValues(t *testing.T) {
+	want := plugin.MustSettingsOf(struct {
+		N []string `yaml:"n" doc:"n"`
+	}{DefaultNullValues})[0].Default
+	for _, s := range Plugin.Settings {
+		if s.Name == "fields[].null_values" && s.Default != want {
+			t.Fatalf("fields[].null_values has default %s, want %s", s.Default, want)
+		}
+	}
+}
