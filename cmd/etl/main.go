@@ -503,11 +503,13 @@ started. Exits 1 when a plugin is refused or does not start.
 With NAME, prints that plugin's kinds, version and settings (the keys of its config: block,
 as the plugin describes them): name, type, default, whether required, and what each does.
 CONFIG is an argument ending in .yaml or .yml or holding a /; any other names a plugin.
---markdown prints the settings as the README's Markdown table; --readme FILE rewrites the
-tables between <!-- settings:NAME --> and <!-- /settings:NAME --> in FILE.`, stdout, stderr)
+--markdown prints the settings as the README's Markdown table, --sample as an example
+config: block; --readme FILE rewrites the tables between <!-- settings:NAME --> and
+<!-- /settings:NAME --> in FILE.`, stdout, stderr)
 	var c common
 	c.register(fs)
 	markdown := fs.Bool("markdown", false, "with NAME: print the settings as a Markdown table")
+	sample := fs.Bool("sample", false, "with NAME: print an example config: block with every setting, commented")
 	readme := fs.String("readme", "", "rewrite the settings tables of this Markdown file (e.g. README.md)")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
@@ -532,8 +534,8 @@ tables between <!-- settings:NAME --> and <!-- /settings:NAME --> in FILE.`, std
 			return 2
 		}
 	}
-	if *markdown && name == "" {
-		fmt.Fprintln(stderr, "etl plugins: --markdown needs a plugin NAME")
+	if (*markdown || *sample) && name == "" {
+		fmt.Fprintln(stderr, "etl plugins: --markdown and --sample need a plugin NAME")
 		return 2
 	}
 	searched := c.searchPath()
@@ -551,9 +553,12 @@ tables between <!-- settings:NAME --> and <!-- /settings:NAME --> in FILE.`, std
 			fmt.Fprintln(stderr, "etl plugins:", err)
 			return 1
 		}
-		if *markdown {
+		switch {
+		case *markdown:
 			fmt.Fprint(stdout, settingsMarkdown(info))
-		} else {
+		case *sample:
+			fmt.Fprint(stdout, settingsSample(info))
+		default:
 			writeSettings(stdout, info, loc)
 		}
 		return 0

@@ -133,3 +133,74 @@ func rewriteReadme(h *host.Host, path string) error {
 	}
 	return os.WriteFile(path, []byte(out), 0o644)
 }
+
+// settingsSample is an example config: block made from a plugin's
+// settings: each key under its doc, required ones set to a placeholder,
+// the others commented out at their defaults.
+func settingsSample(info plugin.Info) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# %s %s: the settings of its config: block. Required keys are set to a\n# placeholder; the others are commented out at their defaults.\n", info.Name, info.Version)
+	writeSample(&b, info.Settings, "", "", false)
+	return b.String()
+}
+
+// writeSample writes the settings directly under prefix (a key path such
+// as "retry." or "fields[]."), indented by indent; commented says the
+// parent is commented out, and so is everything under it.
+func writeSample(b *strings.Builder, settings []plugin.Setting, prefix, indent string, commented bool) {
+	for _, s := range settings {
+		key, ok := strings.CutPrefix(s.Name, prefix)
+		if !ok || strings.ContainsAny(key, ".[") {
+			continue
+		}
+		off := commented || !s.Required
+		hash := ""
+		if off {
+			hash = "# "
+		}
+		doc := settingDoc(s, func(v string) string { return v })
+		if s.Required {
+			doc += " (required)"
+		}
+		fmt.Fprintf(b, "%s# %s\n", indent, doc)
+		switch {
+		case s.Type == plugin.TypeObject:
+			fmt.Fprintf(b, "%s%s%s:\n", indent, hash, key)
+			writeSample(b, settings, s.Name+".", indent+"  ", off)
+		case s.Type == plugin.TypeList && hasChildren(settings, s.Name+"[]."):
+			fmt.Fprintf(b, "%s%s%s:\n%s  %s- # one element of %s\n", indent, hash, key, indent, hash, key)
+			writeSample(b, settings, s.Name+"[].", indent+"    ", off)
+		default:
+			fmt.Fprintf(b, "%s%s%s: %s\n", indent, hash, key, sampleValue(s))
+		}
+	}
+}
+
+func hasChildren(settings []plugin.Setting, prefix string) bool {
+	for _, s := range settings {
+		if strings.HasPrefix(s.Name, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// sampleValue is a setting's default, or a placeholder of its type.
+func sampleValue(s plugin.Setting) string {
+	if s.Default != "" {
+		return s.Default
+	}
+	switch s.Type {
+	case plugin.TypeInt, plugin.TypeSize, plugin.TypeFloat:
+		return "0"
+	case plugin.TypeBool:
+		return "false"
+	case plugin.TypeDuration:
+		return "0s"
+	case plugin.TypeList:
+		return "[]"
+	case plugin.TypeMap:
+		return "{}"
+	}
+	return `""`
+}

@@ -10,6 +10,9 @@ import (
 
 	"github.com/seed-etl/etl/core/host"
 	"github.com/seed-etl/etl/core/plugin"
+	"github.com/seed-etl/etl/plugins/cleanser"
+	"github.com/seed-etl/etl/plugins/csvdir"
+	"github.com/seed-etl/etl/plugins/postgres"
 )
 
 func TestPluginsNamePrintsItsSettings(t *testing.T) {
@@ -44,7 +47,7 @@ func TestPluginsNameMistakes(t *testing.T) {
 	}{
 		{"unknown plugin", []string{"plugins", "nosuch", "--plugin-dir", t.TempDir()}, 1, "nosuch"},
 		{"two names", []string{"plugins", "csvdir", "postgres"}, 2, "at most one CONFIG file and one plugin NAME"},
-		{"markdown without a name", []string{"plugins", "--markdown"}, 2, "--markdown needs a plugin NAME"},
+		{"markdown without a name", []string{"plugins", "--markdown"}, 2, "--markdown and --sample need a plugin NAME"},
 		{"missing config", []string{"plugins", "no/such.yaml"}, 1, "no such file"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -129,4 +132,32 @@ func lineDiff(got, want string) string {
 		}
 	}
 	return b.String()
+}
+
+// The example block of each bundled plugin decodes into its config, as it
+// is and with every key uncommented: the defaults described are values of
+// their types.
+func TestPluginsSampleDecodes(t *testing.T) {
+	commentedKey := regexp.MustCompile(`(?m)^(\s*)# (- # one element|[a-z_]+:(?: |$))`)
+	for name, cfg := range map[string]any{"csvdir": &csvdir.Config{}, "cleanser": &cleanser.Config{}, "postgres": &postgres.Config{}} {
+		t.Run(name, func(t *testing.T) {
+			code, sample, stderr := etl(t, "plugins", "--sample", name, "--plugin-dir", t.TempDir())
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			for _, s := range bundled[name].Settings {
+				key := s.Name[strings.LastIndexAny(s.Name, ".]")+1:]
+				if !strings.Contains(sample, " "+key+":") && !strings.HasPrefix(sample, key+":") && !strings.Contains(sample, "\n"+key+":") {
+					t.Errorf("the sample lacks %s:\n%s", s.Name, sample)
+				}
+			}
+			if err := plugin.DecodeConfig([]byte(sample), cfg); err != nil {
+				t.Errorf("the sample does not decode: %v\n%s", err, sample)
+			}
+			all := commentedKey.ReplaceAllString(sample, "$1$2")
+			if err := plugin.DecodeConfig([]byte(all), cfg); err != nil {
+				t.Errorf("the sample with every key uncommented does not decode: %v\n%s", err, all)
+			}
+		})
+	}
 }
