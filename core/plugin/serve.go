@@ -21,6 +21,10 @@ type Plugin struct {
 	Name string
 	// Version is the plugin's own version, shown by `etl plugins`.
 	Version string
+	// Settings describe the keys of the plugin's `config:` block, for
+	// `etl plugins NAME` and generated docs; SettingsOf makes them from the
+	// config struct.
+	Settings []Setting
 	// Source, Transform and Sink construct a new instance of each kind.
 	Source    func() Source
 	Transform func() Transform

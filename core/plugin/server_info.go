@@ -31,5 +31,5 @@ type infoServer struct {
 }
 
 func (s *infoServer) Describe(context.Context, *pb.Empty) (*pb.DescribeResponse, error) {
-	return &pb.DescribeResponse{Name: s.p.Name, Version: s.p.Version, Kinds: s.p.Kinds()}, nil
+	return &pb.DescribeResponse{Name: s.p.Name, Version: s.p.Version, Kinds: s.p.Kinds(), Settings: settingsToPB(s.p.Settings)}, nil
 }

@@ -609,10 +609,13 @@ func (x *ConfigureResponse) GetErrors() []*ConfigError {
 }
 
 type DescribeResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	Version       string                 `protobuf:"bytes,2,opt,name=version,proto3" json:"version,omitempty"`
-	Kinds         []string               `protobuf:"bytes,3,rep,name=kinds,proto3" json:"kinds,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Name    string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Version string                 `protobuf:"bytes,2,opt,name=version,proto3" json:"version,omitempty"`
+	Kinds   []string               `protobuf:"bytes,3,rep,name=kinds,proto3" json:"kinds,omitempty"`
+	// The keys of the plugin's config block, in the order to show them;
+	// empty when the plugin does not describe them.
+	Settings      []*Setting `protobuf:"bytes,4,rep,name=settings,proto3" json:"settings,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -668,6 +671,110 @@ func (x *DescribeResponse) GetKinds() []string {
 	return nil
 }
 
+func (x *DescribeResponse) GetSettings() []*Setting {
+	if x != nil {
+		return x.Settings
+	}
+	return nil
+}
+
+// Setting describes one key of a plugin's config block, for
+// `etl plugins NAME` and the docs made from it.
+type Setting struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The key path inside the block, e.g. "path" or "retry.max_time";
+	// "fields[].type" is the key type of every element of the list fields.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// What the value is: string, int, float, bool, duration (text such as
+	// "250ms" or "1m30s"), size (bytes, e.g. "4096", "512KB", "1.5MiB"),
+	// list, map (keys the user chooses) or object (the keys "name.x" that
+	// follow).
+	Type string `protobuf:"bytes,2,opt,name=type,proto3" json:"type,omitempty"`
+	// The value used when the key is not set, as written in YAML; empty when
+	// there is none.
+	Default string `protobuf:"bytes,3,opt,name=default,proto3" json:"default,omitempty"`
+	// Whether the key must be set.
+	Required bool `protobuf:"varint,4,opt,name=required,proto3" json:"required,omitempty"`
+	// What the key does, in one or two sentences.
+	Doc string `protobuf:"bytes,5,opt,name=doc,proto3" json:"doc,omitempty"`
+	// The values accepted, when there is a fixed set; empty otherwise.
+	Allowed       []string `protobuf:"bytes,6,rep,name=allowed,proto3" json:"allowed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Setting) Reset() {
+	*x = Setting{}
+	mi := &file_plugin_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Setting) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Setting) ProtoMessage() {}
+
+func (x *Setting) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Setting.ProtoReflect.Descriptor instead.
+func (*Setting) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *Setting) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Setting) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *Setting) GetDefault() string {
+	if x != nil {
+		return x.Default
+	}
+	return ""
+}
+
+func (x *Setting) GetRequired() bool {
+	if x != nil {
+		return x.Required
+	}
+	return false
+}
+
+func (x *Setting) GetDoc() string {
+	if x != nil {
+		return x.Doc
+	}
+	return ""
+}
+
+func (x *Setting) GetAllowed() []string {
+	if x != nil {
+		return x.Allowed
+	}
+	return nil
+}
+
 type OpenRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Positions     []*Position            `protobuf:"bytes,1,rep,name=positions,proto3" json:"positions,omitempty"`
@@ -677,7 +784,7 @@ type OpenRequest struct {
 
 func (x *OpenRequest) Reset() {
 	*x = OpenRequest{}
-	mi := &file_plugin_proto_msgTypes[11]
+	mi := &file_plugin_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -689,7 +796,7 @@ func (x *OpenRequest) String() string {
 func (*OpenRequest) ProtoMessage() {}
 
 func (x *OpenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[11]
+	mi := &file_plugin_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -702,7 +809,7 @@ func (x *OpenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenRequest.ProtoReflect.Descriptor instead.
 func (*OpenRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{11}
+	return file_plugin_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *OpenRequest) GetPositions() []*Position {
@@ -723,7 +830,7 @@ type ReadRequest struct {
 
 func (x *ReadRequest) Reset() {
 	*x = ReadRequest{}
-	mi := &file_plugin_proto_msgTypes[12]
+	mi := &file_plugin_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -735,7 +842,7 @@ func (x *ReadRequest) String() string {
 func (*ReadRequest) ProtoMessage() {}
 
 func (x *ReadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[12]
+	mi := &file_plugin_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -748,7 +855,7 @@ func (x *ReadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadRequest.ProtoReflect.Descriptor instead.
 func (*ReadRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{12}
+	return file_plugin_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ReadRequest) GetMaxRows() int64 {
@@ -787,7 +894,7 @@ type ReadResponse struct {
 
 func (x *ReadResponse) Reset() {
 	*x = ReadResponse{}
-	mi := &file_plugin_proto_msgTypes[13]
+	mi := &file_plugin_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -799,7 +906,7 @@ func (x *ReadResponse) String() string {
 func (*ReadResponse) ProtoMessage() {}
 
 func (x *ReadResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[13]
+	mi := &file_plugin_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -812,7 +919,7 @@ func (x *ReadResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadResponse.ProtoReflect.Descriptor instead.
 func (*ReadResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{13}
+	return file_plugin_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ReadResponse) GetBatch() *Batch {
@@ -868,7 +975,7 @@ type Backlog struct {
 
 func (x *Backlog) Reset() {
 	*x = Backlog{}
-	mi := &file_plugin_proto_msgTypes[14]
+	mi := &file_plugin_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -880,7 +987,7 @@ func (x *Backlog) String() string {
 func (*Backlog) ProtoMessage() {}
 
 func (x *Backlog) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[14]
+	mi := &file_plugin_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -893,7 +1000,7 @@ func (x *Backlog) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Backlog.ProtoReflect.Descriptor instead.
 func (*Backlog) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{14}
+	return file_plugin_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Backlog) GetPartitions() int64 {
@@ -933,7 +1040,7 @@ type BacklogRequest struct {
 
 func (x *BacklogRequest) Reset() {
 	*x = BacklogRequest{}
-	mi := &file_plugin_proto_msgTypes[15]
+	mi := &file_plugin_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -945,7 +1052,7 @@ func (x *BacklogRequest) String() string {
 func (*BacklogRequest) ProtoMessage() {}
 
 func (x *BacklogRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[15]
+	mi := &file_plugin_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -958,7 +1065,7 @@ func (x *BacklogRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BacklogRequest.ProtoReflect.Descriptor instead.
 func (*BacklogRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{15}
+	return file_plugin_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *BacklogRequest) GetPositions() []*Position {
@@ -977,7 +1084,7 @@ type AckRequest struct {
 
 func (x *AckRequest) Reset() {
 	*x = AckRequest{}
-	mi := &file_plugin_proto_msgTypes[16]
+	mi := &file_plugin_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -989,7 +1096,7 @@ func (x *AckRequest) String() string {
 func (*AckRequest) ProtoMessage() {}
 
 func (x *AckRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[16]
+	mi := &file_plugin_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1002,7 +1109,7 @@ func (x *AckRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AckRequest.ProtoReflect.Descriptor instead.
 func (*AckRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{16}
+	return file_plugin_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *AckRequest) GetPositions() []*Position {
@@ -1021,7 +1128,7 @@ type ProcessRequest struct {
 
 func (x *ProcessRequest) Reset() {
 	*x = ProcessRequest{}
-	mi := &file_plugin_proto_msgTypes[17]
+	mi := &file_plugin_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1033,7 +1140,7 @@ func (x *ProcessRequest) String() string {
 func (*ProcessRequest) ProtoMessage() {}
 
 func (x *ProcessRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[17]
+	mi := &file_plugin_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1046,7 +1153,7 @@ func (x *ProcessRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProcessRequest.ProtoReflect.Descriptor instead.
 func (*ProcessRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{17}
+	return file_plugin_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ProcessRequest) GetBatch() *Batch {
@@ -1066,7 +1173,7 @@ type ProcessResponse struct {
 
 func (x *ProcessResponse) Reset() {
 	*x = ProcessResponse{}
-	mi := &file_plugin_proto_msgTypes[18]
+	mi := &file_plugin_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1078,7 +1185,7 @@ func (x *ProcessResponse) String() string {
 func (*ProcessResponse) ProtoMessage() {}
 
 func (x *ProcessResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[18]
+	mi := &file_plugin_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1091,7 +1198,7 @@ func (x *ProcessResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProcessResponse.ProtoReflect.Descriptor instead.
 func (*ProcessResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{18}
+	return file_plugin_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ProcessResponse) GetBatch() *Batch {
@@ -1118,7 +1225,7 @@ type CheckpointResponse struct {
 
 func (x *CheckpointResponse) Reset() {
 	*x = CheckpointResponse{}
-	mi := &file_plugin_proto_msgTypes[19]
+	mi := &file_plugin_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1130,7 +1237,7 @@ func (x *CheckpointResponse) String() string {
 func (*CheckpointResponse) ProtoMessage() {}
 
 func (x *CheckpointResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[19]
+	mi := &file_plugin_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1143,7 +1250,7 @@ func (x *CheckpointResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckpointResponse.ProtoReflect.Descriptor instead.
 func (*CheckpointResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{19}
+	return file_plugin_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *CheckpointResponse) GetBatchId() int64 {
@@ -1170,7 +1277,7 @@ type RejectCount struct {
 
 func (x *RejectCount) Reset() {
 	*x = RejectCount{}
-	mi := &file_plugin_proto_msgTypes[20]
+	mi := &file_plugin_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1182,7 +1289,7 @@ func (x *RejectCount) String() string {
 func (*RejectCount) ProtoMessage() {}
 
 func (x *RejectCount) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[20]
+	mi := &file_plugin_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1195,7 +1302,7 @@ func (x *RejectCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RejectCount.ProtoReflect.Descriptor instead.
 func (*RejectCount) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{20}
+	return file_plugin_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *RejectCount) GetErrorType() string {
@@ -1228,7 +1335,7 @@ type StatusResponse struct {
 
 func (x *StatusResponse) Reset() {
 	*x = StatusResponse{}
-	mi := &file_plugin_proto_msgTypes[21]
+	mi := &file_plugin_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1240,7 +1347,7 @@ func (x *StatusResponse) String() string {
 func (*StatusResponse) ProtoMessage() {}
 
 func (x *StatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[21]
+	mi := &file_plugin_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1253,7 +1360,7 @@ func (x *StatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusResponse.ProtoReflect.Descriptor instead.
 func (*StatusResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{21}
+	return file_plugin_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *StatusResponse) GetBatchId() int64 {
@@ -1303,7 +1410,7 @@ type WriteRequest struct {
 
 func (x *WriteRequest) Reset() {
 	*x = WriteRequest{}
-	mi := &file_plugin_proto_msgTypes[22]
+	mi := &file_plugin_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1315,7 +1422,7 @@ func (x *WriteRequest) String() string {
 func (*WriteRequest) ProtoMessage() {}
 
 func (x *WriteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[22]
+	mi := &file_plugin_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1328,7 +1435,7 @@ func (x *WriteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteRequest.ProtoReflect.Descriptor instead.
 func (*WriteRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{22}
+	return file_plugin_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *WriteRequest) GetBatchId() int64 {
@@ -1400,11 +1507,19 @@ const file_plugin_proto_rawDesc = "" +
 	"\x05input\x18\x04 \x01(\v2\x15.etl.plugin.v1.SchemaR\x05input\"v\n" +
 	"\x11ConfigureResponse\x12-\n" +
 	"\x06schema\x18\x01 \x01(\v2\x15.etl.plugin.v1.SchemaR\x06schema\x122\n" +
-	"\x06errors\x18\x02 \x03(\v2\x1a.etl.plugin.v1.ConfigErrorR\x06errors\"V\n" +
+	"\x06errors\x18\x02 \x03(\v2\x1a.etl.plugin.v1.ConfigErrorR\x06errors\"\x8a\x01\n" +
 	"\x10DescribeResponse\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x12\x14\n" +
-	"\x05kinds\x18\x03 \x03(\tR\x05kinds\"D\n" +
+	"\x05kinds\x18\x03 \x03(\tR\x05kinds\x122\n" +
+	"\bsettings\x18\x04 \x03(\v2\x16.etl.plugin.v1.SettingR\bsettings\"\x93\x01\n" +
+	"\aSetting\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
+	"\x04type\x18\x02 \x01(\tR\x04type\x12\x18\n" +
+	"\adefault\x18\x03 \x01(\tR\adefault\x12\x1a\n" +
+	"\brequired\x18\x04 \x01(\bR\brequired\x12\x10\n" +
+	"\x03doc\x18\x05 \x01(\tR\x03doc\x12\x18\n" +
+	"\aallowed\x18\x06 \x03(\tR\aallowed\"D\n" +
 	"\vOpenRequest\x125\n" +
 	"\tpositions\x18\x01 \x03(\v2\x17.etl.plugin.v1.PositionR\tpositions\"m\n" +
 	"\vReadRequest\x12\x19\n" +
@@ -1488,7 +1603,7 @@ func file_plugin_proto_rawDescGZIP() []byte {
 	return file_plugin_proto_rawDescData
 }
 
-var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_plugin_proto_goTypes = []any{
 	(*Empty)(nil),              // 0: etl.plugin.v1.Empty
 	(*Field)(nil),              // 1: etl.plugin.v1.Field
@@ -1501,18 +1616,19 @@ var file_plugin_proto_goTypes = []any{
 	(*ConfigureRequest)(nil),   // 8: etl.plugin.v1.ConfigureRequest
 	(*ConfigureResponse)(nil),  // 9: etl.plugin.v1.ConfigureResponse
 	(*DescribeResponse)(nil),   // 10: etl.plugin.v1.DescribeResponse
-	(*OpenRequest)(nil),        // 11: etl.plugin.v1.OpenRequest
-	(*ReadRequest)(nil),        // 12: etl.plugin.v1.ReadRequest
-	(*ReadResponse)(nil),       // 13: etl.plugin.v1.ReadResponse
-	(*Backlog)(nil),            // 14: etl.plugin.v1.Backlog
-	(*BacklogRequest)(nil),     // 15: etl.plugin.v1.BacklogRequest
-	(*AckRequest)(nil),         // 16: etl.plugin.v1.AckRequest
-	(*ProcessRequest)(nil),     // 17: etl.plugin.v1.ProcessRequest
-	(*ProcessResponse)(nil),    // 18: etl.plugin.v1.ProcessResponse
-	(*CheckpointResponse)(nil), // 19: etl.plugin.v1.CheckpointResponse
-	(*RejectCount)(nil),        // 20: etl.plugin.v1.RejectCount
-	(*StatusResponse)(nil),     // 21: etl.plugin.v1.StatusResponse
-	(*WriteRequest)(nil),       // 22: etl.plugin.v1.WriteRequest
+	(*Setting)(nil),            // 11: etl.plugin.v1.Setting
+	(*OpenRequest)(nil),        // 12: etl.plugin.v1.OpenRequest
+	(*ReadRequest)(nil),        // 13: etl.plugin.v1.ReadRequest
+	(*ReadResponse)(nil),       // 14: etl.plugin.v1.ReadResponse
+	(*Backlog)(nil),            // 15: etl.plugin.v1.Backlog
+	(*BacklogRequest)(nil),     // 16: etl.plugin.v1.BacklogRequest
+	(*AckRequest)(nil),         // 17: etl.plugin.v1.AckRequest
+	(*ProcessRequest)(nil),     // 18: etl.plugin.v1.ProcessRequest
+	(*ProcessResponse)(nil),    // 19: etl.plugin.v1.ProcessResponse
+	(*CheckpointResponse)(nil), // 20: etl.plugin.v1.CheckpointResponse
+	(*RejectCount)(nil),        // 21: etl.plugin.v1.RejectCount
+	(*StatusResponse)(nil),     // 22: etl.plugin.v1.StatusResponse
+	(*WriteRequest)(nil),       // 23: etl.plugin.v1.WriteRequest
 }
 var file_plugin_proto_depIdxs = []int32{
 	1,  // 0: etl.plugin.v1.Schema.fields:type_name -> etl.plugin.v1.Field
@@ -1520,59 +1636,60 @@ var file_plugin_proto_depIdxs = []int32{
 	2,  // 2: etl.plugin.v1.ConfigureRequest.input:type_name -> etl.plugin.v1.Schema
 	2,  // 3: etl.plugin.v1.ConfigureResponse.schema:type_name -> etl.plugin.v1.Schema
 	6,  // 4: etl.plugin.v1.ConfigureResponse.errors:type_name -> etl.plugin.v1.ConfigError
-	3,  // 5: etl.plugin.v1.OpenRequest.positions:type_name -> etl.plugin.v1.Position
-	5,  // 6: etl.plugin.v1.ReadResponse.batch:type_name -> etl.plugin.v1.Batch
-	4,  // 7: etl.plugin.v1.ReadResponse.rejects:type_name -> etl.plugin.v1.Reject
-	3,  // 8: etl.plugin.v1.ReadResponse.positions:type_name -> etl.plugin.v1.Position
-	14, // 9: etl.plugin.v1.ReadResponse.backlog:type_name -> etl.plugin.v1.Backlog
-	3,  // 10: etl.plugin.v1.BacklogRequest.positions:type_name -> etl.plugin.v1.Position
-	3,  // 11: etl.plugin.v1.AckRequest.positions:type_name -> etl.plugin.v1.Position
-	5,  // 12: etl.plugin.v1.ProcessRequest.batch:type_name -> etl.plugin.v1.Batch
-	5,  // 13: etl.plugin.v1.ProcessResponse.batch:type_name -> etl.plugin.v1.Batch
-	4,  // 14: etl.plugin.v1.ProcessResponse.rejects:type_name -> etl.plugin.v1.Reject
-	3,  // 15: etl.plugin.v1.CheckpointResponse.positions:type_name -> etl.plugin.v1.Position
-	3,  // 16: etl.plugin.v1.StatusResponse.positions:type_name -> etl.plugin.v1.Position
-	20, // 17: etl.plugin.v1.StatusResponse.rejects:type_name -> etl.plugin.v1.RejectCount
-	5,  // 18: etl.plugin.v1.WriteRequest.batch:type_name -> etl.plugin.v1.Batch
-	4,  // 19: etl.plugin.v1.WriteRequest.rejects:type_name -> etl.plugin.v1.Reject
-	3,  // 20: etl.plugin.v1.WriteRequest.positions:type_name -> etl.plugin.v1.Position
-	0,  // 21: etl.plugin.v1.Info.Describe:input_type -> etl.plugin.v1.Empty
-	8,  // 22: etl.plugin.v1.Source.Configure:input_type -> etl.plugin.v1.ConfigureRequest
-	11, // 23: etl.plugin.v1.Source.Open:input_type -> etl.plugin.v1.OpenRequest
-	12, // 24: etl.plugin.v1.Source.Read:input_type -> etl.plugin.v1.ReadRequest
-	16, // 25: etl.plugin.v1.Source.Ack:input_type -> etl.plugin.v1.AckRequest
-	0,  // 26: etl.plugin.v1.Source.Close:input_type -> etl.plugin.v1.Empty
-	15, // 27: etl.plugin.v1.Source.Backlog:input_type -> etl.plugin.v1.BacklogRequest
-	8,  // 28: etl.plugin.v1.Transform.Configure:input_type -> etl.plugin.v1.ConfigureRequest
-	17, // 29: etl.plugin.v1.Transform.Process:input_type -> etl.plugin.v1.ProcessRequest
-	0,  // 30: etl.plugin.v1.Transform.Close:input_type -> etl.plugin.v1.Empty
-	8,  // 31: etl.plugin.v1.Sink.Configure:input_type -> etl.plugin.v1.ConfigureRequest
-	0,  // 32: etl.plugin.v1.Sink.Checkpoint:input_type -> etl.plugin.v1.Empty
-	22, // 33: etl.plugin.v1.Sink.Write:input_type -> etl.plugin.v1.WriteRequest
-	0,  // 34: etl.plugin.v1.Sink.Close:input_type -> etl.plugin.v1.Empty
-	0,  // 35: etl.plugin.v1.Sink.Status:input_type -> etl.plugin.v1.Empty
-	0,  // 36: etl.plugin.v1.Sink.Check:input_type -> etl.plugin.v1.Empty
-	10, // 37: etl.plugin.v1.Info.Describe:output_type -> etl.plugin.v1.DescribeResponse
-	9,  // 38: etl.plugin.v1.Source.Configure:output_type -> etl.plugin.v1.ConfigureResponse
-	0,  // 39: etl.plugin.v1.Source.Open:output_type -> etl.plugin.v1.Empty
-	13, // 40: etl.plugin.v1.Source.Read:output_type -> etl.plugin.v1.ReadResponse
-	0,  // 41: etl.plugin.v1.Source.Ack:output_type -> etl.plugin.v1.Empty
-	0,  // 42: etl.plugin.v1.Source.Close:output_type -> etl.plugin.v1.Empty
-	14, // 43: etl.plugin.v1.Source.Backlog:output_type -> etl.plugin.v1.Backlog
-	9,  // 44: etl.plugin.v1.Transform.Configure:output_type -> etl.plugin.v1.ConfigureResponse
-	18, // 45: etl.plugin.v1.Transform.Process:output_type -> etl.plugin.v1.ProcessResponse
-	0,  // 46: etl.plugin.v1.Transform.Close:output_type -> etl.plugin.v1.Empty
-	9,  // 47: etl.plugin.v1.Sink.Configure:output_type -> etl.plugin.v1.ConfigureResponse
-	19, // 48: etl.plugin.v1.Sink.Checkpoint:output_type -> etl.plugin.v1.CheckpointResponse
-	0,  // 49: etl.plugin.v1.Sink.Write:output_type -> etl.plugin.v1.Empty
-	0,  // 50: etl.plugin.v1.Sink.Close:output_type -> etl.plugin.v1.Empty
-	21, // 51: etl.plugin.v1.Sink.Status:output_type -> etl.plugin.v1.StatusResponse
-	7,  // 52: etl.plugin.v1.Sink.Check:output_type -> etl.plugin.v1.CheckResponse
-	37, // [37:53] is the sub-list for method output_type
-	21, // [21:37] is the sub-list for method input_type
-	21, // [21:21] is the sub-list for extension type_name
-	21, // [21:21] is the sub-list for extension extendee
-	0,  // [0:21] is the sub-list for field type_name
+	11, // 5: etl.plugin.v1.DescribeResponse.settings:type_name -> etl.plugin.v1.Setting
+	3,  // 6: etl.plugin.v1.OpenRequest.positions:type_name -> etl.plugin.v1.Position
+	5,  // 7: etl.plugin.v1.ReadResponse.batch:type_name -> etl.plugin.v1.Batch
+	4,  // 8: etl.plugin.v1.ReadResponse.rejects:type_name -> etl.plugin.v1.Reject
+	3,  // 9: etl.plugin.v1.ReadResponse.positions:type_name -> etl.plugin.v1.Position
+	15, // 10: etl.plugin.v1.ReadResponse.backlog:type_name -> etl.plugin.v1.Backlog
+	3,  // 11: etl.plugin.v1.BacklogRequest.positions:type_name -> etl.plugin.v1.Position
+	3,  // 12: etl.plugin.v1.AckRequest.positions:type_name -> etl.plugin.v1.Position
+	5,  // 13: etl.plugin.v1.ProcessRequest.batch:type_name -> etl.plugin.v1.Batch
+	5,  // 14: etl.plugin.v1.ProcessResponse.batch:type_name -> etl.plugin.v1.Batch
+	4,  // 15: etl.plugin.v1.ProcessResponse.rejects:type_name -> etl.plugin.v1.Reject
+	3,  // 16: etl.plugin.v1.CheckpointResponse.positions:type_name -> etl.plugin.v1.Position
+	3,  // 17: etl.plugin.v1.StatusResponse.positions:type_name -> etl.plugin.v1.Position
+	21, // 18: etl.plugin.v1.StatusResponse.rejects:type_name -> etl.plugin.v1.RejectCount
+	5,  // 19: etl.plugin.v1.WriteRequest.batch:type_name -> etl.plugin.v1.Batch
+	4,  // 20: etl.plugin.v1.WriteRequest.rejects:type_name -> etl.plugin.v1.Reject
+	3,  // 21: etl.plugin.v1.WriteRequest.positions:type_name -> etl.plugin.v1.Position
+	0,  // 22: etl.plugin.v1.Info.Describe:input_type -> etl.plugin.v1.Empty
+	8,  // 23: etl.plugin.v1.Source.Configure:input_type -> etl.plugin.v1.ConfigureRequest
+	12, // 24: etl.plugin.v1.Source.Open:input_type -> etl.plugin.v1.OpenRequest
+	13, // 25: etl.plugin.v1.Source.Read:input_type -> etl.plugin.v1.ReadRequest
+	17, // 26: etl.plugin.v1.Source.Ack:input_type -> etl.plugin.v1.AckRequest
+	0,  // 27: etl.plugin.v1.Source.Close:input_type -> etl.plugin.v1.Empty
+	16, // 28: etl.plugin.v1.Source.Backlog:input_type -> etl.plugin.v1.BacklogRequest
+	8,  // 29: etl.plugin.v1.Transform.Configure:input_type -> etl.plugin.v1.ConfigureRequest
+	18, // 30: etl.plugin.v1.Transform.Process:input_type -> etl.plugin.v1.ProcessRequest
+	0,  // 31: etl.plugin.v1.Transform.Close:input_type -> etl.plugin.v1.Empty
+	8,  // 32: etl.plugin.v1.Sink.Configure:input_type -> etl.plugin.v1.ConfigureRequest
+	0,  // 33: etl.plugin.v1.Sink.Checkpoint:input_type -> etl.plugin.v1.Empty
+	23, // 34: etl.plugin.v1.Sink.Write:input_type -> etl.plugin.v1.WriteRequest
+	0,  // 35: etl.plugin.v1.Sink.Close:input_type -> etl.plugin.v1.Empty
+	0,  // 36: etl.plugin.v1.Sink.Status:input_type -> etl.plugin.v1.Empty
+	0,  // 37: etl.plugin.v1.Sink.Check:input_type -> etl.plugin.v1.Empty
+	10, // 38: etl.plugin.v1.Info.Describe:output_type -> etl.plugin.v1.DescribeResponse
+	9,  // 39: etl.plugin.v1.Source.Configure:output_type -> etl.plugin.v1.ConfigureResponse
+	0,  // 40: etl.plugin.v1.Source.Open:output_type -> etl.plugin.v1.Empty
+	14, // 41: etl.plugin.v1.Source.Read:output_type -> etl.plugin.v1.ReadResponse
+	0,  // 42: etl.plugin.v1.Source.Ack:output_type -> etl.plugin.v1.Empty
+	0,  // 43: etl.plugin.v1.Source.Close:output_type -> etl.plugin.v1.Empty
+	15, // 44: etl.plugin.v1.Source.Backlog:output_type -> etl.plugin.v1.Backlog
+	9,  // 45: etl.plugin.v1.Transform.Configure:output_type -> etl.plugin.v1.ConfigureResponse
+	19, // 46: etl.plugin.v1.Transform.Process:output_type -> etl.plugin.v1.ProcessResponse
+	0,  // 47: etl.plugin.v1.Transform.Close:output_type -> etl.plugin.v1.Empty
+	9,  // 48: etl.plugin.v1.Sink.Configure:output_type -> etl.plugin.v1.ConfigureResponse
+	20, // 49: etl.plugin.v1.Sink.Checkpoint:output_type -> etl.plugin.v1.CheckpointResponse
+	0,  // 50: etl.plugin.v1.Sink.Write:output_type -> etl.plugin.v1.Empty
+	0,  // 51: etl.plugin.v1.Sink.Close:output_type -> etl.plugin.v1.Empty
+	22, // 52: etl.plugin.v1.Sink.Status:output_type -> etl.plugin.v1.StatusResponse
+	7,  // 53: etl.plugin.v1.Sink.Check:output_type -> etl.plugin.v1.CheckResponse
+	38, // [38:54] is the sub-list for method output_type
+	22, // [22:38] is the sub-list for method input_type
+	22, // [22:22] is the sub-list for extension type_name
+	22, // [22:22] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_plugin_proto_init() }
@@ -1586,7 +1703,7 @@ func file_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_plugin_proto_rawDesc), len(file_plugin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   23,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   4,
 		},
