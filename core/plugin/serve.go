@@ -54,9 +54,12 @@ const (
 	KindSink      = "sink"
 )
 
-// ProtocolVersion is the version of the wire contract this package speaks.
-// It changes only when an old plugin could not work with a new engine.
-const ProtocolVersion = 1
+// ProtocolVersion is the version of the wire contract this package speaks
+// (pb/PROTOCOL.md): the APP-PROTOCOL-VERSION of the handshake line. It
+// changes only when an old plugin could not work with a new engine; the
+// engine refuses a plugin of another version, naming both. Version 2:
+// batches as Apache Arrow IPC streams, Field.type as the FieldType enum.
+const ProtocolVersion = 2
 
 // servedProtocol, when set, replaces the version Serve announces; it is
 // text so that a test can build an incompatible plugin with
