@@ -692,7 +692,9 @@ type SinkClient interface {
 	Status(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*StatusResponse, error)
 	// Optional (etl validate): checks the configured sink's destination
 	// without changing anything (reachable, authenticated, tables, columns,
-	// privileges). Unimplemented when the sink cannot check.
+	// privileges). The mistakes found come in CheckResponse.errors at the
+	// config keys they concern; a failed call means the check itself could
+	// not be made. Unimplemented when the sink cannot check.
 	Check(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*CheckResponse, error)
 }
 
@@ -790,7 +792,9 @@ type SinkServer interface {
 	Status(context.Context, *Empty) (*StatusResponse, error)
 	// Optional (etl validate): checks the configured sink's destination
 	// without changing anything (reachable, authenticated, tables, columns,
-	// privileges). Unimplemented when the sink cannot check.
+	// privileges). The mistakes found come in CheckResponse.errors at the
+	// config keys they concern; a failed call means the check itself could
+	// not be made. Unimplemented when the sink cannot check.
 	Check(context.Context, *Empty) (*CheckResponse, error)
 	mustEmbedUnimplementedSinkServer()
 }
