@@ -19,9 +19,6 @@ import (
 // with extra go build flags, and returns the folder.
 func buildTiny(t *testing.T, flags ...string) string {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("builds a plugin with go build")
-	}
 	dir := t.TempDir()
 	args := append([]string{"build", "-o", filepath.Join(dir, ExternalPrefix+"tiny")}, flags...)
 	cmd := exec.Command("go", append(args, "./testdata/tiny")...)
