@@ -247,7 +247,11 @@ func TestCheckTellsAnsweringExitedAndHung(t *testing.T) {
 		t.Fatalf("a live plugin fails its check: %v", err)
 	}
 
-	_ = syscall.Kill(p.Pid(), syscall.SIGSTOP)
+	if err := syscall.Kill(p.Pid(), syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	// The signal stops each thread of the process in its own time.
+	waitFor(t, "every thread of the plugin to stop", func() bool { return allThreadsStopped(t, p.Pid()) })
 	start := time.Now()
 	err := p.Check(ctx, 300*time.Millisecond)
 	var ce *CrashError
@@ -263,4 +267,25 @@ func TestCheckTellsAnsweringExitedAndHung(t *testing.T) {
 	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "t: plugin probe crashed while it had to keep running (the process exited)") {
 		t.Errorf("Check of a killed plugin = %v, want that it exited", err)
 	}
+}
+
+// allThreadsStopped reports whether every thread of process pid is
+// stopped by a signal (state T in /proc).
+func allThreadsStopped(t *testing.T, pid int) bool {
+	tasks, err := os.ReadDir(filepath.Join("/proc", itoa(pid), "task"))
+	if err != nil {
+		t.Skipf("cannot read the threads of %d (not Linux?): %v", pid, err)
+	}
+	for _, task := range tasks {
+		stat, err := os.ReadFile(filepath.Join("/proc", itoa(pid), "task", task.Name(), "stat"))
+		if err != nil {
+			return false
+		}
+		// The state follows the command name, which is in parentheses.
+		i := strings.LastIndexByte(string(stat), ')')
+		if i < 0 || i+2 >= len(stat) || stat[i+2] != 'T' {
+			return false
+		}
+	}
+	return true
 }
