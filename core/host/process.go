@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os/exec"
+	"regexp"
 	"strings"
 	"time"
 
@@ -15,6 +16,9 @@ import (
 	"github.com/seed-etl/etl/core/internal/wire"
 	"github.com/seed-etl/etl/core/plugin"
 )
+
+// sdkPackage is the package a plugin is built against.
+const sdkPackage = "github.com/seed-etl/etl/core/plugin"
 
 // Process is one running plugin process.
 type Process struct {
@@ -120,11 +124,15 @@ func StartAt(ctx context.Context, step string, loc Location, opts StartOptions) 
 	return p, nil
 }
 
+// pluginVersionRE finds the version a plugin announced in go-plugin's
+// error for a version no client set has: "incompatible API version with
+// plugin. Plugin version: 1, Client versions: [2]".
+var pluginVersionRE = regexp.MustCompile(`incompatible API version with plugin\. Plugin version: (-?\d+)`)
+
 func (p *Process) startError(err error) error {
-	msg := err.Error()
-	if strings.Contains(msg, "incompatible API version") {
-		return fmt.Errorf("%s: plugin %s (%s) speaks another protocol: %s; this etl speaks protocol version %d: rebuild the plugin against this etl's core/plugin",
-			p.Step, p.Location.Name, p.Location.Where(), strings.TrimPrefix(msg, "incompatible API version with plugin. "), wire.ProtocolVersion)
+	if m := pluginVersionRE.FindStringSubmatch(err.Error()); m != nil {
+		return fmt.Errorf("%s: plugin %q (%s) speaks protocol version %s, this etl speaks %d: rebuild it against this etl's %s (see its PROTOCOL.md)",
+			p.Step, p.Location.Name, p.Location.Where(), m[1], wire.ProtocolVersion, sdkPackage)
 	}
 	if tail := p.stderr.Tail(); tail != "" {
 		return fmt.Errorf("%s: start plugin %s (%s): %w; its stderr ends with:\n%s", p.Step, p.Location.Name, p.Location.Where(), err, tail)

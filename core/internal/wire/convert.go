@@ -14,7 +14,7 @@ import (
 func SchemaToPB(s record.Schema) *pb.Schema {
 	out := &pb.Schema{Fields: make([]*pb.Field, len(s.Fields))}
 	for i, f := range s.Fields {
-		out.Fields[i] = &pb.Field{Name: f.Name, Type: int32(f.Type), Scale: int32(f.Scale), Nullable: f.Nullable}
+		out.Fields[i] = &pb.Field{Name: f.Name, Type: pb.FieldType(f.Type), Scale: int32(f.Scale), Nullable: f.Nullable}
 	}
 	return out
 }

@@ -2,6 +2,7 @@ package wire
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
@@ -32,5 +33,28 @@ func TestRejectsAndPositionsCrossTheWireByteForByte(t *testing.T) {
 	}
 	if got := PositionsFromPB(back.Positions); !reflect.DeepEqual(got, positions) {
 		t.Errorf("positions came back as %+v, want %+v", got, positions)
+	}
+}
+
+// The proto enum FieldType is the wire form of record.Type: the same
+// names, the same numbers, none missing on either side.
+func TestFieldTypeEnumMatchesRecordTypes(t *testing.T) {
+	names := record.TypeNames()
+	if len(pb.FieldType_name) != len(names) {
+		t.Fatalf("the proto has %d field types, core/record %d", len(pb.FieldType_name), len(names))
+	}
+	for i, name := range names {
+		want := "FIELD_TYPE_" + strings.ToUpper(name)
+		if got := pb.FieldType(i).String(); got != want {
+			t.Errorf("record type %d (%s) is %s in the proto, want %s", i, name, got, want)
+		}
+	}
+	in := record.Schema{Fields: []record.Field{{Name: "price", Type: record.Decimal, Scale: 2, Nullable: true}, {Name: "raw", Type: record.Bytes}}}
+	wire := SchemaToPB(in)
+	if wire.Fields[0].Type != pb.FieldType_FIELD_TYPE_DECIMAL || wire.Fields[1].Type != pb.FieldType_FIELD_TYPE_BYTES {
+		t.Errorf("schema crosses as %v", wire)
+	}
+	if back := SchemaFromPB(wire); !reflect.DeepEqual(back, in) {
+		t.Errorf("schema came back as %+v, want %+v", back, in)
 	}
 }

@@ -17,9 +17,12 @@ import (
 	goplugin "github.com/hashicorp/go-plugin"
 )
 
-// ProtocolVersion is the version of the wire contract. It changes only
-// when an old plugin could not work with a new engine.
-const ProtocolVersion = 1
+// ProtocolVersion is the version of the wire contract (pb/PROTOCOL.md):
+// the APP-PROTOCOL-VERSION of the handshake line. It changes only when an
+// old plugin could not work with a new engine; the engine refuses a plugin
+// of another version, naming both. Version 2: batches as Apache Arrow IPC
+// streams, Field.type as the FieldType enum.
+const ProtocolVersion = 2
 
 // Handshake is what the engine and a plugin check before talking: a plugin
 // binary run by hand exits with a message instead of waiting for an engine.
