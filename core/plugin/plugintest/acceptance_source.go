@@ -216,7 +216,8 @@ func (r *sourceRun) readPart(t testing.TB, src plugin.Source, got *reading, want
 }
 
 // readToEnd reads until every text of want came back and a read then
-// returns nothing, caught up.
+// returns nothing, caught up; or, when some never come, for Timeout. The
+// caller compares what came.
 func (r *sourceRun) readToEnd(t testing.TB, src plugin.Source, got *reading, want []string) {
 	t.Helper()
 	deadline := time.Now().Add(timeout(r.s.Timeout))
@@ -226,7 +227,8 @@ func (r *sourceRun) readToEnd(t testing.TB, src plugin.Source, got *reading, wan
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("after %s the source still has not returned %q", timeout(r.s.Timeout), missing(want, got.texts))
+			t.Logf("waited %s for the source to return every input", timeout(r.s.Timeout))
+			return
 		}
 	}
 }
