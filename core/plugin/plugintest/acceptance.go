@@ -161,7 +161,7 @@ func appendCell(b *record.Batch, f record.Field, v any) error {
 			b.AppendDecimal(x)
 			return nil
 		case string:
-			u, err := record.ParseDecimal(x, 38, f.Scale)
+			u, err := record.ParseDecimal(x, 0, f.Scale)
 			if err != nil {
 				return err
 			}

@@ -197,6 +197,9 @@ func (r *sourceRun) readBatch(t testing.TB, src plugin.Source, got *reading) (it
 		got.positions = map[string]record.Position{}
 	}
 	for _, p := range res.Positions {
+		if p.Partition == "" {
+			t.Errorf("a batch reaches a position without a partition: %+v", p)
+		}
 		got.positions[p.Partition] = p
 	}
 	return items, res.CaughtUp
