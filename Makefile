@@ -5,7 +5,7 @@ BIN := bin
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: help build run test test-short test-faults bench lint proto clean db db-down
+.PHONY: help build run test test-short test-faults bench lint proto clean db db-down js-deps
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -32,7 +32,7 @@ run: build ## run the e-commerce pipeline: database, datagen and etl side by sid
 	psql "$$DATABASE_URL" -X -q -c "SELECT 'events' AS \"table\", count(*) AS rows FROM events UNION ALL SELECT 'corrupt_records', count(*) FROM corrupt_records" \
 	  || echo "(psql not found: query the tables with any client)"
 
-test: ## run every test, against a real PostgreSQL (started if none answers)
+test: js-deps ## run every test, against a real PostgreSQL (started if none answers)
 	eval "$$(sql/devdb.sh env)" && $(GO) test -count=1 -timeout 40m ./...
 
 test-short: ## the quick tests only (no crash loops)
@@ -55,6 +55,17 @@ BENCH_FLAGS ?=
 bench: build ## measure throughput vs psql \copy, latency and memory; writes bench-results.json
 	$(GO) build -o $(BIN)/bench ./cmd/bench
 	eval "$$(sql/devdb.sh env)" && $(BIN)/bench --rows $(BENCH_ROWS) $(BENCH_FLAGS)
+
+# js-deps: the npm packages of the JavaScript example plugin, which a test of
+# cmd/etl loads into a pipeline (skipped without Node.js unless
+# ETL_TEST_REQUIRE_NODE is set, as .ci/run sets it).
+JS_PLUGIN := plugins/examples/wordcount-js
+js-deps: ## install the npm packages of the JavaScript example plugin (needs Node.js 20 and npm)
+	@if command -v npm >/dev/null; then \
+	  if [ ! -d $(JS_PLUGIN)/node_modules ] || [ $(JS_PLUGIN)/package-lock.json -nt $(JS_PLUGIN)/node_modules ]; then \
+	    cd $(JS_PLUGIN) && npm ci --no-audit --no-fund --loglevel=error && touch node_modules; \
+	  fi; \
+	else echo "js-deps: npm not found: the JavaScript plugin test will be skipped"; fi
 
 lint: ## gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
