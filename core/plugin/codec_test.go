@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"testing"
+	"unsafe"
 
 	"google.golang.org/grpc/mem"
 	"google.golang.org/protobuf/proto"
@@ -11,10 +12,10 @@ import (
 
 func TestBatchCodecRoundTrip(t *testing.T) {
 	msgs := []proto.Message{
-		&pb.ReadResponse{Batch: &pb.Batch{Head: []byte("head"), Body: []byte("the rows")},
+		&pb.ReadResponse{Batch: &pb.Batch{Arrow: []byte("the rows")},
 			Rejects:   []*pb.Reject{{Source: []byte("a.csv"), Line: 3, Raw: []byte("x,\xff\"y"), ErrorType: "E", Reason: []byte("r")}},
 			Positions: []*pb.Position{{Partition: []byte("a.csv"), Offset: 99, Done: true}}, CaughtUp: true},
-		&pb.WriteRequest{BatchId: 42, Batch: &pb.Batch{Head: []byte("h"), Body: []byte{}}, Positions: []*pb.Position{{Partition: []byte("p")}}},
+		&pb.WriteRequest{BatchId: 42, Batch: &pb.Batch{Arrow: []byte{}}, Positions: []*pb.Position{{Partition: []byte("p")}}},
 		&pb.ProcessRequest{},
 		&pb.ConfigureResponse{Errors: []*pb.ConfigError{{Path: "a.b", Message: "m"}}},
 	}
@@ -40,6 +41,49 @@ func TestBatchCodecRoundTrip(t *testing.T) {
 		}
 		if !proto.Equal(got, m) {
 			t.Errorf("%T: batch codec read %v, want %v", m, got, m)
+		}
+	}
+}
+
+// The Arrow stream of a batch is handed to gRPC without being copied, and
+// arrives 8-byte aligned (as Arrow's buffers are within the stream)
+// however gRPC cut the message into frames.
+func TestBatchCodecSendsArrowUncopiedAndAligned(t *testing.T) {
+	arrow := make([]byte, 1000)
+	for i := range arrow {
+		arrow[i] = byte(i)
+	}
+	for _, rejects := range []int{0, 1, 3} {
+		m := &pb.ProcessResponse{Batch: &pb.Batch{Arrow: arrow}}
+		for i := 0; i < rejects; i++ {
+			m.Rejects = append(m.Rejects, &pb.Reject{Raw: []byte("some raw text"), ErrorType: "E"})
+		}
+		data, err := batchCodec{}.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		shared := false
+		for _, b := range data {
+			if d := b.ReadOnlyData(); len(d) > 0 && &d[0] == &arrow[0] {
+				shared = true
+			}
+		}
+		if !shared {
+			t.Error("Marshal copied the Arrow stream")
+		}
+		wire := data.Materialize()
+		for _, cut := range []int{1, 5, 17, len(wire) - 1} {
+			in := mem.BufferSlice{mem.SliceBuffer(wire[:cut]), mem.SliceBuffer(wire[cut:])}
+			var got pb.ProcessResponse
+			if err := (batchCodec{}).Unmarshal(in, &got); err != nil {
+				t.Fatal(err)
+			}
+			if !proto.Equal(&got, m) {
+				t.Fatalf("cut at %d: read %v", cut, &got)
+			}
+			if cut >= 8 && uintptr(unsafe.Pointer(&got.Batch.Arrow[0]))%8 != 0 {
+				t.Errorf("cut at %d, %d rejects: the Arrow stream arrived unaligned", cut, rejects)
+			}
 		}
 	}
 }

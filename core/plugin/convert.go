@@ -92,27 +92,29 @@ func configFromPB(req *pb.ConfigureRequest) Config {
 	return Config{Pipeline: req.Pipeline, Name: req.Name, Raw: req.Raw}
 }
 
-// encodeBatch encodes b for the wire without copying its rows; a nil
-// batch is nil.
+// encodeBatch encodes b for the wire as an Arrow IPC stream; a batch
+// decoded and not changed since goes on as the bytes it came in, so the
+// engine forwards batches without decoding them. A nil batch is nil.
 func encodeBatch(b *record.Batch) (*pb.Batch, error) {
 	if b == nil {
 		return nil, nil
 	}
-	head, body, err := b.Parts()
+	data, err := b.MarshalArrow()
 	if err != nil {
 		return nil, err
 	}
-	return &pb.Batch{Head: head, Body: body}, nil
+	return &pb.Batch{Arrow: data}, nil
 }
 
-// decodeBatch decodes a batch from the wire without indexing its rows;
-// check makes it index and validate them, for a side that reads cells.
+// decodeBatch decodes a batch from the wire, reading only the headers of
+// its Arrow messages; check makes it validate the cells, for a side that
+// reads them.
 func decodeBatch(m *pb.Batch, check bool) (*record.Batch, error) {
-	if m == nil || len(m.Head) == 0 {
-		return record.NewBatch(0), nil
+	if m == nil || len(m.Arrow) == 0 {
+		return record.NewBatch(record.Schema{}), nil
 	}
-	b := &record.Batch{}
-	if err := b.UnmarshalParts(m.Head, m.Body); err != nil {
+	b, err := record.UnmarshalArrow(m.Arrow)
+	if err != nil {
 		return nil, err
 	}
 	if check {
