@@ -509,6 +509,7 @@ func (c *column) view(d arrow.ArrayData, n int) error {
 	var err error
 	switch c.kind {
 	case varWidth:
+		c.plainText = c.valid == nil
 		c.offsets, c.data, err = varView(d, n)
 	case fixed8:
 		c.i64, err = view[int64](bufs[1], n)

@@ -69,11 +69,12 @@ type column struct {
 	typ  Type
 	kind storage
 	// valid is the validity bitmap, a set bit a value; nil when no cell is
-	// null. boff is the bit of the first row in valid and in bools (a
-	// decoded array may start inside its bitmaps).
+	// null.
 	valid []byte
-	boff  int
 	nulls int
+	// plainText says the column is varWidth without nulls (valid nil), for
+	// the fast path of Bytes.
+	plainText bool
 
 	offsets []int32 // varWidth: rows+1 offsets into data
 	data    []byte  // varWidth, fixed16
@@ -112,6 +113,7 @@ func NewBatch(schema Schema) *Batch {
 		b.cols[i] = column{typ: f.Type, kind: storageOf(f.Type)}
 		if b.cols[i].kind == varWidth {
 			b.cols[i].offsets = []int32{0}
+			b.cols[i].plainText = true
 		}
 	}
 	b.rawOff = []int32{0}
@@ -148,6 +150,7 @@ func (b *Batch) Reset() {
 			f64: c.f64[:0], i32: c.i32[:0], i16: c.i16[:0], dec: c.dec[:0], bools: c.bools[:0]}
 		if c.kind == varWidth {
 			c.offsets = append(c.offsets, 0)
+			c.plainText = true
 		}
 	}
 	b.srcIdx, b.sources, b.lines = b.srcIdx[:0], b.sources[:0], b.lines[:0]
@@ -298,6 +301,7 @@ func (b *Batch) AppendNull() {
 	row := b.rows - 1
 	if c.valid == nil {
 		c.valid = make([]byte, row>>3+1, max(64, row>>2))
+		c.plainText = false
 		for i := 0; i < row; i++ {
 			c.valid[i>>3] |= 1 << (i & 7)
 		}
@@ -467,6 +471,7 @@ func (b *Batch) CopyRow(src *Batch, row int) {
 	}
 }
 
+// col returns column col, for a cell of row (a row out of range panics).
 func (b *Batch) col(row, col int) *column {
 	if uint(row) >= uint(b.rows) {
 		panic(fmt.Sprintf("record: row %d out of range [0,%d)", row, b.rows))
@@ -476,8 +481,8 @@ func (b *Batch) col(row, col int) *column {
 
 // IsNull reports whether cell (row, col) is null.
 func (b *Batch) IsNull(row, col int) bool {
-	c := b.col(row, col)
-	return c.valid != nil && !bit(c.valid, c.boff+row)
+	c := &b.cols[col]
+	return c.valid != nil && c.valid[row>>3]&(1<<(row&7)) == 0
 }
 
 // Bytes returns the value of cell (row, col) as bytes, or nil when it is
@@ -485,8 +490,20 @@ func (b *Batch) IsNull(row, col int) bool {
 // and for the other types the value as Arrow holds it (little-endian; a
 // Bool is one byte, 0 or 1). The slice aliases the batch.
 func (b *Batch) Bytes(row, col int) []byte {
-	c := b.col(row, col)
-	if c.valid != nil && !bit(c.valid, c.boff+row) {
+	c := &b.cols[col]
+	if !c.plainText {
+		return b.bytes(c, row)
+	}
+	o := c.offsets[row : row+2]
+	return c.data[o[0]:o[1]:o[1]]
+}
+
+// bytes is Bytes for the cells of columns with nulls or of fixed width.
+func (b *Batch) bytes(c *column, row int) []byte {
+	if uint(row) >= uint(b.rows) {
+		panic(fmt.Sprintf("record: row %d out of range [0,%d)", row, b.rows))
+	}
+	if c.valid != nil && !bit(c.valid, row) {
 		return nil
 	}
 	switch c.kind {
@@ -506,7 +523,7 @@ func (b *Batch) Bytes(row, col int) []byte {
 	case fixed16:
 		return c.data[16*row : 16*row+16 : 16*row+16]
 	case bits:
-		if bit(c.bools, c.boff+row) {
+		if bit(c.bools, row) {
 			return []byte{1}
 		}
 		return []byte{0}
@@ -518,19 +535,19 @@ func (b *Batch) Bytes(row, col int) []byte {
 func (b *Batch) Text(row, col int) string { return string(b.Bytes(row, col)) }
 
 // Int64 returns Int64 cell (row, col), 0 when null.
-func (b *Batch) Int64(row, col int) int64 { return b.col(row, col).i64[row] }
+func (b *Batch) Int64(row, col int) int64 { return b.cols[col].i64[row] }
 
 // Float64 returns Float64 cell (row, col), 0 when null.
-func (b *Batch) Float64(row, col int) float64 { return b.col(row, col).f64[row] }
+func (b *Batch) Float64(row, col int) float64 { return b.cols[col].f64[row] }
 
 // Decimal returns the unscaled value of Decimal cell (row, col), 0 when
 // null. Decimals are held to 18 digits: the value is the low 64 bits of
 // the decimal128, which Check makes sure is all of it.
-func (b *Batch) Decimal(row, col int) int64 { return int64(b.col(row, col).dec[2*row]) }
+func (b *Batch) Decimal(row, col int) int64 { return int64(b.cols[col].dec[2*row]) }
 
 // Micros returns Timestamp cell (row, col) as microseconds since the Unix
 // epoch, 0 when null.
-func (b *Batch) Micros(row, col int) int64 { return b.col(row, col).i64[row] }
+func (b *Batch) Micros(row, col int) int64 { return b.cols[col].i64[row] }
 
 // Timestamp returns Timestamp cell (row, col) in UTC; the zero time when null.
 func (b *Batch) Timestamp(row, col int) time.Time {
@@ -541,13 +558,13 @@ func (b *Batch) Timestamp(row, col int) time.Time {
 }
 
 // Int16 returns Int16 cell (row, col), 0 when null.
-func (b *Batch) Int16(row, col int) int16 { return b.col(row, col).i16[row] }
+func (b *Batch) Int16(row, col int) int16 { return b.cols[col].i16[row] }
 
 // Int32 returns Int32 cell (row, col), 0 when null.
-func (b *Batch) Int32(row, col int) int32 { return b.col(row, col).i32[row] }
+func (b *Batch) Int32(row, col int) int32 { return b.cols[col].i32[row] }
 
 // Days returns Date cell (row, col) as days since 1970-01-01, 0 when null.
-func (b *Batch) Days(row, col int) int32 { return b.col(row, col).i32[row] }
+func (b *Batch) Days(row, col int) int32 { return b.cols[col].i32[row] }
 
 // Date returns Date cell (row, col) as midnight UTC of its day; the zero
 // time when null.
@@ -568,8 +585,8 @@ func (b *Batch) UUID(row, col int) [16]byte {
 
 // Bool returns Bool cell (row, col), false when null.
 func (b *Batch) Bool(row, col int) bool {
-	c := b.col(row, col)
-	return bit(c.bools, c.boff+row) && (c.valid == nil || bit(c.valid, c.boff+row))
+	c := &b.cols[col]
+	return bit(c.bools, row) && (c.valid == nil || bit(c.valid, row))
 }
 
 // Raw returns the raw input text of row (empty when the batch has no
