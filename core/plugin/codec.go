@@ -2,6 +2,8 @@ package plugin
 
 import (
 	"fmt"
+	"runtime"
+	"sync"
 	"unsafe"
 
 	"google.golang.org/grpc"
@@ -17,7 +19,8 @@ import (
 // batchCodec is gRPC's protobuf codec with one difference: the rows of a
 // batch (pb.Batch.Arrow, megabytes) are not copied into the outgoing
 // message, nor out of the incoming one. On the way out they are handed to
-// gRPC as a buffer of their own; on the way in, the message is gathered
+// gRPC as buffers of their own, the batch's columns themselves (see
+// outgoing); on the way in, the message is gathered
 // into one buffer of ours (gRPC's Materialize copies its frames there once)
 // and the batch aliases it. Every other message, and every other field,
 // goes through the standard protobuf code.
@@ -45,6 +48,15 @@ func (batchCodec) Marshal(v any) (mem.BufferSlice, error) {
 		return standard().Marshal(v)
 	}
 	batch := bc.GetBatch()
+	arrow := mem.BufferSlice{mem.SliceBuffer(batch.Arrow)}
+	size := len(batch.Arrow)
+	if p, ok := outgoing.Load(uintptr(unsafe.Pointer(batch))); ok {
+		ap := p.(*arrowParts)
+		arrow, size = make(mem.BufferSlice, len(ap.parts)), ap.size
+		for i, part := range ap.parts {
+			arrow[i] = mem.SliceBuffer(part)
+		}
+	}
 	field := batchField(m)
 	refl := m.ProtoReflect()
 	fd := refl.Descriptor().Fields().ByNumber(field)
@@ -57,13 +69,35 @@ func (batchCodec) Marshal(v any) (mem.BufferSlice, error) {
 	if err != nil {
 		return nil, err
 	}
-	inner := protowire.SizeTag(1) + protowire.SizeVarint(uint64(len(batch.Arrow))) + len(batch.Arrow)
+	inner := protowire.SizeTag(1) + protowire.SizeVarint(uint64(size)) + size
 	var head []byte
 	head = protowire.AppendTag(head, field, protowire.BytesType)
 	head = protowire.AppendVarint(head, uint64(inner))
 	head = protowire.AppendTag(head, 1, protowire.BytesType)
-	head = protowire.AppendVarint(head, uint64(len(batch.Arrow)))
-	return mem.BufferSlice{mem.SliceBuffer(head), mem.SliceBuffer(batch.Arrow), mem.SliceBuffer(rest)}, nil
+	head = protowire.AppendVarint(head, uint64(size))
+	out := append(mem.BufferSlice{mem.SliceBuffer(head)}, arrow...)
+	return append(out, mem.SliceBuffer(rest)), nil
+}
+
+// outgoing holds the Arrow streams of batches on their way out in pieces
+// that alias the batches' columns (record.Batch.ArrowParts), keyed by the
+// address of their pb.Batch, so that Marshal hands them to gRPC without
+// joining them. An entry goes when its pb.Batch becomes garbage. Such a
+// pb.Batch's Arrow field holds only the first piece: marshalled by any
+// other codec, the stream would be refused as truncated, never misread.
+var outgoing sync.Map // uintptr -> *arrowParts
+
+type arrowParts struct {
+	parts [][]byte
+	size  int
+}
+
+// attachParts attaches the pieces of m's Arrow stream, size bytes in all.
+func attachParts(m *pb.Batch, parts [][]byte, size int) {
+	ap := &arrowParts{parts: parts, size: size}
+	key := uintptr(unsafe.Pointer(m))
+	outgoing.Store(key, ap)
+	runtime.AddCleanup(m, func(ap *arrowParts) { outgoing.CompareAndDelete(key, ap) }, ap)
 }
 
 // materialize gathers data into one buffer of ours, placed so that a batch

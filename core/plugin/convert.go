@@ -92,18 +92,24 @@ func configFromPB(req *pb.ConfigureRequest) Config {
 	return Config{Pipeline: req.Pipeline, Name: req.Name, Raw: req.Raw}
 }
 
-// encodeBatch encodes b for the wire as an Arrow IPC stream; a batch
-// decoded and not changed since goes on as the bytes it came in, so the
-// engine forwards batches without decoding them. A nil batch is nil.
+// encodeBatch encodes b for the wire as an Arrow IPC stream without
+// copying its columns: the pieces of the stream are attached for the codec
+// to send as they are (see attachParts). A batch decoded and not changed
+// since goes on as the bytes it came in, so the engine forwards batches
+// without decoding them. A nil batch is nil.
 func encodeBatch(b *record.Batch) (*pb.Batch, error) {
 	if b == nil {
 		return nil, nil
 	}
-	data, err := b.MarshalArrow()
+	parts, size, err := b.ArrowParts()
 	if err != nil {
 		return nil, err
 	}
-	return &pb.Batch{Arrow: data}, nil
+	m := &pb.Batch{Arrow: parts[0]}
+	if len(parts) > 1 {
+		attachParts(m, parts, size)
+	}
+	return m, nil
 }
 
 // decodeBatch decodes a batch from the wire, reading only the headers of

@@ -1,7 +1,6 @@
 package record
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -292,24 +291,90 @@ func (b *Batch) MarshalArrow() ([]byte, error) {
 	if b.data != nil {
 		return b.data, nil
 	}
+	parts, size, err := b.ArrowParts()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, 0, size)
+	for _, p := range parts {
+		out = append(out, p...)
+	}
+	b.data = out
+	return out, nil
+}
+
+// ArrowParts returns the IPC stream of MarshalArrow in pieces, and its
+// length, without copying the batch's columns: the pieces alias them (and
+// stay valid while the batch is not changed), so that a sender can write
+// the stream without joining it first.
+func (b *Batch) ArrowParts() (parts [][]byte, size int, err error) {
+	if b.data != nil {
+		return [][]byte{b.data}, len(b.data), nil
+	}
 	if b.rows > 0 && b.cur != len(b.cols) {
-		return nil, fmt.Errorf("encode batch: last row has %d of %d cells", b.cur, len(b.cols))
+		return nil, 0, fmt.Errorf("encode batch: last row has %d of %d cells", b.cur, len(b.cols))
 	}
 	if b.size > 1<<31-1 || len(b.raw) > 1<<31-1 {
-		return nil, fmt.Errorf("encode batch: %d bytes is too large for 32-bit Arrow offsets", b.size)
+		return nil, 0, fmt.Errorf("encode batch: %d bytes is too large for 32-bit Arrow offsets", b.size)
 	}
 	rec := b.Record()
-	var out bytes.Buffer
-	out.Grow(b.size + 512 + 256*len(b.cols))
-	w := ipc.NewWriter(&out, ipc.WithSchema(rec.Schema()))
+	sp := &streamParts{own: map[*byte]int{}}
+	for _, col := range rec.Columns() {
+		sp.addOwn(col.Data())
+	}
+	w := ipc.NewWriter(sp, ipc.WithSchema(rec.Schema()))
 	if err := w.Write(rec); err != nil {
-		return nil, fmt.Errorf("encode batch: %w", err)
+		return nil, 0, fmt.Errorf("encode batch: %w", err)
 	}
 	if err := w.Close(); err != nil {
-		return nil, fmt.Errorf("encode batch: %w", err)
+		return nil, 0, fmt.Errorf("encode batch: %w", err)
 	}
-	b.data = out.Bytes()
-	return b.data, nil
+	sp.flush()
+	return sp.parts, sp.size, nil
+}
+
+// streamParts is the io.Writer an IPC stream is written to: it keeps the
+// batch's own buffers by reference and copies everything else (headers,
+// padding, buffers the writer made).
+type streamParts struct {
+	own   map[*byte]int // where each buffer of the batch starts, and its length
+	parts [][]byte
+	small []byte // bytes copied since the last part kept by reference
+	size  int
+}
+
+func (s *streamParts) addOwn(d arrow.ArrayData) {
+	for _, buf := range d.Buffers() {
+		if buf != nil && buf.Len() > 0 {
+			s.own[&buf.Bytes()[0]] = buf.Len()
+		}
+	}
+	if dict, ok := d.Dictionary().(*array.Data); ok && dict != nil {
+		s.addOwn(dict)
+	}
+}
+
+func (s *streamParts) Write(p []byte) (int, error) {
+	s.size += len(p)
+	if len(p) >= 512 {
+		if n, ok := s.own[&p[0]]; ok && n >= len(p) {
+			s.flush()
+			s.parts = append(s.parts, p)
+			return len(p), nil
+		}
+	}
+	if s.small == nil {
+		s.small = make([]byte, 0, max(len(p), 1024))
+	}
+	s.small = append(s.small, p...)
+	return len(p), nil
+}
+
+func (s *streamParts) flush() {
+	if len(s.small) > 0 {
+		s.parts = append(s.parts, s.small)
+		s.small = nil
+	}
 }
 
 // UnmarshalArrow decodes a batch from an Arrow IPC stream of one record

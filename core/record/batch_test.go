@@ -504,3 +504,39 @@ func TestDecimalRangeOnlyForNumbers(t *testing.T) {
 		}
 	}
 }
+
+// ArrowParts gives the stream of MarshalArrow in pieces, the columns not
+// copied.
+func TestArrowPartsAliasTheColumns(t *testing.T) {
+	b := NewBatch(sampleSchema)
+	long := bytes.Repeat([]byte("x"), 4000)
+	b.StartRow(Origin{Source: "a.csv", Line: 1}, long)
+	b.AppendString("v")
+	b.AppendInt64(1)
+	b.AppendDecimal(2)
+	b.AppendMicros(3)
+	b.AppendBool(true)
+	parts, size, err := b.ArrowParts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var joined []byte
+	aliased := false
+	for _, p := range parts {
+		joined = append(joined, p...)
+		aliased = aliased || &p[0] == &b.Raw(0)[0]
+	}
+	if len(joined) != size || !aliased {
+		t.Errorf("%d bytes, size %d; raw text aliased: %v", len(joined), size, aliased)
+	}
+	d, err := UnmarshalArrow(joined)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(d.Raw(0), long) || d.Decimal(0, 2) != 2 {
+		t.Errorf("decoded raw of %d bytes, decimal %d", len(d.Raw(0)), d.Decimal(0, 2))
+	}
+	if data, _ := b.MarshalArrow(); !bytes.Equal(data, joined) {
+		t.Error("MarshalArrow differs from the joined parts")
+	}
+}
