@@ -50,12 +50,13 @@ func (batchCodec) Marshal(v any) (mem.BufferSlice, error) {
 	batch := bc.GetBatch()
 	arrow := mem.BufferSlice{mem.SliceBuffer(batch.Arrow)}
 	size := len(batch.Arrow)
-	if p, ok := outgoing.Load(uintptr(unsafe.Pointer(batch))); ok {
+	if p, ok := outgoing.LoadAndDelete(uintptr(unsafe.Pointer(batch))); ok {
 		ap := p.(*arrowParts)
 		arrow, size = make(mem.BufferSlice, len(ap.parts)), ap.size
 		for i, part := range ap.parts {
 			arrow[i] = mem.SliceBuffer(part)
 		}
+		ap.parts = nil // the cleanup keeps ap until m is garbage: not the columns too
 	}
 	field := batchField(m)
 	refl := m.ProtoReflect()
@@ -82,7 +83,9 @@ func (batchCodec) Marshal(v any) (mem.BufferSlice, error) {
 // outgoing holds the Arrow streams of batches on their way out in pieces
 // that alias the batches' columns (record.Batch.ArrowParts), keyed by the
 // address of their pb.Batch, so that Marshal hands them to gRPC without
-// joining them. An entry goes when its pb.Batch becomes garbage. Such a
+// joining them. Marshal takes the entry (gRPC marshals a message once, also
+// when it retries), so that the columns live on only as long as gRPC needs
+// them; an entry never marshalled goes when its pb.Batch becomes garbage. Such a
 // pb.Batch's Arrow field holds only the first piece: marshalled by any
 // other codec, the stream would be refused as truncated, never misread.
 var outgoing sync.Map // uintptr -> *arrowParts
