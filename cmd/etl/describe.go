@@ -4,11 +4,11 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/seed-etl/etl/core/plugin"
+	"github.com/seed-etl/etl/core/host"
 	"github.com/seed-etl/etl/core/record"
 )
 
-func pluginProtocol() int { return plugin.ProtocolVersion }
+func pluginProtocol() int { return host.ProtocolVersion }
 
 // describeSchema formats a schema as "user_id int64, price decimal(2), ...".
 func describeSchema(s record.Schema) string {

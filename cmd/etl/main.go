@@ -20,7 +20,6 @@ import (
 	"github.com/seed-etl/etl/core/engine"
 	"github.com/seed-etl/etl/core/host"
 	"github.com/seed-etl/etl/core/metrics"
-	"github.com/seed-etl/etl/core/plugin"
 	"github.com/seed-etl/etl/core/spec"
 )
 
@@ -34,7 +33,7 @@ Usage:
   etl validate CONFIG         check a pipeline file, every plugin's config and the database; moves no data
   etl test CONFIG [TESTFILE]  run the source and transforms on examples (default: CONFIG's .test.yaml)
   etl status CONFIG           where a pipeline stands: last batch, files done and waiting, rejects
-  etl plugins [CONFIG]        list the plugins etl can find (for CONFIG's repository too)
+  etl plugins [CONFIG] [NAME] list the plugins etl can find (for CONFIG's repository too), or NAME's settings
   etl version                 print the version
 
 Run 'etl help COMMAND' (or 'etl COMMAND --help') for a command's flags.
@@ -295,7 +294,7 @@ On a terminal (text logs) it logs a progress line every 5s: rows/s, rejected, la
 	if s == nil {
 		return code
 	}
-	defer plugin.StartProfile("etl")()
+	defer host.StartProfile("etl")()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	stop := make(chan struct{})
@@ -491,16 +490,26 @@ nothing. Exits 0 when valid, 1 listing the mistakes, 2 on a usage error.`, stdou
 }
 
 func cmdPlugins(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("plugins", `Usage: etl plugins [CONFIG] [flags]
+	fs := newFlagSet("plugins", `Usage: etl plugins [CONFIG] [NAME] [flags]
 
 Lists every plugin etl can find: bundled ones and etl-plugin-NAME executables on the plugin path,
 with the kinds and version each reports, then the folders searched, in order. With CONFIG, the
 plugins/bin of that pipeline file's repository is searched too, as etl run CONFIG would.
 An executable that someone other than you or root could replace (group- or world-writable, in
 such a folder, or owned by another user) is listed as refused, with the reason; it is never
-started. Exits 1 when a plugin is refused or does not start.`, stdout, stderr)
+started. Exits 1 when a plugin is refused or does not start.
+
+With NAME, prints that plugin's kinds, version and settings (the keys of its config: block,
+as the plugin describes them): name, type, default, whether required, and what each does.
+CONFIG is an argument ending in .yaml or .yml or holding a /; any other names a plugin.
+--markdown prints the settings as the README's Markdown table, --sample as an example
+config: block; --readme FILE rewrites the tables between <!-- settings:NAME --> and
+<!-- /settings:NAME --> in FILE.`, stdout, stderr)
 	var c common
 	c.register(fs)
+	markdown := fs.Bool("markdown", false, "with NAME: print the settings as a Markdown table")
+	sample := fs.Bool("sample", false, "with NAME: print an example config: block with every setting, commented")
+	readme := fs.String("readme", "", "rewrite the settings tables of this Markdown file (e.g. README.md)")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -508,19 +517,51 @@ started. Exits 1 when a plugin is refused or does not start.`, stdout, stderr)
 		}
 		return 2
 	}
-	if len(pos) > 1 {
-		fmt.Fprintln(stderr, "etl plugins: want at most one CONFIG file")
-		return 2
-	}
-	if len(pos) == 1 {
-		if _, err := os.Stat(pos[0]); err != nil {
-			fmt.Fprintln(stderr, "etl plugins:", err)
-			return 1
+	var name string
+	for _, a := range pos {
+		isConfig := strings.HasSuffix(a, ".yaml") || strings.HasSuffix(a, ".yml") || strings.ContainsRune(a, os.PathSeparator)
+		if isConfig && c.file == "" {
+			if _, err := os.Stat(a); err != nil {
+				fmt.Fprintln(stderr, "etl plugins:", err)
+				return 1
+			}
+			c.file = a
+		} else if !isConfig && name == "" {
+			name = a
+		} else {
+			fmt.Fprintln(stderr, "etl plugins: want at most one CONFIG file and one plugin NAME")
+			return 2
 		}
-		c.file = pos[0]
+	}
+	if (*markdown || *sample) && name == "" {
+		fmt.Fprintln(stderr, "etl plugins: --markdown and --sample need a plugin NAME")
+		return 2
 	}
 	searched := c.searchPath()
 	h := &host.Host{Bundled: bundled, Dirs: host.Paths(searched)}
+	if *readme != "" {
+		if err := rewriteReadme(h, *readme); err != nil {
+			fmt.Fprintln(stderr, "etl plugins:", err)
+			return 1
+		}
+		return 0
+	}
+	if name != "" {
+		info, loc, err := describePlugin(h, name)
+		if err != nil {
+			fmt.Fprintln(stderr, "etl plugins:", err)
+			return 1
+		}
+		switch {
+		case *markdown:
+			fmt.Fprint(stdout, settingsMarkdown(info))
+		case *sample:
+			fmt.Fprint(stdout, settingsSample(info))
+		default:
+			writeSettings(stdout, info, loc)
+		}
+		return 0
+	}
 	locs, err := h.All()
 	code := 0
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/seed-etl/etl/core/engine"
+	"github.com/seed-etl/etl/core/host"
 	"github.com/seed-etl/etl/core/plugin"
 	"github.com/seed-etl/etl/core/spec"
 )
@@ -70,12 +71,12 @@ func cmdStatus(args []string, stdout, stderr io.Writer) int {
 }
 
 // readStatus reads the status, asking the sink to give up promptly when
-// its database is unreachable (plugin.WithEngineRetry) and retrying until
+// its database is unreachable (host.WithEngineRetry) and retrying until
 // ctx ends, so that the last failure, not a cancelled call, is what is
 // reported.
 func readStatus(ctx context.Context, in *engine.Instance) (engine.Status, error) {
 	for {
-		st, err := engine.ReadStatus(plugin.WithEngineRetry(ctx), in.Pipeline)
+		st, err := engine.ReadStatus(host.WithEngineRetry(ctx), in.Pipeline)
 		if err == nil || !errors.Is(err, plugin.ErrUnavailable) {
 			return st, err
 		}

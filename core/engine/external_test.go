@@ -123,7 +123,7 @@ sink: {plugin: count}
 		t.Fatal("a plugin speaking protocol 99 must be refused")
 	}
 	msg := err.Error()
-	for _, want := range []string{"fingerprint", "Plugin version: 99", "this etl speaks protocol version 1"} {
+	for _, want := range []string{`plugin "fingerprint"`, "speaks protocol version 99, this etl speaks 2: rebuild it against"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error %q lacks %q", msg, want)
 		}

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/seed-etl/etl/core/host"
 	"github.com/seed-etl/etl/core/plugin"
 )
 
@@ -104,13 +105,13 @@ func (o *outage) end() {
 // retryUnavailable calls f until it succeeds or fails with another error
 // than plugin.ErrUnavailable, waiting with capped backoff between calls,
 // when the run retries (not opts.Once); f gets a context marked with
-// plugin.WithEngineRetry then. It returns ctx's error when ctx ends, and
+// host.WithEngineRetry then. It returns ctx's error when ctx ends, and
 // errStoppedInOutage when a stop comes while the sink is unavailable.
 func retryUnavailable(ctx context.Context, opts Options, o *outage, step, doing string, f func(context.Context) error) error {
 	if opts.Once {
 		return f(ctx)
 	}
-	callCtx := plugin.WithEngineRetry(ctx)
+	callCtx := host.WithEngineRetry(ctx)
 	backoff := opts.RetryBackoff
 	for {
 		err := f(callCtx)

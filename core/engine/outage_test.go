@@ -136,7 +136,7 @@ func TestUnavailableSinkIsRetried(t *testing.T) {
 				}
 			}
 			if !sink.marked {
-				t.Error("no call to the sink carried plugin.WithEngineRetry's mark")
+				t.Error("no call to the sink carried host.WithEngineRetry's mark")
 			}
 			if stats.Snapshot().SinkUnavailable {
 				t.Error("the outage still shows after the run ended")

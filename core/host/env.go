@@ -4,7 +4,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/seed-etl/etl/core/plugin"
+	"github.com/seed-etl/etl/core/internal/wire"
 )
 
 // ExtraEnv names an environment variable holding more variable names
@@ -25,7 +25,7 @@ const SocketDirEnv = "PLUGIN_UNIX_SOCKET_DIR"
 var allowedEnv = []string{
 	"PATH", "HOME", "TMPDIR", "TZ", "LANG", "LANGUAGE",
 	"GOMAXPROCS", "GOGC", "GOMEMLIMIT", "GODEBUG", "GOTRACEBACK",
-	plugin.ProfileEnv,
+	wire.ProfileEnv,
 }
 
 // allowedEnvPrefixes are allowed as a whole family.
@@ -34,7 +34,7 @@ var allowedEnvPrefixes = []string{"LC_"}
 // reservedEnv are set by etl and go-plugin themselves; a step cannot pass
 // its own.
 var reservedEnv = []string{
-	BundledEnv, SocketDirEnv, plugin.LogLevelEnv, plugin.Handshake.MagicCookieKey,
+	BundledEnv, SocketDirEnv, wire.LogLevelEnv, wire.Handshake.MagicCookieKey,
 	"PLUGIN_PROTOCOL_VERSIONS", "PLUGIN_MIN_PORT", "PLUGIN_MAX_PORT", "PLUGIN_UNIX_SOCKET_GROUP",
 	"PLUGIN_CLIENT_CERT", "PLUGIN_MULTIPLEX_GRPC",
 }

@@ -6,14 +6,19 @@ import (
 	"fmt"
 	"log/slog"
 	"os/exec"
+	"regexp"
 	"strings"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 	goplugin "github.com/hashicorp/go-plugin"
 
+	"github.com/seed-etl/etl/core/internal/wire"
 	"github.com/seed-etl/etl/core/plugin"
 )
+
+// sdkPackage is the package a plugin is built against.
+const sdkPackage = "github.com/seed-etl/etl/core/plugin"
 
 // Process is one running plugin process.
 type Process struct {
@@ -22,7 +27,7 @@ type Process struct {
 	// Location is where the plugin was found.
 	Location Location
 	// Info is what the plugin said of itself.
-	Info plugin.Info
+	Info Info
 
 	client *goplugin.Client
 	rpc    goplugin.ClientProtocol
@@ -69,7 +74,7 @@ func StartAt(ctx context.Context, step string, loc Location, opts StartOptions) 
 	if err != nil {
 		return nil, fmt.Errorf("%s: start plugin %s: %w", step, loc.Name, err)
 	}
-	own := []string{SocketDirEnv + "=" + sockDir, plugin.LogLevelEnv + "=" + plugin.MinLevel(ctx, opts.Logger)}
+	own := []string{SocketDirEnv + "=" + sockDir, wire.LogLevelEnv + "=" + wire.MinLevel(ctx, opts.Logger)}
 	if loc.Bundled {
 		own = append(own, BundledEnv+"="+loc.Name)
 	}
@@ -82,11 +87,11 @@ func StartAt(ctx context.Context, step string, loc Location, opts StartOptions) 
 		timeout = 30 * time.Second
 	}
 	p.client = goplugin.NewClient(&goplugin.ClientConfig{
-		HandshakeConfig:  plugin.Handshake,
-		VersionedPlugins: plugin.ClientPlugins(),
+		HandshakeConfig:  wire.Handshake,
+		VersionedPlugins: clientPlugins(),
 		Cmd:              cmd,
 		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
-		GRPCDialOptions:  plugin.ClientOptions(),
+		GRPCDialOptions:  wire.DialOptions(),
 		// Stderr gets what the plugin writes to file descriptor 2
 		// (plugin.Logger, and so slog's default and the log package once
 		// Serve runs; panics); SyncStderr what it writes to os.Stderr,
@@ -110,7 +115,7 @@ func StartAt(ctx context.Context, step string, loc Location, opts StartOptions) 
 		p.Kill()
 		return nil, p.Err("start", err)
 	}
-	info, err := raw.(*plugin.InfoClient).Describe(ctx)
+	info, err := raw.(*infoClient).Describe(ctx)
 	if err != nil {
 		p.Kill()
 		return nil, p.Err("describe itself", err)
@@ -119,11 +124,15 @@ func StartAt(ctx context.Context, step string, loc Location, opts StartOptions) 
 	return p, nil
 }
 
+// pluginVersionRE finds the version a plugin announced in go-plugin's
+// error for a version no client set has: "incompatible API version with
+// plugin. Plugin version: 1, Client versions: [2]".
+var pluginVersionRE = regexp.MustCompile(`incompatible API version with plugin\. Plugin version: (-?\d+)`)
+
 func (p *Process) startError(err error) error {
-	msg := err.Error()
-	if strings.Contains(msg, "incompatible API version") {
-		return fmt.Errorf("%s: plugin %s (%s) speaks another protocol: %s; this etl speaks protocol version %d: rebuild the plugin against this etl's core/plugin",
-			p.Step, p.Location.Name, p.Location.Where(), strings.TrimPrefix(msg, "incompatible API version with plugin. "), plugin.ProtocolVersion)
+	if m := pluginVersionRE.FindStringSubmatch(err.Error()); m != nil {
+		return fmt.Errorf("%s: plugin %q (%s) speaks protocol version %s, this etl speaks %d: rebuild it against this etl's %s (see its PROTOCOL.md)",
+			p.Step, p.Location.Name, p.Location.Where(), m[1], wire.ProtocolVersion, sdkPackage)
 	}
 	if tail := p.stderr.Tail(); tail != "" {
 		return fmt.Errorf("%s: start plugin %s (%s): %w; its stderr ends with:\n%s", p.Step, p.Location.Name, p.Location.Where(), err, tail)
@@ -222,7 +231,7 @@ func (p *Process) Kill() { p.client.Kill() }
 // Stderr returns the last lines the plugin wrote to its stderr.
 func (p *Process) Stderr() string { return p.stderr.Tail() }
 
-func hasKind(info plugin.Info, kind string) bool {
+func hasKind(info Info, kind string) bool {
 	for _, k := range info.Kinds {
 		if k == kind {
 			return true

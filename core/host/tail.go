@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/seed-etl/etl/core/plugin"
+	"github.com/seed-etl/etl/core/internal/wire"
 )
 
 // tailWriter receives a plugin's stderr line by line, through one stream
@@ -163,9 +163,9 @@ func (w *stream) plainEntry(line string) entry {
 	case w.inPanic:
 		e.level = slog.LevelError
 	case tagRE.MatchString(line):
-		e.level, _ = plugin.ParseLevel(tagRE.FindStringSubmatch(line)[1])
+		e.level, _ = wire.ParseLevel(tagRE.FindStringSubmatch(line)[1])
 	case textLevel.MatchString(line):
-		if l, ok := plugin.ParseLevel(textLevel.FindStringSubmatch(line)[1]); ok {
+		if l, ok := wire.ParseLevel(textLevel.FindStringSubmatch(line)[1]); ok {
 			e.level = l
 		}
 	}
@@ -196,26 +196,26 @@ func parseJSONLine(line []byte) (entry, bool) {
 			return entry{}, false
 		}
 		switch key {
-		case plugin.LogKeyLevel, slog.LevelKey:
+		case wire.LogKeyLevel, slog.LevelKey:
 			if s, ok := v.(string); ok {
-				if l, ok := plugin.ParseLevel(s); ok {
+				if l, ok := wire.ParseLevel(s); ok {
 					e.level = l
 					continue
 				}
 			}
-		case plugin.LogKeyMessage, slog.MessageKey:
+		case wire.LogKeyMessage, slog.MessageKey:
 			if s, ok := v.(string); ok && !haveMsg {
 				e.msg, haveMsg = s, true
 				continue
 			}
-		case plugin.LogKeyTime, slog.TimeKey:
+		case wire.LogKeyTime, slog.TimeKey:
 			if s, ok := v.(string); ok {
 				if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
 					e.time = t
 					continue
 				}
 			}
-		case plugin.LogKeyModule:
+		case wire.LogKeyModule:
 			continue // the plugin attribute says it
 		}
 		e.attrs = append(e.attrs, slog.Any(key, v))

@@ -112,7 +112,10 @@ func AsConfigErrors(err error) ConfigErrors {
 	return ConfigErrors{{Message: err.Error()}}
 }
 
-var lineRE = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+// lineRE reads yaml.v3's "line N: ..." messages, and the "line N, column
+// C: ..." of Duration and Size, whose column tells apart the keys of a
+// flow mapping on one line.
+var lineRE = regexp.MustCompile(`^(?:yaml: )?line (\d+)(?:, column (\d+))?: (.*)$`)
 
 // DecodeConfig decodes a `config:` block into v (a pointer to a struct with
 // yaml tags). Unknown keys and values of the wrong type are errors; all of
@@ -144,7 +147,13 @@ func DecodeConfig(raw []byte, v any) error {
 			continue
 		}
 		line, _ := strconv.Atoi(m[1])
-		es = append(es, ConfigError{Path: PathAtLine(&root, line), Message: tidyYAMLMessage(m[2])})
+		path := pathAtLine(&root, line)
+		if col, err := strconv.Atoi(m[2]); err == nil {
+			if p := pathOfValueAt(&root, line, col); p != "" {
+				path = p
+			}
+		}
+		es = append(es, ConfigError{Path: path, Message: tidyYAMLMessage(m[3])})
 	}
 	return es
 }
@@ -170,9 +179,41 @@ func tidyYAMLMessage(msg string) string {
 	return msg
 }
 
-// PathAtLine returns the key path of the deepest node of root that starts
+// pathOfValueAt returns the key path of the value that starts at line and
+// col, or "".
+func pathOfValueAt(root *yaml.Node, line, col int) string {
+	found := ""
+	var walk func(n *yaml.Node, path string)
+	walk = func(n *yaml.Node, path string) {
+		if n.Line == line && n.Column == col && path != "" && found == "" {
+			found = path
+		}
+		switch n.Kind {
+		case yaml.DocumentNode:
+			for _, c := range n.Content {
+				walk(c, path)
+			}
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				p := n.Content[i].Value
+				if path != "" {
+					p = path + "." + p
+				}
+				walk(n.Content[i+1], p)
+			}
+		case yaml.SequenceNode:
+			for i, c := range n.Content {
+				walk(c, path+"["+strconv.Itoa(i)+"]")
+			}
+		}
+	}
+	walk(root, "")
+	return found
+}
+
+// pathAtLine returns the key path of the deepest node of root that starts
 // on line, e.g. "fields.price.scale", or "" when there is none.
-func PathAtLine(root *yaml.Node, line int) string {
+func pathAtLine(root *yaml.Node, line int) string {
 	best := ""
 	var walk func(n *yaml.Node, path string)
 	walk = func(n *yaml.Node, path string) {

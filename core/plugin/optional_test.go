@@ -3,7 +3,6 @@ package plugin
 import (
 	"context"
 	"errors"
-	"fmt"
 	"reflect"
 	"testing"
 
@@ -12,28 +11,6 @@ import (
 
 	"github.com/seed-etl/etl/core/plugin/pb"
 )
-
-// TestOptionalMethodsOfOldPlugins: a plugin that lacks an optional method
-// (Backlog, Status), or says it cannot tell, reaches the engine as an
-// error wrapping errors.ErrUnsupported; other errors do not.
-func TestOptionalMethodsOfOldPlugins(t *testing.T) {
-	tests := []struct {
-		name        string
-		err         error
-		unsupported bool
-	}{
-		{"plugin built before the method", status.Error(codes.Unimplemented, "method Backlog not implemented"), true},
-		{"plugin says it cannot tell", statusOf(fmt.Errorf("no backlog here: %w", errors.ErrUnsupported)), true},
-		{"a real failure", statusOf(errors.New("connect to db: refused")), false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := errors.Is(unwrapStatus(tt.err), errors.ErrUnsupported); got != tt.unsupported {
-				t.Errorf("errors.Is(%v, ErrUnsupported) = %v, want %v", unwrapStatus(tt.err), got, tt.unsupported)
-			}
-		})
-	}
-}
 
 type plainSource struct{ Source }
 type plainSink struct{ Sink }
@@ -95,7 +72,7 @@ func TestCheckCrossesTheWire(t *testing.T) {
 			if !reflect.DeepEqual(r.Notes, tt.notes) {
 				t.Errorf("notes %q, want %q", r.Notes, tt.notes)
 			}
-			got := configErrorsFromPB(r.Errors)
+			got := mistakesOf(r.Errors)
 			if tt.mistakes == nil {
 				if got != nil {
 					t.Errorf("mistakes %v, want none", got)
@@ -109,11 +86,25 @@ func TestCheckCrossesTheWire(t *testing.T) {
 	}
 }
 
-func TestBacklogCrossesTheWire(t *testing.T) {
-	for _, b := range []*Backlog{nil, {}, {Partitions: 3, Bytes: 1 << 40}, {Quarantined: 2, Unreadable: []string{"a.csv", "b\xff.csv"}}} {
-		got := backlogFromPB(backlogToPB(b))
-		if (got == nil) != (b == nil) || (b != nil && !reflect.DeepEqual(got, b)) {
-			t.Errorf("backlog %+v came back as %+v", b, got)
-		}
+// mistakesOf reads back what configErrorsToPB wrote, as the engine does.
+func mistakesOf(es []*pb.ConfigError) ConfigErrors {
+	if len(es) == 0 {
+		return nil
+	}
+	var out ConfigErrors
+	for _, e := range es {
+		out = append(out, ConfigError{Path: e.Path, Message: e.Message, Field: e.Field})
+	}
+	return out
+}
+
+func TestBacklogToTheWire(t *testing.T) {
+	if backlogToPB(nil) != nil {
+		t.Error("no backlog became a message")
+	}
+	b := &Backlog{Partitions: 3, Bytes: 1 << 40, Quarantined: 2, Unreadable: []string{"a.csv", "b\xff.csv"}}
+	m := backlogToPB(b)
+	if m.Partitions != 3 || m.Bytes != 1<<40 || m.Quarantined != 2 || len(m.Unreadable) != 2 || string(m.Unreadable[1]) != "b\xff.csv" {
+		t.Errorf("backlog %+v became %v", b, m)
 	}
 }

@@ -1,9 +1,13 @@
-// Package plugin is the contract between the etl engine and its plugins:
-// the Source, Transform and Sink interfaces a plugin implements, Serve to
-// run them as a plugin process, and the gRPC adapters on both sides.
+// Package plugin is the SDK for writing etl plugins: the Source, Transform
+// and Sink interfaces a plugin implements, the types they exchange with the
+// engine, DecodeConfig and ConfigErrors for a plugin's `config:` block,
+// Logger, ErrUnavailable, and Serve to run them as a plugin process.
 //
 // A plugin author implements one or more of the interfaces and calls Serve
-// from main; nothing else of etl is needed.
+// from main; with core/record (schemas, batches, rejects, positions)
+// nothing else of etl is needed. The engine's side of the protocol lives in
+// core/host; the wire format is described in core/plugin/pb/PROTOCOL.md,
+// for plugins in other languages.
 package plugin
 
 import (

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/seed-etl/etl/core/units"
 )
 
 // Spec is a validated pipeline.
@@ -551,9 +553,9 @@ func (p *parser) positive(n *yaml.Node, path string) int {
 
 func (p *parser) duration(n *yaml.Node, path string) time.Duration {
 	s := p.scalar(n, path)
-	d, err := time.ParseDuration(s)
+	d, err := units.ParseDuration(s)
 	if err != nil {
-		p.errorf(n, path, "%q is not a duration (e.g. 250ms, 2s)", s)
+		p.errorf(n, path, "%v", err)
 		return 0
 	}
 	if d <= 0 {
@@ -564,7 +566,7 @@ func (p *parser) duration(n *yaml.Node, path string) time.Duration {
 
 func (p *parser) size(n *yaml.Node, path string) int {
 	s := p.scalar(n, path)
-	v, err := ParseSize(s)
+	v, err := units.ParseSize(s)
 	if err != nil {
 		p.errorf(n, path, "%v", err)
 		return 0
@@ -572,29 +574,7 @@ func (p *parser) size(n *yaml.Node, path string) int {
 	if v <= 0 {
 		p.errorf(n, path, "must be > 0")
 	}
-	return v
-}
-
-// ParseSize parses a byte size: a whole number of bytes or one with a unit
-// KB, MB, GB (powers of 1000) or KiB, MiB, GiB (powers of 1024).
-func ParseSize(s string) (int, error) {
-	t := strings.TrimSpace(s)
-	units := []struct {
-		suffix string
-		mult   int
-	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1000}, {"MB", 1000 * 1000}, {"GB", 1000 * 1000 * 1000}, {"B", 1}}
-	mult := 1
-	for _, u := range units {
-		if strings.HasSuffix(t, u.suffix) {
-			t, mult = strings.TrimSpace(strings.TrimSuffix(t, u.suffix)), u.mult
-			break
-		}
-	}
-	v, err := strconv.Atoi(t)
-	if err != nil {
-		return 0, fmt.Errorf("%q is not a size (e.g. 4194304, 4MiB, 512KB)", s)
-	}
-	return v * mult, nil
+	return int(v)
 }
 
 // expandTree expands ${VAR} in every scalar under n, in place.

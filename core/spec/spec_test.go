@@ -201,17 +201,6 @@ func TestStepEnvAndRelativePath(t *testing.T) {
 	}
 }
 
-func TestParseSize(t *testing.T) {
-	for in, want := range map[string]int{"10": 10, "4MiB": 4 << 20, "512 KB": 512000, "1GiB": 1 << 30, "7B": 7} {
-		if got, err := ParseSize(in); err != nil || got != want {
-			t.Errorf("ParseSize(%q) = %d, %v; want %d", in, got, err, want)
-		}
-	}
-	if _, err := ParseSize("4 apples"); err == nil {
-		t.Error("ParseSize(4 apples) must fail")
-	}
-}
-
 func TestParseRestartBounds(t *testing.T) {
 	tests := []struct {
 		engine string
@@ -277,5 +266,29 @@ func TestMergeAndSortErrors(t *testing.T) {
 	}
 	if strings.Join(got, " ") != "sink.config colour sink.config.dsn sink.config.dsn_x" {
 		t.Errorf("got %v", got)
+	}
+}
+
+// The engine's batch bounds are parsed as plugin settings are (core/units).
+func TestParseBatchBoundsWithUnits(t *testing.T) {
+	tests := []struct {
+		batch string
+		bytes int
+		wait  time.Duration
+	}{
+		{"{max_bytes: 1.5MiB, max_wait: 1m30s}", 1572864, 90 * time.Second},
+		{"{max_bytes: 512KB, max_wait: 250ms}", 512000, 250 * time.Millisecond},
+		{"{max_bytes: 4096}", 4096, DefaultBatchMaxWait},
+	}
+	for _, tt := range tests {
+		t.Run(tt.batch, func(t *testing.T) {
+			s, err := Parse("p.yaml", []byte("version: 1\nname: n\nengine: {batch: "+tt.batch+"}\nsource: {plugin: a}\nsink: {plugin: b}\n"), env(nil))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.Engine.BatchMaxBytes != tt.bytes || s.Engine.BatchMaxWait != tt.wait {
+				t.Errorf("max_bytes %d, max_wait %s; want %d, %s", s.Engine.BatchMaxBytes, s.Engine.BatchMaxWait, tt.bytes, tt.wait)
+			}
+		})
 	}
 }

@@ -12,101 +12,60 @@ import (
 	"github.com/seed-etl/etl/core/record"
 )
 
-// Config is the cleanser's `config:` block.
+// Config is the cleanser's `config:` block. The tags describe each key
+// once (see plugin.SettingsOf): `etl plugins cleanser` and the README show
+// them; plugins/cleanser/doc.go tells more of each type.
 type Config struct {
-	// Fields are the output fields, in output order. Each is matched by
-	// name with an input field; input fields not listed are dropped.
-	Fields []FieldConfig `yaml:"fields"`
-	// Rules must hold for every row; a row breaking one is rejected.
-	Rules []RuleConfig `yaml:"rules"`
-	// Derive computes more output fields, appended after Fields.
-	Derive []DeriveConfig `yaml:"derive"`
+	Fields []FieldConfig  `yaml:"fields" required:"true" doc:"The output fields, in output order, each matched by name with an input field; input fields not listed are dropped."`
+	Rules  []RuleConfig   `yaml:"rules" doc:"Rules every row must hold; a row breaking one is rejected."`
+	Derive []DeriveConfig `yaml:"derive" doc:"More output fields computed from the others, appended after fields."`
 }
 
-// FieldConfig types and cleans one field.
+// FieldConfig types and cleans one field. The keys for one type (marked
+// so in their doc) are mistakes on fields of another.
 type FieldConfig struct {
-	// Name is the input field's name, and the output field's.
-	Name string `yaml:"name"`
-	// Type is string, int16, int32, int64, decimal, float64, bool,
-	// timestamp, date, uuid, json or bytes.
-	Type string `yaml:"type"`
-	// Required rejects a row whose value is null (MISSING_REQUIRED); the
-	// output field is nullable unless the field is required.
-	Required bool `yaml:"required"`
-	// Trim removes leading and trailing white space (default true).
-	Trim *bool `yaml:"trim"`
-	// NullValues are the texts, after trimming, that mean null. Default:
-	// "", "null", "NULL", "N/A", "none". An explicit empty list means none.
-	NullValues []string `yaml:"null_values"`
+	Name       string   `yaml:"name" required:"true" doc:"The input field's name, and the output field's."`
+	Type       string   `yaml:"type" required:"true" allowed:"string,int64,float64,bool,timestamp,decimal,int16,int32,date,uuid,json,bytes" doc:"The output type (see the type table)."`
+	Required   bool     `yaml:"required" doc:"A null value is rejected (MISSING_REQUIRED); the output field is nullable unless required."`
+	Trim       *bool    `yaml:"trim" default:"true" doc:"Remove leading and trailing white space."`
+	NullValues []string `yaml:"null_values" default:"[\"\", \"null\", \"NULL\", N/A, none]" doc:"The texts, after trimming, that mean null; an empty list means none."`
 
-	// MaxLength (string) is the most characters a value may have; 0 means
-	// no limit. OnOverflow is reject (TOO_LONG, the default) or truncate.
-	MaxLength  int    `yaml:"max_length"`
-	OnOverflow string `yaml:"on_overflow"`
-	// Case (string) is upper or lower.
-	Case string `yaml:"case"`
-	// Aliases (string) maps spellings to a canonical value. A spelling
-	// matches after normalisation: lower-cased, with spaces, '-' and '_'
-	// removed, so "Page View" matches the alias page_view.
-	Aliases map[string]string `yaml:"aliases"`
-	// Allowed (string) lists the values accepted; they also match their own
-	// normalised spellings. Otherwise is what replaces any other value, or
-	// reject to refuse the row (RULE_VIOLATION).
-	Allowed   []string `yaml:"allowed"`
-	Otherwise string   `yaml:"otherwise"`
+	MaxLength  int               `yaml:"max_length" default:"0" doc:"(string) The most characters a value may have; 0: no limit."`
+	OnOverflow string            `yaml:"on_overflow" default:"reject" allowed:"reject,truncate" doc:"(string) What happens to a longer value: rejected (TOO_LONG) or truncated."`
+	Case       string            `yaml:"case" allowed:"upper,lower" doc:"(string) Change the value to upper or lower case."`
+	Aliases    map[string]string `yaml:"aliases" doc:"(string) Maps spellings to a canonical value; a spelling matches lower-cased, without spaces, - and _ (Page View matches page_view)."`
+	Allowed    []string          `yaml:"allowed" doc:"(string) The values accepted; they also match their own normalised spellings."`
+	Otherwise  string            `yaml:"otherwise" doc:"(string, with allowed) The value that replaces any other, or reject to refuse the row (RULE_VIOLATION)."`
 
-	// Precision and Scale (decimal) are the total digits, at most 18, and
-	// the digits after the point, as in NUMERIC(precision, scale).
-	Precision *int `yaml:"precision"`
-	Scale     *int `yaml:"scale"`
+	Precision *int `yaml:"precision" doc:"(decimal) The total digits, 1 to 18, as in NUMERIC(precision, scale)."`
+	Scale     *int `yaml:"scale" doc:"(decimal) The digits after the point, 0 to precision."`
 
-	// Formats (timestamp) are tried in order: Go layouts, or rfc3339,
-	// rfc3339nano, unix, unix_ms, unix_us. Default: [rfc3339].
-	// Formats (date) are Go layouts giving a full date, tried in order.
-	// Default: [2006-01-02].
-	Formats []string `yaml:"formats"`
-	// TimeZone (timestamp) is the IANA zone of layouts that carry none;
-	// default UTC.
-	TimeZone string `yaml:"time_zone"`
-	// NotBefore (timestamp) rejects earlier times: a date (2006-01-02, in
-	// TimeZone) or an RFC 3339 time.
-	NotBefore string `yaml:"not_before"`
-	// MaxFuture (timestamp) rejects times further than this duration after
-	// the moment the batch is processed, e.g. 1h.
-	MaxFuture string `yaml:"max_future"`
+	Formats   []string         `yaml:"formats" doc:"(timestamp, date) The formats tried in order: Go layouts, or for timestamps rfc3339, rfc3339nano, unix, unix_ms, unix_us. When not set, [rfc3339] for timestamps, [2006-01-02] for dates."`
+	TimeZone  string           `yaml:"time_zone" default:"UTC" doc:"(timestamp) The IANA zone of layouts that carry none."`
+	NotBefore string           `yaml:"not_before" doc:"(timestamp) Earlier times are rejected: a date (2006-01-02, in time_zone) or an RFC 3339 time."`
+	MaxFuture *plugin.Duration `yaml:"max_future" doc:"(timestamp) Times further than this after the moment the batch is processed are rejected."`
 
-	// Encoding (bytes) is how the text holds the bytes: text (the default:
-	// the bytes of the text as they are), hex (pairs of hex digits, with an
-	// optional \x prefix as PostgreSQL writes bytea) or base64 (standard,
-	// with padding).
-	Encoding string `yaml:"encoding"`
+	// Encoding hex accepts PostgreSQL's \x prefix.
+	Encoding string `yaml:"encoding" default:"text" allowed:"text,hex,base64" doc:"(bytes) How the text holds the bytes: as they are, pairs of hex digits (with an optional \\x prefix), or standard base64."`
 }
 
 // RuleConfig is a validation rule: a boolean expr expression over the
 // typed fields that must hold.
 type RuleConfig struct {
-	// Name names the rule in rejects and errors.
-	Name string `yaml:"name"`
-	// Expr is the expression, e.g. `price == nil || price >= 0`.
-	Expr string `yaml:"expr"`
-	// ErrorType is the reject's error type; default RULE_VIOLATION.
-	ErrorType string `yaml:"error_type"`
-	// Message explains the rule in the reject's reason.
-	Message string `yaml:"message"`
+	Name      string `yaml:"name" required:"true" doc:"Names the rule in rejects and errors."`
+	Expr      string `yaml:"expr" required:"true" doc:"The expression that must hold, e.g. price == nil || price >= 0."`
+	ErrorType string `yaml:"error_type" default:"RULE_VIOLATION" doc:"The reject's error type: upper-case letters, digits and _."`
+	Message   string `yaml:"message" doc:"Explains the rule in the reject's reason."`
 }
 
 // DeriveConfig computes an output field from the others.
 type DeriveConfig struct {
-	// Name is the output field's name.
-	Name string `yaml:"name"`
-	// Expr computes the value from the fields (and earlier derived ones);
-	// nil gives null.
-	Expr string `yaml:"expr"`
-	// Type is the output type; Precision and Scale as for a field (a
-	// float result is rounded to Scale, half away from zero).
-	Type      string `yaml:"type"`
-	Precision *int   `yaml:"precision"`
-	Scale     *int   `yaml:"scale"`
+	Name string `yaml:"name" required:"true" doc:"The output field's name."`
+	Expr string `yaml:"expr" required:"true" doc:"Computes the value from the fields and earlier derived ones; nil gives null."`
+	// A float result is rounded to Scale, half away from zero.
+	Type      string `yaml:"type" required:"true" doc:"The output type, as for a field."`
+	Precision *int   `yaml:"precision" doc:"(decimal) As for a field."`
+	Scale     *int   `yaml:"scale" doc:"(decimal) As for a field; a float result is rounded to it, half away from zero."`
 }
 
 // DefaultNullValues are the texts that mean null when a field does not set
@@ -300,7 +259,7 @@ func compileField(fc FieldConfig, path string, in record.Schema, es *plugin.Conf
 	only("encoding", fc.Encoding != "", record.Bytes)
 	only("time_zone", fc.TimeZone != "", record.Timestamp)
 	only("not_before", fc.NotBefore != "", record.Timestamp)
-	only("max_future", fc.MaxFuture != "", record.Timestamp)
+	only("max_future", fc.MaxFuture != nil, record.Timestamp)
 	if f.typ == record.String {
 		compileString(f, fc, path, es)
 	}
@@ -498,12 +457,7 @@ func compileTimestamp(f *field, fc FieldConfig, path string, es *plugin.ConfigEr
 			f.notBefore, f.hasNotBefore = t.UnixMicro(), true
 		}
 	}
-	if fc.MaxFuture != "" {
-		d, err := time.ParseDuration(fc.MaxFuture)
-		if err != nil || d < 0 {
-			es.Add(path+".max_future", "%q is not a duration >= 0 such as 1h or 90m", fc.MaxFuture)
-		} else {
-			f.maxFuture, f.hasMaxFuture = d.Microseconds(), true
-		}
+	if fc.MaxFuture != nil {
+		f.maxFuture, f.hasMaxFuture = time.Duration(*fc.MaxFuture).Microseconds(), true
 	}
 }

@@ -262,7 +262,7 @@ func TestConfigMistakes(t *testing.T) {
 		{"empty formats", "{name: s, type: timestamp, formats: []}", "fields[0].formats", "list at least one format"},
 		{"bad not_before", "{name: s, type: timestamp, not_before: yesterday}", "fields[0].not_before", `"yesterday" is neither a date`},
 		{"bad max_future", "{name: s, type: timestamp, max_future: soon}", "fields[0].max_future", `"soon" is not a duration`},
-		{"negative max_future", "{name: s, type: timestamp, max_future: -1h}", "fields[0].max_future", `"-1h" is not a duration`},
+		{"negative max_future", "{name: s, type: timestamp, max_future: -1h}", "fields[0].max_future", `"-1h": a duration cannot be negative`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

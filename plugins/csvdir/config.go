@@ -12,62 +12,29 @@ import (
 	"github.com/seed-etl/etl/core/plugin"
 )
 
-// Config is the source's `config:` block.
+// Config is the source's `config:` block. The tags describe each key once
+// (see plugin.SettingsOf): `etl plugins csvdir` and the README show them.
 type Config struct {
-	// Path is the folder watched for CSV files (required).
-	Path string `yaml:"path"`
-	// Pattern is the glob (path.Match syntax) a file name must match to be
-	// read (default "*.csv"). Names starting with '.' or ending in .tmp or
-	// .part are never read, whatever the pattern: producers write them and
-	// then rename them in.
-	Pattern string `yaml:"pattern"`
-	// Header says the first line of each file names its columns (default
-	// true).
-	Header bool `yaml:"header"`
-	// Columns are the field names. With Header true they are optional
-	// (learnt from the header of the oldest file otherwise) and each
-	// file's header is checked against them, in any order; with Header
-	// false they are required and taken in order.
-	Columns []string `yaml:"columns"`
-	// Delimiter separates fields: one character, default ",".
-	Delimiter string `yaml:"delimiter"`
-	// PollInterval is how often the folder is listed while waiting for
-	// files, as a Go duration (default "250ms").
-	PollInterval string `yaml:"poll_interval"`
-	// MaxFilesPerBatch bounds the number of files one batch touches
-	// (default 0: no bound).
-	MaxFilesPerBatch int `yaml:"max_files_per_batch"`
-	// Interleave is how many files are read at once, a batch from each in
-	// turn (default 1: one file after the other). Batches of different
-	// files can be committed side by side by parallel writers
-	// (engine.writers), while the batches of one file are committed in
-	// order, one after the other.
-	Interleave int `yaml:"interleave"`
-	// MaxLineBytes bounds one line without its line end (default 1 MiB);
-	// a longer line is rejected with its first MaxLineBytes bytes (up to
-	// three fewer, so as not to cut a UTF-8 character in two).
-	MaxLineBytes int `yaml:"max_line_bytes"`
-	// AfterRead says what happens to a file once its last rows are
-	// committed: keep (default), archive (move into ArchivePath) or delete.
-	AfterRead string `yaml:"after_read"`
-	// ArchivePath is the folder finished files move to with after_read
-	// archive; it is created when missing.
-	ArchivePath string `yaml:"archive_path"`
-	// Create makes a missing Path instead of refusing it (default false).
-	Create bool `yaml:"create"`
-	// Duplicates says what happens to a file holding byte for byte the
-	// same as one already loaded (or being loaded), under the same or
-	// another name: skip (default: logged at WARN with both names, not
-	// loaded, archived with ".duplicate" before its extension or deleted
-	// as after_read says) or load (loaded again).
-	Duplicates string `yaml:"duplicates"`
-	// QuarantinePath is the folder a file moves to when it changes under
-	// the source: it shrank, or bytes already read changed. Default: the
-	// folder "quarantine" beside Path (data/quarantine for data/events).
-	QuarantinePath string `yaml:"quarantine_path"`
-	// FollowSymlinks reads files that symbolic links in Path point to
-	// (default false: a link is logged at WARN once and left alone).
-	FollowSymlinks bool `yaml:"follow_symlinks"`
+	Path             string          `yaml:"path" required:"true" doc:"The folder watched for CSV files."`
+	Pattern          string          `yaml:"pattern" doc:"The glob (path.Match syntax) a file name must match to be read. Names starting with '.' or ending in .tmp or .part are never read: producers write them, then rename them in."`
+	Header           bool            `yaml:"header" doc:"The first line of each file names its columns; they are checked against columns, in any order."`
+	Columns          []string        `yaml:"columns" doc:"The field names. Optional with a header (learnt from the oldest file's header otherwise), required without one, in file order."`
+	Delimiter        string          `yaml:"delimiter" doc:"The one ASCII character that separates fields."`
+	PollInterval     plugin.Duration `yaml:"poll_interval" doc:"How often the folder is listed while waiting for files."`
+	MaxFilesPerBatch int             `yaml:"max_files_per_batch" default:"0" doc:"The most files one batch touches; 0: no bound."`
+	Interleave       int             `yaml:"interleave" default:"1" doc:"How many files are read at once, a batch from each in turn, so that parallel writers (engine.writers) commit them side by side; the batches of one file are committed in order."`
+	// MaxLineBytes: a longer line is rejected with its first MaxLineBytes
+	// bytes (up to three fewer, so as not to cut a UTF-8 character).
+	MaxLineBytes plugin.Size `yaml:"max_line_bytes" doc:"The longest line, without its line end; a longer one is rejected with its first max_line_bytes bytes."`
+	AfterRead    string      `yaml:"after_read" allowed:"keep,archive,delete" doc:"What happens to a file once its last rows are committed: kept, moved into archive_path, or deleted."`
+	ArchivePath  string      `yaml:"archive_path" doc:"The folder finished files move to with after_read: archive; created when missing."`
+	Create       bool        `yaml:"create" doc:"Create a missing path instead of refusing it."`
+	// Duplicates: a skipped duplicate is logged at WARN with both names,
+	// not loaded, and archived with ".duplicate" before its extension or
+	// deleted as after_read says.
+	Duplicates     string `yaml:"duplicates" allowed:"skip,load" doc:"What happens to a file holding byte for byte what another file already loaded (or being loaded) holds: skip (logged, not loaded) or load again."`
+	QuarantinePath string `yaml:"quarantine_path" doc:"The folder a file moves to when it changes under the source: it shrank, or bytes already read changed. When not set, the folder quarantine beside path."`
+	FollowSymlinks bool   `yaml:"follow_symlinks" doc:"Read the files that symbolic links in path point to; otherwise a link is logged at WARN once and left alone."`
 }
 
 // The values of Config.Duplicates.
@@ -121,7 +88,7 @@ func defaultConfig() Config {
 		Pattern:      DefaultPattern,
 		Header:       true,
 		Delimiter:    DefaultDelimiter,
-		PollInterval: DefaultPollInterval.String(),
+		PollInterval: plugin.Duration(DefaultPollInterval),
 		MaxLineBytes: DefaultMaxLineBytes,
 		AfterRead:    AfterReadKeep,
 		Duplicates:   DuplicatesSkip,
@@ -140,7 +107,7 @@ func parseConfig(raw []byte) (settings, plugin.ConfigErrors) {
 		columns:      c.Columns,
 		maxFiles:     c.MaxFilesPerBatch,
 		interleave:   max(c.Interleave, 1),
-		maxLineBytes: c.MaxLineBytes,
+		maxLineBytes: int(c.MaxLineBytes),
 		afterRead:    c.AfterRead,
 		create:       c.Create,
 
@@ -181,12 +148,10 @@ func parseConfig(raw []byte) (settings, plugin.ConfigErrors) {
 		s.delim = c.Delimiter[0]
 	}
 
-	if d, err := time.ParseDuration(c.PollInterval); err != nil {
-		errs.Add("poll_interval", "%q is not a duration (e.g. \"250ms\", \"2s\")", c.PollInterval)
-	} else if d <= 0 {
+	if c.PollInterval <= 0 {
 		errs.Add("poll_interval", "must be > 0")
 	} else {
-		s.poll = d
+		s.poll = time.Duration(c.PollInterval)
 	}
 
 	if c.Interleave < 0 || c.Interleave > maxInterleave {
@@ -196,7 +161,7 @@ func parseConfig(raw []byte) (settings, plugin.ConfigErrors) {
 		errs.Add("max_files_per_batch", "must be >= 0 (0: no bound)")
 	}
 	if c.MaxLineBytes <= 0 {
-		errs.Add("max_line_bytes", "must be > 0 (default %d)", DefaultMaxLineBytes)
+		errs.Add("max_line_bytes", "must be > 0 (default %s)", plugin.Size(DefaultMaxLineBytes))
 	}
 
 	seen := map[string]int{}

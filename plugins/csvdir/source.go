@@ -83,7 +83,7 @@ import (
 )
 
 // Plugin is the csvdir source as the etl engine loads it.
-var Plugin = plugin.Plugin{Name: "csvdir", Version: "0.1.0", Source: func() plugin.Source { return New() }}
+var Plugin = plugin.Plugin{Name: "csvdir", Version: "0.1.0", Settings: plugin.MustSettingsOf(defaultConfig()), Source: func() plugin.Source { return New() }}
 
 var _ plugin.BacklogReporter = (*Source)(nil)
 

@@ -12,89 +12,44 @@ import (
 	_ "time/tzdata" // timestamp_zone works on machines without a zoneinfo database
 
 	"github.com/jackc/pgx/v5"
-	"gopkg.in/yaml.v3"
 
 	"github.com/seed-etl/etl/core/plugin"
 	"github.com/seed-etl/etl/core/record"
 )
 
-// Config is the sink's `config:` block.
+// Config is the sink's `config:` block. The tags describe each key once
+// (see plugin.SettingsOf): `etl plugins postgres` and the README show them.
 type Config struct {
-	// DSN says where the database is, as a URL
-	// (postgres://user:pw@host:5432/db?sslmode=disable) or as key=value
-	// pairs. Its password never appears in a log line or an error.
-	DSN string `yaml:"dsn"`
-	// Table is the table the rows go into, optionally schema-qualified
-	// ("public.events").
-	Table string `yaml:"table"`
-	// Columns maps an input field name to the column it goes into; a field
-	// not listed goes into the column of the same name, and a field mapped
-	// to "-" is not written.
-	Columns map[string]string `yaml:"columns"`
-	// RejectsTable receives the rejected rows (default corrupt_records).
-	RejectsTable string `yaml:"rejects_table"`
-	// OffsetsTable holds the committed source positions (default
-	// etl_offsets); the sink creates it when it is missing.
-	OffsetsTable string `yaml:"offsets_table"`
-	// SetupSQL is the path of an SQL file run once at start, e.g.
-	// sql/postgres_setup.sql.
-	SetupSQL string `yaml:"setup_sql"`
-	// Retry bounds the retries on connection failures.
-	Retry RetryConfig `yaml:"retry"`
-	// StatementTimeout bounds each statement (0: the server's setting).
-	StatementTimeout Duration `yaml:"statement_timeout"`
-	// ConnectTimeout bounds each connection attempt (default: the DSN's
-	// connect_timeout, else 10s).
-	ConnectTimeout Duration `yaml:"connect_timeout"`
-	// TimestampZone is the IANA zone (default UTC) whose wall-clock time
-	// a timestamp field is written as in a `timestamp` (without time zone)
-	// column. A `timestamptz` column holds the instant and ignores it.
-	TimestampZone string `yaml:"timestamp_zone"`
+	// DSN's password never appears in a log line or an error.
+	DSN     string            `yaml:"dsn" required:"true" doc:"Where the database is, as a URL (postgres://user:pw@host:5432/db?sslmode=disable) or key=value pairs; its password never appears in logs or errors."`
+	Table   string            `yaml:"table" required:"true" doc:"The table the rows go into, optionally schema-qualified (public.events)."`
+	Columns map[string]string `yaml:"columns" doc:"Maps an input field to the column it goes into; a field not listed goes into the column of its name, one mapped to - is not written."`
+	// RejectsTable and OffsetsTable are created when missing.
+	RejectsTable string      `yaml:"rejects_table" doc:"The table the rejects go into, with their raw text, error type, reason, file and line."`
+	OffsetsTable string      `yaml:"offsets_table" doc:"The table of the committed source positions; created when missing."`
+	SetupSQL     string      `yaml:"setup_sql" doc:"An SQL file run once at start, e.g. sql/postgres_setup.sql."`
+	Retry        RetryConfig `yaml:"retry" doc:"How long and how often the sink retries after a connection failure, with exponential backoff."`
+	// StatementTimeout is sent as statement_timeout in milliseconds.
+	StatementTimeout plugin.Duration `yaml:"statement_timeout" default:"0" doc:"Bounds each statement; 0: the server's setting."`
+	ConnectTimeout   plugin.Duration `yaml:"connect_timeout" doc:"Bounds each connection attempt; when not set, the DSN's connect_timeout, else 10s."`
+	TimestampZone    string          `yaml:"timestamp_zone" default:"UTC" doc:"The IANA zone whose wall-clock time a timestamp field is written as in a timestamp (without time zone) column; a timestamptz column holds the instant."`
 }
 
-// RetryConfig says how long and how often the sink retries after a
-// connection failure, with exponential backoff.
+// RetryConfig is the sink's retry policy.
 type RetryConfig struct {
-	// MaxTime is how long one operation keeps retrying (default 1m; 0
-	// means no retry).
-	MaxTime Duration `yaml:"max_time"`
-	// InitialBackoff is the first wait (default 100ms); it doubles each
-	// time up to MaxBackoff (default 5s).
-	InitialBackoff Duration `yaml:"initial_backoff"`
-	MaxBackoff     Duration `yaml:"max_backoff"`
+	MaxTime        plugin.Duration `yaml:"max_time" doc:"How long one operation keeps retrying; 0: no retry."`
+	InitialBackoff plugin.Duration `yaml:"initial_backoff" doc:"The first wait; it doubles each time up to max_backoff."`
+	MaxBackoff     plugin.Duration `yaml:"max_backoff" doc:"The longest wait between two attempts."`
 }
-
-// Duration is a time.Duration written in YAML as text such as "500ms" or
-// "1m".
-type Duration time.Duration
-
-// UnmarshalYAML parses a duration, reporting mistakes with their line so
-// that the engine can point at them.
-func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
-	if n.Kind == yaml.ScalarNode {
-		if v, err := time.ParseDuration(n.Value); err == nil {
-			*d = Duration(v)
-			return nil
-		}
-		if n.Value == "0" {
-			*d = 0
-			return nil
-		}
-	}
-	return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: invalid duration %q: want e.g. 500ms, 10s or 1m", n.Line, n.Value)}}
-}
-
-// D returns d as a time.Duration.
-func (d Duration) D() time.Duration { return time.Duration(d) }
 
 func defaultConfig() Config {
 	return Config{
 		RejectsTable: "corrupt_records",
 		OffsetsTable: "etl_offsets",
 		Retry: RetryConfig{
-			MaxTime:        Duration(time.Minute),
-			InitialBackoff: Duration(100 * time.Millisecond),
-			MaxBackoff:     Duration(5 * time.Second),
+			MaxTime:        plugin.Duration(time.Minute),
+			InitialBackoff: plugin.Duration(100 * time.Millisecond),
+			MaxBackoff:     plugin.Duration(5 * time.Second),
 		},
 	}
 }
@@ -191,12 +146,12 @@ func checkSettings(cfg Config, in record.Schema, es *plugin.ConfigErrors) *setti
 			s.password = cc.Password
 			s.addr = addresses(cc)
 			if cfg.ConnectTimeout > 0 {
-				cc.ConnectTimeout = cfg.ConnectTimeout.D()
+				cc.ConnectTimeout = time.Duration(cfg.ConnectTimeout)
 			} else if cc.ConnectTimeout == 0 {
 				cc.ConnectTimeout = defaultConnectTimeout
 			}
 			if cfg.StatementTimeout > 0 {
-				cc.RuntimeParams["statement_timeout"] = strconv.FormatInt(cfg.StatementTimeout.D().Milliseconds(), 10)
+				cc.RuntimeParams["statement_timeout"] = strconv.FormatInt(time.Duration(cfg.StatementTimeout).Milliseconds(), 10)
 			}
 		}
 	}
@@ -260,25 +215,17 @@ func checkSettings(cfg Config, in record.Schema, es *plugin.ConfigErrors) *setti
 	}
 
 	r := cfg.Retry
-	if r.MaxTime < 0 {
-		es.Add("retry.max_time", "must be >= 0 (0: do not retry)")
-	}
 	if r.InitialBackoff <= 0 {
 		es.Add("retry.initial_backoff", "must be > 0")
 	}
 	if r.MaxBackoff <= 0 {
 		es.Add("retry.max_backoff", "must be > 0")
 	} else if r.MaxBackoff < r.InitialBackoff {
-		es.Add("retry.max_backoff", "must be >= retry.initial_backoff (%s)", r.InitialBackoff.D())
+		es.Add("retry.max_backoff", "must be >= retry.initial_backoff (%s)", r.InitialBackoff)
 	}
-	if cfg.StatementTimeout < 0 {
-		es.Add("statement_timeout", "must be >= 0 (0: the server's setting)")
-	} else if cfg.StatementTimeout > 0 && cfg.StatementTimeout.D() < time.Millisecond {
+	if cfg.StatementTimeout > 0 && time.Duration(cfg.StatementTimeout) < time.Millisecond {
 		// PostgreSQL counts it in milliseconds: less would mean none.
 		es.Add("statement_timeout", "must be at least 1ms")
-	}
-	if cfg.ConnectTimeout < 0 {
-		es.Add("connect_timeout", "must be >= 0 (0: the DSN's connect_timeout, else 10s)")
 	}
 	s.zone = time.UTC
 	if cfg.TimestampZone != "" {

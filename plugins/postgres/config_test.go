@@ -41,10 +41,10 @@ setup_sql: /no/such/file.sql`,
 				"rejects_table":         "empty",
 				"columns.nosuch":        `no input field "nosuch"`,
 				"columns.price":         "empty column name",
-				"retry.max_time":        ">= 0",
+				"retry.max_time":        "cannot be negative",
 				"retry.initial_backoff": "> 0",
-				"statement_timeout":     ">= 0",
-				"connect_timeout":       ">= 0",
+				"statement_timeout":     "cannot be negative",
+				"connect_timeout":       "cannot be negative",
 				"timestamp_zone":        `unknown time zone "Mars/Olympus"`,
 				"setup_sql":             "no such file",
 			},
@@ -52,7 +52,7 @@ setup_sql: /no/such/file.sql`,
 		{
 			name: "bad duration and unknown key",
 			raw:  "dsn: postgres://h/db\ntable: events\nretry: {max_time: soon}\ncolour: blue",
-			want: map[string]string{"retry.max_time": "invalid duration", "colour": "unknown key"},
+			want: map[string]string{"retry.max_time": `"soon" is not a duration`, "colour": "unknown key"},
 		},
 		{
 			name: "backoff limits in the wrong order",
@@ -115,7 +115,7 @@ func TestConfigDefaults(t *testing.T) {
 	if got, want := set.offsets.Sanitize(), `"etl_offsets"`; got != want {
 		t.Errorf("offsets_table = %s, want %s", got, want)
 	}
-	if set.cfg.Retry.MaxTime.D().String() != "1m0s" || set.cfg.Retry.InitialBackoff.D().String() != "100ms" || set.cfg.Retry.MaxBackoff.D().String() != "5s" {
+	if set.cfg.Retry.MaxTime.String() != "1m" || set.cfg.Retry.InitialBackoff.String() != "100ms" || set.cfg.Retry.MaxBackoff.String() != "5s" {
 		t.Errorf("retry defaults = %+v", set.cfg.Retry)
 	}
 	if set.addr != "db.example:6543" {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/seed-etl/etl/core/plugin"
+	"github.com/seed-etl/etl/core/plugin/plugintest"
 )
 
 // TestRetryOfAnUnreachableDatabase: how long the sink retries a database
@@ -42,7 +43,7 @@ func TestRetryOfAnUnreachableDatabase(t *testing.T) {
 			}
 			ctx := ctxT(t)
 			if tt.engineRetries {
-				ctx = plugin.WithEngineRetry(ctx)
+				ctx = plugintest.WithEngineRetry(ctx)
 			}
 			if tt.cancelAfter > 0 {
 				var cancel context.CancelFunc

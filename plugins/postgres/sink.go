@@ -36,7 +36,7 @@ import (
 )
 
 // Plugin describes the postgres sink to the etl engine.
-var Plugin = plugin.Plugin{Name: "postgres", Version: "0.1.0", Sink: func() plugin.Sink { return New() }}
+var Plugin = plugin.Plugin{Name: "postgres", Version: "0.1.0", Settings: plugin.MustSettingsOf(defaultConfig()), Sink: func() plugin.Sink { return New() }}
 
 // ErrorTypeDBRejected is the error type of a row the database refused, or
 // one holding a value its column's type cannot hold.
@@ -612,7 +612,7 @@ func (s *Sink) retry(ctx context.Context, what string, f func(context.Context) e
 	r := s.set.cfg.Retry
 	engineRetries := plugin.EngineRetries(ctx)
 	start := time.Now()
-	backoff := r.InitialBackoff.D()
+	backoff := time.Duration(r.InitialBackoff)
 	var warned time.Time
 	for attempt := 1; ; attempt++ {
 		err := f(ctx)
@@ -638,7 +638,7 @@ func (s *Sink) retry(ctx context.Context, what string, f func(context.Context) e
 		if class == classConn {
 			s.closeConn(ctx)
 		}
-		limit := r.MaxTime.D()
+		limit := time.Duration(r.MaxTime)
 		if engineRetries && class == classConn {
 			limit = min(limit, engineRetryWindow)
 		}
@@ -666,6 +666,6 @@ func (s *Sink) retry(ctx context.Context, what string, f func(context.Context) e
 			return fmt.Errorf("postgres: %s: %w (%v)", what, ctx.Err(), err)
 		case <-t.C:
 		}
-		backoff = min(2*backoff, r.MaxBackoff.D())
+		backoff = min(2*backoff, time.Duration(r.MaxBackoff))
 	}
 }

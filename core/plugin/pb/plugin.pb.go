@@ -1,6 +1,12 @@
-// The wire contract between the etl engine and its plugins. Batches cross as
-// opaque bytes in the encoding of github.com/seed-etl/etl/core/record.Batch, so that the engine
-// forwards them without decoding their rows.
+// The wire contract between the etl engine and its plugins, protocol
+// version 2. PROTOCOL.md, beside this file, describes the rest of what a
+// plugin in any language needs: the process it runs in, the go-plugin
+// handshake, the order of the calls, the batch format and what the engine
+// does with each error.
+//
+// Every call is made by the engine (the gRPC client) on the plugin (the
+// gRPC server); a plugin never calls the engine. Batches cross as bytes
+// that the engine forwards from step to step without decoding them.
 //
 // Regenerate with `make proto` (needs protoc, protoc-gen-go and
 // protoc-gen-go-grpc); the generated code is committed.
@@ -10,6 +16,10 @@
 // 	protoc-gen-go v1.36.12
 // 	protoc        v3.21.12
 // source: plugin.proto
+
+// The package name is part of every method's path
+// (/etl.plugin.v1.Source/Read); it stays v1 while the protocol version,
+// negotiated at the handshake, counts the incompatible changes.
 
 package pb
 
@@ -28,6 +38,101 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// FieldType is the type of a field's values. The numbers are those of
+// core/record's Type constants and never change; new types are added at
+// the end. PROTOCOL.md maps each onto its Apache Arrow type in a batch.
+type FieldType int32
+
+const (
+	// UTF-8 text (Arrow utf8).
+	FieldType_FIELD_TYPE_STRING FieldType = 0
+	// 64-bit signed integer (Arrow int64).
+	FieldType_FIELD_TYPE_INT64 FieldType = 1
+	// IEEE 754 double (Arrow float64).
+	FieldType_FIELD_TYPE_FLOAT64 FieldType = 2
+	// true or false (Arrow bool).
+	FieldType_FIELD_TYPE_BOOL FieldType = 3
+	// An instant, in microseconds since 1970-01-01 UTC (Arrow
+	// timestamp(us, UTC)).
+	FieldType_FIELD_TYPE_TIMESTAMP FieldType = 4
+	// A fixed-point number: an unscaled 64-bit integer and the field's
+	// scale, e.g. 1999 with scale 2 is 19.99 (Arrow decimal128(18, scale)).
+	FieldType_FIELD_TYPE_DECIMAL FieldType = 5
+	// 16-bit signed integer (Arrow int16).
+	FieldType_FIELD_TYPE_INT16 FieldType = 6
+	// 32-bit signed integer (Arrow int32).
+	FieldType_FIELD_TYPE_INT32 FieldType = 7
+	// A calendar day, in days since 1970-01-01 (Arrow date32).
+	FieldType_FIELD_TYPE_DATE FieldType = 8
+	// A UUID, its 16 bytes in RFC 9562 order (Arrow fixed_size_binary(16)).
+	FieldType_FIELD_TYPE_UUID FieldType = 9
+	// The UTF-8 text of one valid JSON value, as written (Arrow utf8 with
+	// field metadata etl.type=json).
+	FieldType_FIELD_TYPE_JSON FieldType = 10
+	// Any bytes, possibly none (Arrow binary).
+	FieldType_FIELD_TYPE_BYTES FieldType = 11
+)
+
+// Enum value maps for FieldType.
+var (
+	FieldType_name = map[int32]string{
+		0:  "FIELD_TYPE_STRING",
+		1:  "FIELD_TYPE_INT64",
+		2:  "FIELD_TYPE_FLOAT64",
+		3:  "FIELD_TYPE_BOOL",
+		4:  "FIELD_TYPE_TIMESTAMP",
+		5:  "FIELD_TYPE_DECIMAL",
+		6:  "FIELD_TYPE_INT16",
+		7:  "FIELD_TYPE_INT32",
+		8:  "FIELD_TYPE_DATE",
+		9:  "FIELD_TYPE_UUID",
+		10: "FIELD_TYPE_JSON",
+		11: "FIELD_TYPE_BYTES",
+	}
+	FieldType_value = map[string]int32{
+		"FIELD_TYPE_STRING":    0,
+		"FIELD_TYPE_INT64":     1,
+		"FIELD_TYPE_FLOAT64":   2,
+		"FIELD_TYPE_BOOL":      3,
+		"FIELD_TYPE_TIMESTAMP": 4,
+		"FIELD_TYPE_DECIMAL":   5,
+		"FIELD_TYPE_INT16":     6,
+		"FIELD_TYPE_INT32":     7,
+		"FIELD_TYPE_DATE":      8,
+		"FIELD_TYPE_UUID":      9,
+		"FIELD_TYPE_JSON":      10,
+		"FIELD_TYPE_BYTES":     11,
+	}
+)
+
+func (x FieldType) Enum() *FieldType {
+	p := new(FieldType)
+	*p = x
+	return p
+}
+
+func (x FieldType) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (FieldType) Descriptor() protoreflect.EnumDescriptor {
+	return file_plugin_proto_enumTypes[0].Descriptor()
+}
+
+func (FieldType) Type() protoreflect.EnumType {
+	return &file_plugin_proto_enumTypes[0]
+}
+
+func (x FieldType) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use FieldType.Descriptor instead.
+func (FieldType) EnumDescriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{0}
+}
+
+// Empty is the request or answer of a call that needs none.
 type Empty struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -64,12 +169,20 @@ func (*Empty) Descriptor() ([]byte, []int) {
 	return file_plugin_proto_rawDescGZIP(), []int{0}
 }
 
+// Field is one column of a Schema.
 type Field struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	Type          int32                  `protobuf:"varint,2,opt,name=type,proto3" json:"type,omitempty"`
-	Scale         int32                  `protobuf:"varint,3,opt,name=scale,proto3" json:"scale,omitempty"`
-	Nullable      bool                   `protobuf:"varint,4,opt,name=nullable,proto3" json:"nullable,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The column's name, unique within its schema, e.g. "price"; pipelines
+	// and rules refer to fields by it.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// The type of the column's values.
+	Type FieldType `protobuf:"varint,2,opt,name=type,proto3,enum=etl.plugin.v1.FieldType" json:"type,omitempty"`
+	// For FIELD_TYPE_DECIMAL: digits after the decimal point (0 to 18).
+	// 0 for every other type.
+	Scale int32 `protobuf:"varint,3,opt,name=scale,proto3" json:"scale,omitempty"`
+	// Whether a cell of the column may be null (missing). When false, every
+	// row holds a value.
+	Nullable      bool `protobuf:"varint,4,opt,name=nullable,proto3" json:"nullable,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -111,11 +224,11 @@ func (x *Field) GetName() string {
 	return ""
 }
 
-func (x *Field) GetType() int32 {
+func (x *Field) GetType() FieldType {
 	if x != nil {
 		return x.Type
 	}
-	return 0
+	return FieldType_FIELD_TYPE_STRING
 }
 
 func (x *Field) GetScale() int32 {
@@ -132,9 +245,11 @@ func (x *Field) GetNullable() bool {
 	return false
 }
 
+// Schema is the shape of the rows of a batch: field i is column i.
 type Schema struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Fields        []*Field               `protobuf:"bytes,1,rep,name=fields,proto3" json:"fields,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The fields, in column order.
+	Fields        []*Field `protobuf:"bytes,1,rep,name=fields,proto3" json:"fields,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -176,11 +291,23 @@ func (x *Schema) GetFields() []*Field {
 	return nil
 }
 
+// Position is how far a source has read one partition: a unit of input
+// that is read in order (csvdir: one file; a broker: one topic partition).
+// The source makes positions, the sink stores them in the same
+// transaction as the rows, and the engine hands them back to the source
+// (Open, Ack, Backlog); only the source interprets them.
 type Position struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Partition     []byte                 `protobuf:"bytes,1,opt,name=partition,proto3" json:"partition,omitempty"` // bytes: a file name need not be UTF-8
-	Offset        int64                  `protobuf:"varint,2,opt,name=offset,proto3" json:"offset,omitempty"`
-	Done          bool                   `protobuf:"varint,3,opt,name=done,proto3" json:"done,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Identifies the partition, in a form of the source's choosing (csvdir:
+	// the file's name and what identifies its bytes).
+	Partition []byte `protobuf:"bytes,1,opt,name=partition,proto3" json:"partition,omitempty"` // bytes: a file name need not be UTF-8
+	// Where the partition was read up to, in the source's unit (csvdir: the
+	// byte offset just after the last line read; a broker: the next
+	// message's offset). It only grows.
+	Offset int64 `protobuf:"varint,2,opt,name=offset,proto3" json:"offset,omitempty"`
+	// The partition was read to its end and will not grow: the source will
+	// not read it again (csvdir moves such a file away on Ack).
+	Done          bool `protobuf:"varint,3,opt,name=done,proto3" json:"done,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -236,13 +363,26 @@ func (x *Position) GetDone() bool {
 	return false
 }
 
+// Reject is one input that a step refused, kept whole so that it can be
+// looked at and replayed: the sink stores it (postgres: in
+// corrupt_records) in the same transaction as the rows.
 type Reject struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Source        []byte                 `protobuf:"bytes,1,opt,name=source,proto3" json:"source,omitempty"`
-	Line          int64                  `protobuf:"varint,2,opt,name=line,proto3" json:"line,omitempty"`
-	Raw           []byte                 `protobuf:"bytes,3,opt,name=raw,proto3" json:"raw,omitempty"` // bytes: refused input is often not valid UTF-8
-	ErrorType     string                 `protobuf:"bytes,4,opt,name=error_type,json=errorType,proto3" json:"error_type,omitempty"`
-	Reason        []byte                 `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The input the refused row came from, e.g. a file path; the row's
+	// origin as the source set it. bytes: need not be UTF-8.
+	Source []byte `protobuf:"bytes,1,opt,name=source,proto3" json:"source,omitempty"`
+	// The 1-based line (or record number) of the row in source; 0 when not
+	// known.
+	Line int64 `protobuf:"varint,2,opt,name=line,proto3" json:"line,omitempty"`
+	// The raw input text of the row, exactly as read (a CSV line without its
+	// line end).
+	Raw []byte `protobuf:"bytes,3,opt,name=raw,proto3" json:"raw,omitempty"` // bytes: refused input is often not valid UTF-8
+	// A short code for the kind of mistake, upper case with underscores,
+	// e.g. "CSV_PARSE_ERROR", "INVALID_TIMESTAMP"; rejects are counted by it.
+	ErrorType string `protobuf:"bytes,4,opt,name=error_type,json=errorType,proto3" json:"error_type,omitempty"`
+	// A human-readable reason, e.g. `price "abc": not a number`. bytes: it
+	// may quote the raw input.
+	Reason        []byte `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -363,10 +503,20 @@ func (x *Batch) GetArrow() []byte {
 	return nil
 }
 
+// ConfigError is one mistake in a plugin's configuration (its YAML
+// `config:` block), or, in CheckResponse, in what the configuration names
+// outside (a table that does not exist).
 type ConfigError struct {
-	state   protoimpl.MessageState `protogen:"open.v1"`
-	Path    string                 `protobuf:"bytes,1,opt,name=path,proto3" json:"path,omitempty"`
-	Message string                 `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The key path of the mistake inside the plugin's `config:` block, keys
+	// joined by "." and list items as [i] (0-based): "batch.max_rows",
+	// "fields.price.scale", "rules[2].expr". The engine turns it into the
+	// file:line:col of that key in the pipeline file and prefixes it with
+	// the step ("sink.config.batch.max_rows"); a path that is not in the
+	// file (a required key that is missing) and "" point at the step.
+	Path string `protobuf:"bytes,1,opt,name=path,proto3" json:"path,omitempty"`
+	// What is wrong, for people, without the path: "must be at least 1".
+	Message string `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
 	// The input field the mistake is about, when it is about one (e.g. a
 	// field whose type its column cannot take), so that the engine can point
 	// at the step that made the field when path is not a key of the plugin's
@@ -485,12 +635,22 @@ func (x *CheckResponse) GetNotes() []string {
 	return nil
 }
 
+// ConfigureRequest gives a plugin its configuration; it is the first call
+// of every kind, made once per process.
 type ConfigureRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Pipeline      string                 `protobuf:"bytes,1,opt,name=pipeline,proto3" json:"pipeline,omitempty"`
-	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
-	Raw           []byte                 `protobuf:"bytes,3,opt,name=raw,proto3" json:"raw,omitempty"`
-	Input         *Schema                `protobuf:"bytes,4,opt,name=input,proto3" json:"input,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The pipeline's name (its YAML `name:`), e.g. "ecommerce"; a sink keys
+	// what it stores (offsets, rejects) by it.
+	Pipeline string `protobuf:"bytes,1,opt,name=pipeline,proto3" json:"pipeline,omitempty"`
+	// The step's name in the pipeline, e.g. "cleanse"; for messages.
+	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// The step's YAML `config:` block as text, ${VAR} references already
+	// expanded by the engine; empty when the step has none.
+	Raw []byte `protobuf:"bytes,3,opt,name=raw,proto3" json:"raw,omitempty"`
+	// The schema of the rows the step will get: for a transform, the output
+	// of the step before it; for a sink, that of the last step. Unset for a
+	// source.
+	Input         *Schema `protobuf:"bytes,4,opt,name=input,proto3" json:"input,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -553,10 +713,18 @@ func (x *ConfigureRequest) GetInput() *Schema {
 	return nil
 }
 
+// ConfigureResponse is the plugin's verdict on its configuration.
 type ConfigureResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Schema        *Schema                `protobuf:"bytes,1,opt,name=schema,proto3" json:"schema,omitempty"`
-	Errors        []*ConfigError         `protobuf:"bytes,2,rep,name=errors,proto3" json:"errors,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The schema of the rows the plugin produces: for a source, what Read
+	// returns; for a transform, what Process returns. Unset for a sink.
+	// With errors, the best schema the plugin can still tell (so that
+	// `etl validate` checks the steps after it), or unset.
+	Schema *Schema `protobuf:"bytes,1,opt,name=schema,proto3" json:"schema,omitempty"`
+	// Every mistake found in the configuration, all at once; empty when it
+	// is correct. A mistake is an answer, not a failed call: the call
+	// itself succeeds.
+	Errors        []*ConfigError `protobuf:"bytes,2,rep,name=errors,proto3" json:"errors,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -605,11 +773,19 @@ func (x *ConfigureResponse) GetErrors() []*ConfigError {
 	return nil
 }
 
+// DescribeResponse is what a plugin says of itself.
 type DescribeResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	Version       string                 `protobuf:"bytes,2,opt,name=version,proto3" json:"version,omitempty"`
-	Kinds         []string               `protobuf:"bytes,3,rep,name=kinds,proto3" json:"kinds,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The plugin's name, e.g. "csvdir"; shown by `etl plugins`.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// The plugin's own version, e.g. "1.2.0"; shown by `etl plugins`.
+	Version string `protobuf:"bytes,2,opt,name=version,proto3" json:"version,omitempty"`
+	// The kinds the plugin serves: any of "source", "transform", "sink".
+	// The engine calls only the services of the kinds listed.
+	Kinds []string `protobuf:"bytes,3,rep,name=kinds,proto3" json:"kinds,omitempty"`
+	// The keys of the plugin's config block, in the order to show them;
+	// empty when the plugin does not describe them.
+	Settings      []*Setting `protobuf:"bytes,4,rep,name=settings,proto3" json:"settings,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -665,16 +841,125 @@ func (x *DescribeResponse) GetKinds() []string {
 	return nil
 }
 
+func (x *DescribeResponse) GetSettings() []*Setting {
+	if x != nil {
+		return x.Settings
+	}
+	return nil
+}
+
+// Setting describes one key of a plugin's config block, for
+// `etl plugins NAME` and the docs made from it.
+type Setting struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The key path inside the block, e.g. "path" or "retry.max_time";
+	// "fields[].type" is the key type of every element of the list fields.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// What the value is: string, int, float, bool, duration (text such as
+	// "250ms" or "1m30s"), size (bytes, e.g. "4096", "512KB", "1.5MiB"),
+	// list, map (keys the user chooses) or object (the keys "name.x" that
+	// follow).
+	Type string `protobuf:"bytes,2,opt,name=type,proto3" json:"type,omitempty"`
+	// The value used when the key is not set, as written in YAML; empty when
+	// there is none.
+	Default string `protobuf:"bytes,3,opt,name=default,proto3" json:"default,omitempty"`
+	// Whether the key must be set.
+	Required bool `protobuf:"varint,4,opt,name=required,proto3" json:"required,omitempty"`
+	// What the key does, in one or two sentences.
+	Doc string `protobuf:"bytes,5,opt,name=doc,proto3" json:"doc,omitempty"`
+	// The values accepted, when there is a fixed set; empty otherwise.
+	Allowed       []string `protobuf:"bytes,6,rep,name=allowed,proto3" json:"allowed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Setting) Reset() {
+	*x = Setting{}
+	mi := &file_plugin_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Setting) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Setting) ProtoMessage() {}
+
+func (x *Setting) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Setting.ProtoReflect.Descriptor instead.
+func (*Setting) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *Setting) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Setting) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *Setting) GetDefault() string {
+	if x != nil {
+		return x.Default
+	}
+	return ""
+}
+
+func (x *Setting) GetRequired() bool {
+	if x != nil {
+		return x.Required
+	}
+	return false
+}
+
+func (x *Setting) GetDoc() string {
+	if x != nil {
+		return x.Doc
+	}
+	return ""
+}
+
+func (x *Setting) GetAllowed() []string {
+	if x != nil {
+		return x.Allowed
+	}
+	return nil
+}
+
+// OpenRequest tells a source where to start.
 type OpenRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Positions     []*Position            `protobuf:"bytes,1,rep,name=positions,proto3" json:"positions,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The positions the sink has committed for the pipeline, one per
+	// partition: read each partition just after its position, and a
+	// partition not listed from its beginning; one listed with done set is
+	// finished.
+	Positions     []*Position `protobuf:"bytes,1,rep,name=positions,proto3" json:"positions,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *OpenRequest) Reset() {
 	*x = OpenRequest{}
-	mi := &file_plugin_proto_msgTypes[11]
+	mi := &file_plugin_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -686,7 +971,7 @@ func (x *OpenRequest) String() string {
 func (*OpenRequest) ProtoMessage() {}
 
 func (x *OpenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[11]
+	mi := &file_plugin_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -699,7 +984,7 @@ func (x *OpenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenRequest.ProtoReflect.Descriptor instead.
 func (*OpenRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{11}
+	return file_plugin_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *OpenRequest) GetPositions() []*Position {
@@ -709,18 +994,26 @@ func (x *OpenRequest) GetPositions() []*Position {
 	return nil
 }
 
+// ReadRequest bounds the batch a Read returns.
 type ReadRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	MaxRows       int64                  `protobuf:"varint,1,opt,name=max_rows,json=maxRows,proto3" json:"max_rows,omitempty"`
-	MaxBytes      int64                  `protobuf:"varint,2,opt,name=max_bytes,json=maxBytes,proto3" json:"max_bytes,omitempty"`
-	MaxWaitMillis int64                  `protobuf:"varint,3,opt,name=max_wait_millis,json=maxWaitMillis,proto3" json:"max_wait_millis,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Return the batch once it holds this many rows and rejects; always > 0.
+	MaxRows int64 `protobuf:"varint,1,opt,name=max_rows,json=maxRows,proto3" json:"max_rows,omitempty"`
+	// Return the batch once its rows hold about this many bytes; always > 0.
+	// A batch may pass it by one row. The engine keeps it far below the
+	// message size limit.
+	MaxBytes int64 `protobuf:"varint,2,opt,name=max_bytes,json=maxBytes,proto3" json:"max_bytes,omitempty"`
+	// Return the batch this many milliseconds after its first row, full or
+	// not; with nothing to read at all, return an empty batch with
+	// caught_up set after this long.
+	MaxWaitMillis int64 `protobuf:"varint,3,opt,name=max_wait_millis,json=maxWaitMillis,proto3" json:"max_wait_millis,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ReadRequest) Reset() {
 	*x = ReadRequest{}
-	mi := &file_plugin_proto_msgTypes[12]
+	mi := &file_plugin_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -732,7 +1025,7 @@ func (x *ReadRequest) String() string {
 func (*ReadRequest) ProtoMessage() {}
 
 func (x *ReadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[12]
+	mi := &file_plugin_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -745,7 +1038,7 @@ func (x *ReadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadRequest.ProtoReflect.Descriptor instead.
 func (*ReadRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{12}
+	return file_plugin_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ReadRequest) GetMaxRows() int64 {
@@ -769,12 +1062,22 @@ func (x *ReadRequest) GetMaxWaitMillis() int64 {
 	return 0
 }
 
+// ReadResponse is one batch from a source.
 type ReadResponse struct {
-	state     protoimpl.MessageState `protogen:"open.v1"`
-	Batch     *Batch                 `protobuf:"bytes,1,opt,name=batch,proto3" json:"batch,omitempty"`
-	Rejects   []*Reject              `protobuf:"bytes,2,rep,name=rejects,proto3" json:"rejects,omitempty"`
-	Positions []*Position            `protobuf:"bytes,3,rep,name=positions,proto3" json:"positions,omitempty"`
-	CaughtUp  bool                   `protobuf:"varint,4,opt,name=caught_up,json=caughtUp,proto3" json:"caught_up,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The rows read, in the schema Configure returned; unset or empty when
+	// none.
+	Batch *Batch `protobuf:"bytes,1,opt,name=batch,proto3" json:"batch,omitempty"`
+	// Inputs the source could not make into rows (a malformed CSV line).
+	Rejects []*Reject `protobuf:"bytes,2,rep,name=rejects,proto3" json:"rejects,omitempty"`
+	// The position reached in each partition this batch touched, covering
+	// its rows and its rejects; a partition finished with no new rows is
+	// listed with done set. Committing them with the batch is what makes
+	// a replay after a crash start just after it.
+	Positions []*Position `protobuf:"bytes,3,rep,name=positions,proto3" json:"positions,omitempty"`
+	// Nothing more was available when the batch was closed: `etl run --once`
+	// stops after committing it.
+	CaughtUp bool `protobuf:"varint,4,opt,name=caught_up,json=caughtUp,proto3" json:"caught_up,omitempty"`
 	// What still waits to be read after this batch; unset when the source
 	// cannot tell.
 	Backlog       *Backlog `protobuf:"bytes,5,opt,name=backlog,proto3" json:"backlog,omitempty"`
@@ -784,7 +1087,7 @@ type ReadResponse struct {
 
 func (x *ReadResponse) Reset() {
 	*x = ReadResponse{}
-	mi := &file_plugin_proto_msgTypes[13]
+	mi := &file_plugin_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -796,7 +1099,7 @@ func (x *ReadResponse) String() string {
 func (*ReadResponse) ProtoMessage() {}
 
 func (x *ReadResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[13]
+	mi := &file_plugin_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -809,7 +1112,7 @@ func (x *ReadResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadResponse.ProtoReflect.Descriptor instead.
 func (*ReadResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{13}
+	return file_plugin_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ReadResponse) GetBatch() *Batch {
@@ -850,9 +1153,12 @@ func (x *ReadResponse) GetBacklog() *Backlog {
 // Backlog is what a source has waiting to be read: partitions (e.g. files)
 // and bytes.
 type Backlog struct {
-	state      protoimpl.MessageState `protogen:"open.v1"`
-	Partitions int64                  `protobuf:"varint,1,opt,name=partitions,proto3" json:"partitions,omitempty"`
-	Bytes      int64                  `protobuf:"varint,2,opt,name=bytes,proto3" json:"bytes,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// How many partitions hold input not read yet, the one being read
+	// included.
+	Partitions int64 `protobuf:"varint,1,opt,name=partitions,proto3" json:"partitions,omitempty"`
+	// How many bytes of input they hold beyond what was read.
+	Bytes int64 `protobuf:"varint,2,opt,name=bytes,proto3" json:"bytes,omitempty"`
 	// Partitions the source set aside since it opened because their input
 	// changed under it (csvdir: files quarantined), a running count.
 	Quarantined int64 `protobuf:"varint,3,opt,name=quarantined,proto3" json:"quarantined,omitempty"`
@@ -865,7 +1171,7 @@ type Backlog struct {
 
 func (x *Backlog) Reset() {
 	*x = Backlog{}
-	mi := &file_plugin_proto_msgTypes[14]
+	mi := &file_plugin_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -877,7 +1183,7 @@ func (x *Backlog) String() string {
 func (*Backlog) ProtoMessage() {}
 
 func (x *Backlog) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[14]
+	mi := &file_plugin_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -890,7 +1196,7 @@ func (x *Backlog) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Backlog.ProtoReflect.Descriptor instead.
 func (*Backlog) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{14}
+	return file_plugin_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Backlog) GetPartitions() int64 {
@@ -921,16 +1227,18 @@ func (x *Backlog) GetUnreadable() [][]byte {
 	return nil
 }
 
+// BacklogRequest asks a source what waits to be read.
 type BacklogRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Positions     []*Position            `protobuf:"bytes,1,rep,name=positions,proto3" json:"positions,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The committed positions, as the sink's checkpoint holds them.
+	Positions     []*Position `protobuf:"bytes,1,rep,name=positions,proto3" json:"positions,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *BacklogRequest) Reset() {
 	*x = BacklogRequest{}
-	mi := &file_plugin_proto_msgTypes[15]
+	mi := &file_plugin_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -942,7 +1250,7 @@ func (x *BacklogRequest) String() string {
 func (*BacklogRequest) ProtoMessage() {}
 
 func (x *BacklogRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[15]
+	mi := &file_plugin_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -955,7 +1263,7 @@ func (x *BacklogRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BacklogRequest.ProtoReflect.Descriptor instead.
 func (*BacklogRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{15}
+	return file_plugin_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *BacklogRequest) GetPositions() []*Position {
@@ -965,16 +1273,20 @@ func (x *BacklogRequest) GetPositions() []*Position {
 	return nil
 }
 
+// AckRequest tells a source what is durably committed.
 type AckRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Positions     []*Position            `protobuf:"bytes,1,rep,name=positions,proto3" json:"positions,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The highest committed position of each partition committed since the
+	// last Ack: everything up to them is in the sink and will never be asked
+	// for again (csvdir archives the files that are done).
+	Positions     []*Position `protobuf:"bytes,1,rep,name=positions,proto3" json:"positions,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *AckRequest) Reset() {
 	*x = AckRequest{}
-	mi := &file_plugin_proto_msgTypes[16]
+	mi := &file_plugin_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -986,7 +1298,7 @@ func (x *AckRequest) String() string {
 func (*AckRequest) ProtoMessage() {}
 
 func (x *AckRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[16]
+	mi := &file_plugin_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -999,7 +1311,7 @@ func (x *AckRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AckRequest.ProtoReflect.Descriptor instead.
 func (*AckRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{16}
+	return file_plugin_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *AckRequest) GetPositions() []*Position {
@@ -1009,16 +1321,18 @@ func (x *AckRequest) GetPositions() []*Position {
 	return nil
 }
 
+// ProcessRequest is one batch for a transform.
 type ProcessRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Batch         *Batch                 `protobuf:"bytes,1,opt,name=batch,proto3" json:"batch,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The rows, in the input schema Configure was given. Never empty.
+	Batch         *Batch `protobuf:"bytes,1,opt,name=batch,proto3" json:"batch,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ProcessRequest) Reset() {
 	*x = ProcessRequest{}
-	mi := &file_plugin_proto_msgTypes[17]
+	mi := &file_plugin_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1030,7 +1344,7 @@ func (x *ProcessRequest) String() string {
 func (*ProcessRequest) ProtoMessage() {}
 
 func (x *ProcessRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[17]
+	mi := &file_plugin_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1043,7 +1357,7 @@ func (x *ProcessRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProcessRequest.ProtoReflect.Descriptor instead.
 func (*ProcessRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{17}
+	return file_plugin_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ProcessRequest) GetBatch() *Batch {
@@ -1053,17 +1367,23 @@ func (x *ProcessRequest) GetBatch() *Batch {
 	return nil
 }
 
+// ProcessResponse is a transform's answer to one batch.
 type ProcessResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Batch         *Batch                 `protobuf:"bytes,1,opt,name=batch,proto3" json:"batch,omitempty"`
-	Rejects       []*Reject              `protobuf:"bytes,2,rep,name=rejects,proto3" json:"rejects,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The rows accepted, transformed, in the schema Configure returned; each
+	// keeps the origin (and raw text) of the input row it came from. Unset
+	// or empty when none.
+	Batch *Batch `protobuf:"bytes,1,opt,name=batch,proto3" json:"batch,omitempty"`
+	// The rows refused, each with its origin, raw text, error type and
+	// reason. A refused row is a reject, not an error.
+	Rejects       []*Reject `protobuf:"bytes,2,rep,name=rejects,proto3" json:"rejects,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ProcessResponse) Reset() {
 	*x = ProcessResponse{}
-	mi := &file_plugin_proto_msgTypes[18]
+	mi := &file_plugin_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1075,7 +1395,7 @@ func (x *ProcessResponse) String() string {
 func (*ProcessResponse) ProtoMessage() {}
 
 func (x *ProcessResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[18]
+	mi := &file_plugin_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1088,7 +1408,7 @@ func (x *ProcessResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProcessResponse.ProtoReflect.Descriptor instead.
 func (*ProcessResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{18}
+	return file_plugin_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ProcessResponse) GetBatch() *Batch {
@@ -1105,17 +1425,21 @@ func (x *ProcessResponse) GetRejects() []*Reject {
 	return nil
 }
 
+// CheckpointResponse is what a sink has committed for the pipeline.
 type CheckpointResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	BatchId       int64                  `protobuf:"varint,1,opt,name=batch_id,json=batchId,proto3" json:"batch_id,omitempty"`
-	Positions     []*Position            `protobuf:"bytes,2,rep,name=positions,proto3" json:"positions,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The id of the last batch committed; 0 when none was.
+	BatchId int64 `protobuf:"varint,1,opt,name=batch_id,json=batchId,proto3" json:"batch_id,omitempty"`
+	// The committed position of each partition, as they came with the
+	// batches (WriteRequest.positions), the latest per partition.
+	Positions     []*Position `protobuf:"bytes,2,rep,name=positions,proto3" json:"positions,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CheckpointResponse) Reset() {
 	*x = CheckpointResponse{}
-	mi := &file_plugin_proto_msgTypes[19]
+	mi := &file_plugin_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1127,7 +1451,7 @@ func (x *CheckpointResponse) String() string {
 func (*CheckpointResponse) ProtoMessage() {}
 
 func (x *CheckpointResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[19]
+	mi := &file_plugin_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1140,7 +1464,7 @@ func (x *CheckpointResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckpointResponse.ProtoReflect.Descriptor instead.
 func (*CheckpointResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{19}
+	return file_plugin_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *CheckpointResponse) GetBatchId() int64 {
@@ -1157,17 +1481,20 @@ func (x *CheckpointResponse) GetPositions() []*Position {
 	return nil
 }
 
+// RejectCount is how many rejects of one error type a sink holds.
 type RejectCount struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	ErrorType     string                 `protobuf:"bytes,1,opt,name=error_type,json=errorType,proto3" json:"error_type,omitempty"`
-	Count         int64                  `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The rejects' error_type.
+	ErrorType string `protobuf:"bytes,1,opt,name=error_type,json=errorType,proto3" json:"error_type,omitempty"`
+	// How many are stored for the pipeline.
+	Count         int64 `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RejectCount) Reset() {
 	*x = RejectCount{}
-	mi := &file_plugin_proto_msgTypes[20]
+	mi := &file_plugin_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1179,7 +1506,7 @@ func (x *RejectCount) String() string {
 func (*RejectCount) ProtoMessage() {}
 
 func (x *RejectCount) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[20]
+	mi := &file_plugin_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1192,7 +1519,7 @@ func (x *RejectCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RejectCount.ProtoReflect.Descriptor instead.
 func (*RejectCount) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{20}
+	return file_plugin_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *RejectCount) GetErrorType() string {
@@ -1209,14 +1536,18 @@ func (x *RejectCount) GetCount() int64 {
 	return 0
 }
 
+// StatusResponse is where a pipeline stands in its sink (etl status).
 type StatusResponse struct {
-	state     protoimpl.MessageState `protogen:"open.v1"`
-	BatchId   int64                  `protobuf:"varint,1,opt,name=batch_id,json=batchId,proto3" json:"batch_id,omitempty"`
-	Positions []*Position            `protobuf:"bytes,2,rep,name=positions,proto3" json:"positions,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// As CheckpointResponse.batch_id.
+	BatchId int64 `protobuf:"varint,1,opt,name=batch_id,json=batchId,proto3" json:"batch_id,omitempty"`
+	// As CheckpointResponse.positions.
+	Positions []*Position `protobuf:"bytes,2,rep,name=positions,proto3" json:"positions,omitempty"`
 	// When the last batch was committed, in nanoseconds since 1970; 0 when
 	// unknown.
-	CommittedAtUnixNano int64          `protobuf:"varint,3,opt,name=committed_at_unix_nano,json=committedAtUnixNano,proto3" json:"committed_at_unix_nano,omitempty"`
-	Rejects             []*RejectCount `protobuf:"bytes,4,rep,name=rejects,proto3" json:"rejects,omitempty"`
+	CommittedAtUnixNano int64 `protobuf:"varint,3,opt,name=committed_at_unix_nano,json=committedAtUnixNano,proto3" json:"committed_at_unix_nano,omitempty"`
+	// The rejects stored for the pipeline, by error type.
+	Rejects []*RejectCount `protobuf:"bytes,4,rep,name=rejects,proto3" json:"rejects,omitempty"`
 	// Whether rejects holds the rejects stored by error type.
 	RejectsKnown  bool `protobuf:"varint,5,opt,name=rejects_known,json=rejectsKnown,proto3" json:"rejects_known,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -1225,7 +1556,7 @@ type StatusResponse struct {
 
 func (x *StatusResponse) Reset() {
 	*x = StatusResponse{}
-	mi := &file_plugin_proto_msgTypes[21]
+	mi := &file_plugin_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1237,7 +1568,7 @@ func (x *StatusResponse) String() string {
 func (*StatusResponse) ProtoMessage() {}
 
 func (x *StatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[21]
+	mi := &file_plugin_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1250,7 +1581,7 @@ func (x *StatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusResponse.ProtoReflect.Descriptor instead.
 func (*StatusResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{21}
+	return file_plugin_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *StatusResponse) GetBatchId() int64 {
@@ -1288,19 +1619,28 @@ func (x *StatusResponse) GetRejectsKnown() bool {
 	return false
 }
 
+// WriteRequest is one micro-batch for a sink to commit, all or nothing.
 type WriteRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	BatchId       int64                  `protobuf:"varint,1,opt,name=batch_id,json=batchId,proto3" json:"batch_id,omitempty"`
-	Batch         *Batch                 `protobuf:"bytes,2,opt,name=batch,proto3" json:"batch,omitempty"`
-	Rejects       []*Reject              `protobuf:"bytes,3,rep,name=rejects,proto3" json:"rejects,omitempty"`
-	Positions     []*Position            `protobuf:"bytes,4,rep,name=positions,proto3" json:"positions,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The batch's id: it grows by one with every batch of the pipeline,
+	// across runs and restarts. A batch id at or below the one committed
+	// for its partitions is a replay: commit nothing, succeed.
+	BatchId int64 `protobuf:"varint,1,opt,name=batch_id,json=batchId,proto3" json:"batch_id,omitempty"`
+	// The rows, in the input schema Configure was given; unset or empty when
+	// a batch has only rejects or positions.
+	Batch *Batch `protobuf:"bytes,2,opt,name=batch,proto3" json:"batch,omitempty"`
+	// The rejects of every step for these rows, to be stored with them.
+	Rejects []*Reject `protobuf:"bytes,3,rep,name=rejects,proto3" json:"rejects,omitempty"`
+	// The positions the rows reach, to be stored in the same transaction
+	// (and returned by Checkpoint).
+	Positions     []*Position `protobuf:"bytes,4,rep,name=positions,proto3" json:"positions,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *WriteRequest) Reset() {
 	*x = WriteRequest{}
-	mi := &file_plugin_proto_msgTypes[22]
+	mi := &file_plugin_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1312,7 +1652,7 @@ func (x *WriteRequest) String() string {
 func (*WriteRequest) ProtoMessage() {}
 
 func (x *WriteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[22]
+	mi := &file_plugin_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1325,7 +1665,7 @@ func (x *WriteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteRequest.ProtoReflect.Descriptor instead.
 func (*WriteRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{22}
+	return file_plugin_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *WriteRequest) GetBatchId() int64 {
@@ -1361,10 +1701,10 @@ var File_plugin_proto protoreflect.FileDescriptor
 const file_plugin_proto_rawDesc = "" +
 	"\n" +
 	"\fplugin.proto\x12\retl.plugin.v1\"\a\n" +
-	"\x05Empty\"a\n" +
+	"\x05Empty\"{\n" +
 	"\x05Field\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
-	"\x04type\x18\x02 \x01(\x05R\x04type\x12\x14\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12,\n" +
+	"\x04type\x18\x02 \x01(\x0e2\x18.etl.plugin.v1.FieldTypeR\x04type\x12\x14\n" +
 	"\x05scale\x18\x03 \x01(\x05R\x05scale\x12\x1a\n" +
 	"\bnullable\x18\x04 \x01(\bR\bnullable\"6\n" +
 	"\x06Schema\x12,\n" +
@@ -1396,11 +1736,19 @@ const file_plugin_proto_rawDesc = "" +
 	"\x05input\x18\x04 \x01(\v2\x15.etl.plugin.v1.SchemaR\x05input\"v\n" +
 	"\x11ConfigureResponse\x12-\n" +
 	"\x06schema\x18\x01 \x01(\v2\x15.etl.plugin.v1.SchemaR\x06schema\x122\n" +
-	"\x06errors\x18\x02 \x03(\v2\x1a.etl.plugin.v1.ConfigErrorR\x06errors\"V\n" +
+	"\x06errors\x18\x02 \x03(\v2\x1a.etl.plugin.v1.ConfigErrorR\x06errors\"\x8a\x01\n" +
 	"\x10DescribeResponse\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x12\x14\n" +
-	"\x05kinds\x18\x03 \x03(\tR\x05kinds\"D\n" +
+	"\x05kinds\x18\x03 \x03(\tR\x05kinds\x122\n" +
+	"\bsettings\x18\x04 \x03(\v2\x16.etl.plugin.v1.SettingR\bsettings\"\x93\x01\n" +
+	"\aSetting\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
+	"\x04type\x18\x02 \x01(\tR\x04type\x12\x18\n" +
+	"\adefault\x18\x03 \x01(\tR\adefault\x12\x1a\n" +
+	"\brequired\x18\x04 \x01(\bR\brequired\x12\x10\n" +
+	"\x03doc\x18\x05 \x01(\tR\x03doc\x12\x18\n" +
+	"\aallowed\x18\x06 \x03(\tR\aallowed\"D\n" +
 	"\vOpenRequest\x125\n" +
 	"\tpositions\x18\x01 \x03(\v2\x17.etl.plugin.v1.PositionR\tpositions\"m\n" +
 	"\vReadRequest\x12\x19\n" +
@@ -1449,7 +1797,21 @@ const file_plugin_proto_rawDesc = "" +
 	"\bbatch_id\x18\x01 \x01(\x03R\abatchId\x12*\n" +
 	"\x05batch\x18\x02 \x01(\v2\x14.etl.plugin.v1.BatchR\x05batch\x12/\n" +
 	"\arejects\x18\x03 \x03(\v2\x15.etl.plugin.v1.RejectR\arejects\x125\n" +
-	"\tpositions\x18\x04 \x03(\v2\x17.etl.plugin.v1.PositionR\tpositions2I\n" +
+	"\tpositions\x18\x04 \x03(\v2\x17.etl.plugin.v1.PositionR\tpositions*\x98\x02\n" +
+	"\tFieldType\x12\x15\n" +
+	"\x11FIELD_TYPE_STRING\x10\x00\x12\x14\n" +
+	"\x10FIELD_TYPE_INT64\x10\x01\x12\x16\n" +
+	"\x12FIELD_TYPE_FLOAT64\x10\x02\x12\x13\n" +
+	"\x0fFIELD_TYPE_BOOL\x10\x03\x12\x18\n" +
+	"\x14FIELD_TYPE_TIMESTAMP\x10\x04\x12\x16\n" +
+	"\x12FIELD_TYPE_DECIMAL\x10\x05\x12\x14\n" +
+	"\x10FIELD_TYPE_INT16\x10\x06\x12\x14\n" +
+	"\x10FIELD_TYPE_INT32\x10\a\x12\x13\n" +
+	"\x0fFIELD_TYPE_DATE\x10\b\x12\x13\n" +
+	"\x0fFIELD_TYPE_UUID\x10\t\x12\x13\n" +
+	"\x0fFIELD_TYPE_JSON\x10\n" +
+	"\x12\x14\n" +
+	"\x10FIELD_TYPE_BYTES\x10\v2I\n" +
 	"\x04Info\x12A\n" +
 	"\bDescribe\x12\x14.etl.plugin.v1.Empty\x1a\x1f.etl.plugin.v1.DescribeResponse2\x82\x03\n" +
 	"\x06Source\x12N\n" +
@@ -1484,91 +1846,96 @@ func file_plugin_proto_rawDescGZIP() []byte {
 	return file_plugin_proto_rawDescData
 }
 
-var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_plugin_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_plugin_proto_goTypes = []any{
-	(*Empty)(nil),              // 0: etl.plugin.v1.Empty
-	(*Field)(nil),              // 1: etl.plugin.v1.Field
-	(*Schema)(nil),             // 2: etl.plugin.v1.Schema
-	(*Position)(nil),           // 3: etl.plugin.v1.Position
-	(*Reject)(nil),             // 4: etl.plugin.v1.Reject
-	(*Batch)(nil),              // 5: etl.plugin.v1.Batch
-	(*ConfigError)(nil),        // 6: etl.plugin.v1.ConfigError
-	(*CheckResponse)(nil),      // 7: etl.plugin.v1.CheckResponse
-	(*ConfigureRequest)(nil),   // 8: etl.plugin.v1.ConfigureRequest
-	(*ConfigureResponse)(nil),  // 9: etl.plugin.v1.ConfigureResponse
-	(*DescribeResponse)(nil),   // 10: etl.plugin.v1.DescribeResponse
-	(*OpenRequest)(nil),        // 11: etl.plugin.v1.OpenRequest
-	(*ReadRequest)(nil),        // 12: etl.plugin.v1.ReadRequest
-	(*ReadResponse)(nil),       // 13: etl.plugin.v1.ReadResponse
-	(*Backlog)(nil),            // 14: etl.plugin.v1.Backlog
-	(*BacklogRequest)(nil),     // 15: etl.plugin.v1.BacklogRequest
-	(*AckRequest)(nil),         // 16: etl.plugin.v1.AckRequest
-	(*ProcessRequest)(nil),     // 17: etl.plugin.v1.ProcessRequest
-	(*ProcessResponse)(nil),    // 18: etl.plugin.v1.ProcessResponse
-	(*CheckpointResponse)(nil), // 19: etl.plugin.v1.CheckpointResponse
-	(*RejectCount)(nil),        // 20: etl.plugin.v1.RejectCount
-	(*StatusResponse)(nil),     // 21: etl.plugin.v1.StatusResponse
-	(*WriteRequest)(nil),       // 22: etl.plugin.v1.WriteRequest
+	(FieldType)(0),             // 0: etl.plugin.v1.FieldType
+	(*Empty)(nil),              // 1: etl.plugin.v1.Empty
+	(*Field)(nil),              // 2: etl.plugin.v1.Field
+	(*Schema)(nil),             // 3: etl.plugin.v1.Schema
+	(*Position)(nil),           // 4: etl.plugin.v1.Position
+	(*Reject)(nil),             // 5: etl.plugin.v1.Reject
+	(*Batch)(nil),              // 6: etl.plugin.v1.Batch
+	(*ConfigError)(nil),        // 7: etl.plugin.v1.ConfigError
+	(*CheckResponse)(nil),      // 8: etl.plugin.v1.CheckResponse
+	(*ConfigureRequest)(nil),   // 9: etl.plugin.v1.ConfigureRequest
+	(*ConfigureResponse)(nil),  // 10: etl.plugin.v1.ConfigureResponse
+	(*DescribeResponse)(nil),   // 11: etl.plugin.v1.DescribeResponse
+	(*Setting)(nil),            // 12: etl.plugin.v1.Setting
+	(*OpenRequest)(nil),        // 13: etl.plugin.v1.OpenRequest
+	(*ReadRequest)(nil),        // 14: etl.plugin.v1.ReadRequest
+	(*ReadResponse)(nil),       // 15: etl.plugin.v1.ReadResponse
+	(*Backlog)(nil),            // 16: etl.plugin.v1.Backlog
+	(*BacklogRequest)(nil),     // 17: etl.plugin.v1.BacklogRequest
+	(*AckRequest)(nil),         // 18: etl.plugin.v1.AckRequest
+	(*ProcessRequest)(nil),     // 19: etl.plugin.v1.ProcessRequest
+	(*ProcessResponse)(nil),    // 20: etl.plugin.v1.ProcessResponse
+	(*CheckpointResponse)(nil), // 21: etl.plugin.v1.CheckpointResponse
+	(*RejectCount)(nil),        // 22: etl.plugin.v1.RejectCount
+	(*StatusResponse)(nil),     // 23: etl.plugin.v1.StatusResponse
+	(*WriteRequest)(nil),       // 24: etl.plugin.v1.WriteRequest
 }
 var file_plugin_proto_depIdxs = []int32{
-	1,  // 0: etl.plugin.v1.Schema.fields:type_name -> etl.plugin.v1.Field
-	6,  // 1: etl.plugin.v1.CheckResponse.errors:type_name -> etl.plugin.v1.ConfigError
-	2,  // 2: etl.plugin.v1.ConfigureRequest.input:type_name -> etl.plugin.v1.Schema
-	2,  // 3: etl.plugin.v1.ConfigureResponse.schema:type_name -> etl.plugin.v1.Schema
-	6,  // 4: etl.plugin.v1.ConfigureResponse.errors:type_name -> etl.plugin.v1.ConfigError
-	3,  // 5: etl.plugin.v1.OpenRequest.positions:type_name -> etl.plugin.v1.Position
-	5,  // 6: etl.plugin.v1.ReadResponse.batch:type_name -> etl.plugin.v1.Batch
-	4,  // 7: etl.plugin.v1.ReadResponse.rejects:type_name -> etl.plugin.v1.Reject
-	3,  // 8: etl.plugin.v1.ReadResponse.positions:type_name -> etl.plugin.v1.Position
-	14, // 9: etl.plugin.v1.ReadResponse.backlog:type_name -> etl.plugin.v1.Backlog
-	3,  // 10: etl.plugin.v1.BacklogRequest.positions:type_name -> etl.plugin.v1.Position
-	3,  // 11: etl.plugin.v1.AckRequest.positions:type_name -> etl.plugin.v1.Position
-	5,  // 12: etl.plugin.v1.ProcessRequest.batch:type_name -> etl.plugin.v1.Batch
-	5,  // 13: etl.plugin.v1.ProcessResponse.batch:type_name -> etl.plugin.v1.Batch
-	4,  // 14: etl.plugin.v1.ProcessResponse.rejects:type_name -> etl.plugin.v1.Reject
-	3,  // 15: etl.plugin.v1.CheckpointResponse.positions:type_name -> etl.plugin.v1.Position
-	3,  // 16: etl.plugin.v1.StatusResponse.positions:type_name -> etl.plugin.v1.Position
-	20, // 17: etl.plugin.v1.StatusResponse.rejects:type_name -> etl.plugin.v1.RejectCount
-	5,  // 18: etl.plugin.v1.WriteRequest.batch:type_name -> etl.plugin.v1.Batch
-	4,  // 19: etl.plugin.v1.WriteRequest.rejects:type_name -> etl.plugin.v1.Reject
-	3,  // 20: etl.plugin.v1.WriteRequest.positions:type_name -> etl.plugin.v1.Position
-	0,  // 21: etl.plugin.v1.Info.Describe:input_type -> etl.plugin.v1.Empty
-	8,  // 22: etl.plugin.v1.Source.Configure:input_type -> etl.plugin.v1.ConfigureRequest
-	11, // 23: etl.plugin.v1.Source.Open:input_type -> etl.plugin.v1.OpenRequest
-	12, // 24: etl.plugin.v1.Source.Read:input_type -> etl.plugin.v1.ReadRequest
-	16, // 25: etl.plugin.v1.Source.Ack:input_type -> etl.plugin.v1.AckRequest
-	0,  // 26: etl.plugin.v1.Source.Close:input_type -> etl.plugin.v1.Empty
-	15, // 27: etl.plugin.v1.Source.Backlog:input_type -> etl.plugin.v1.BacklogRequest
-	8,  // 28: etl.plugin.v1.Transform.Configure:input_type -> etl.plugin.v1.ConfigureRequest
-	17, // 29: etl.plugin.v1.Transform.Process:input_type -> etl.plugin.v1.ProcessRequest
-	0,  // 30: etl.plugin.v1.Transform.Close:input_type -> etl.plugin.v1.Empty
-	8,  // 31: etl.plugin.v1.Sink.Configure:input_type -> etl.plugin.v1.ConfigureRequest
-	0,  // 32: etl.plugin.v1.Sink.Checkpoint:input_type -> etl.plugin.v1.Empty
-	22, // 33: etl.plugin.v1.Sink.Write:input_type -> etl.plugin.v1.WriteRequest
-	0,  // 34: etl.plugin.v1.Sink.Close:input_type -> etl.plugin.v1.Empty
-	0,  // 35: etl.plugin.v1.Sink.Status:input_type -> etl.plugin.v1.Empty
-	0,  // 36: etl.plugin.v1.Sink.Check:input_type -> etl.plugin.v1.Empty
-	10, // 37: etl.plugin.v1.Info.Describe:output_type -> etl.plugin.v1.DescribeResponse
-	9,  // 38: etl.plugin.v1.Source.Configure:output_type -> etl.plugin.v1.ConfigureResponse
-	0,  // 39: etl.plugin.v1.Source.Open:output_type -> etl.plugin.v1.Empty
-	13, // 40: etl.plugin.v1.Source.Read:output_type -> etl.plugin.v1.ReadResponse
-	0,  // 41: etl.plugin.v1.Source.Ack:output_type -> etl.plugin.v1.Empty
-	0,  // 42: etl.plugin.v1.Source.Close:output_type -> etl.plugin.v1.Empty
-	14, // 43: etl.plugin.v1.Source.Backlog:output_type -> etl.plugin.v1.Backlog
-	9,  // 44: etl.plugin.v1.Transform.Configure:output_type -> etl.plugin.v1.ConfigureResponse
-	18, // 45: etl.plugin.v1.Transform.Process:output_type -> etl.plugin.v1.ProcessResponse
-	0,  // 46: etl.plugin.v1.Transform.Close:output_type -> etl.plugin.v1.Empty
-	9,  // 47: etl.plugin.v1.Sink.Configure:output_type -> etl.plugin.v1.ConfigureResponse
-	19, // 48: etl.plugin.v1.Sink.Checkpoint:output_type -> etl.plugin.v1.CheckpointResponse
-	0,  // 49: etl.plugin.v1.Sink.Write:output_type -> etl.plugin.v1.Empty
-	0,  // 50: etl.plugin.v1.Sink.Close:output_type -> etl.plugin.v1.Empty
-	21, // 51: etl.plugin.v1.Sink.Status:output_type -> etl.plugin.v1.StatusResponse
-	7,  // 52: etl.plugin.v1.Sink.Check:output_type -> etl.plugin.v1.CheckResponse
-	37, // [37:53] is the sub-list for method output_type
-	21, // [21:37] is the sub-list for method input_type
-	21, // [21:21] is the sub-list for extension type_name
-	21, // [21:21] is the sub-list for extension extendee
-	0,  // [0:21] is the sub-list for field type_name
+	0,  // 0: etl.plugin.v1.Field.type:type_name -> etl.plugin.v1.FieldType
+	2,  // 1: etl.plugin.v1.Schema.fields:type_name -> etl.plugin.v1.Field
+	7,  // 2: etl.plugin.v1.CheckResponse.errors:type_name -> etl.plugin.v1.ConfigError
+	3,  // 3: etl.plugin.v1.ConfigureRequest.input:type_name -> etl.plugin.v1.Schema
+	3,  // 4: etl.plugin.v1.ConfigureResponse.schema:type_name -> etl.plugin.v1.Schema
+	7,  // 5: etl.plugin.v1.ConfigureResponse.errors:type_name -> etl.plugin.v1.ConfigError
+	12, // 6: etl.plugin.v1.DescribeResponse.settings:type_name -> etl.plugin.v1.Setting
+	4,  // 7: etl.plugin.v1.OpenRequest.positions:type_name -> etl.plugin.v1.Position
+	6,  // 8: etl.plugin.v1.ReadResponse.batch:type_name -> etl.plugin.v1.Batch
+	5,  // 9: etl.plugin.v1.ReadResponse.rejects:type_name -> etl.plugin.v1.Reject
+	4,  // 10: etl.plugin.v1.ReadResponse.positions:type_name -> etl.plugin.v1.Position
+	16, // 11: etl.plugin.v1.ReadResponse.backlog:type_name -> etl.plugin.v1.Backlog
+	4,  // 12: etl.plugin.v1.BacklogRequest.positions:type_name -> etl.plugin.v1.Position
+	4,  // 13: etl.plugin.v1.AckRequest.positions:type_name -> etl.plugin.v1.Position
+	6,  // 14: etl.plugin.v1.ProcessRequest.batch:type_name -> etl.plugin.v1.Batch
+	6,  // 15: etl.plugin.v1.ProcessResponse.batch:type_name -> etl.plugin.v1.Batch
+	5,  // 16: etl.plugin.v1.ProcessResponse.rejects:type_name -> etl.plugin.v1.Reject
+	4,  // 17: etl.plugin.v1.CheckpointResponse.positions:type_name -> etl.plugin.v1.Position
+	4,  // 18: etl.plugin.v1.StatusResponse.positions:type_name -> etl.plugin.v1.Position
+	22, // 19: etl.plugin.v1.StatusResponse.rejects:type_name -> etl.plugin.v1.RejectCount
+	6,  // 20: etl.plugin.v1.WriteRequest.batch:type_name -> etl.plugin.v1.Batch
+	5,  // 21: etl.plugin.v1.WriteRequest.rejects:type_name -> etl.plugin.v1.Reject
+	4,  // 22: etl.plugin.v1.WriteRequest.positions:type_name -> etl.plugin.v1.Position
+	1,  // 23: etl.plugin.v1.Info.Describe:input_type -> etl.plugin.v1.Empty
+	9,  // 24: etl.plugin.v1.Source.Configure:input_type -> etl.plugin.v1.ConfigureRequest
+	13, // 25: etl.plugin.v1.Source.Open:input_type -> etl.plugin.v1.OpenRequest
+	14, // 26: etl.plugin.v1.Source.Read:input_type -> etl.plugin.v1.ReadRequest
+	18, // 27: etl.plugin.v1.Source.Ack:input_type -> etl.plugin.v1.AckRequest
+	1,  // 28: etl.plugin.v1.Source.Close:input_type -> etl.plugin.v1.Empty
+	17, // 29: etl.plugin.v1.Source.Backlog:input_type -> etl.plugin.v1.BacklogRequest
+	9,  // 30: etl.plugin.v1.Transform.Configure:input_type -> etl.plugin.v1.ConfigureRequest
+	19, // 31: etl.plugin.v1.Transform.Process:input_type -> etl.plugin.v1.ProcessRequest
+	1,  // 32: etl.plugin.v1.Transform.Close:input_type -> etl.plugin.v1.Empty
+	9,  // 33: etl.plugin.v1.Sink.Configure:input_type -> etl.plugin.v1.ConfigureRequest
+	1,  // 34: etl.plugin.v1.Sink.Checkpoint:input_type -> etl.plugin.v1.Empty
+	24, // 35: etl.plugin.v1.Sink.Write:input_type -> etl.plugin.v1.WriteRequest
+	1,  // 36: etl.plugin.v1.Sink.Close:input_type -> etl.plugin.v1.Empty
+	1,  // 37: etl.plugin.v1.Sink.Status:input_type -> etl.plugin.v1.Empty
+	1,  // 38: etl.plugin.v1.Sink.Check:input_type -> etl.plugin.v1.Empty
+	11, // 39: etl.plugin.v1.Info.Describe:output_type -> etl.plugin.v1.DescribeResponse
+	10, // 40: etl.plugin.v1.Source.Configure:output_type -> etl.plugin.v1.ConfigureResponse
+	1,  // 41: etl.plugin.v1.Source.Open:output_type -> etl.plugin.v1.Empty
+	15, // 42: etl.plugin.v1.Source.Read:output_type -> etl.plugin.v1.ReadResponse
+	1,  // 43: etl.plugin.v1.Source.Ack:output_type -> etl.plugin.v1.Empty
+	1,  // 44: etl.plugin.v1.Source.Close:output_type -> etl.plugin.v1.Empty
+	16, // 45: etl.plugin.v1.Source.Backlog:output_type -> etl.plugin.v1.Backlog
+	10, // 46: etl.plugin.v1.Transform.Configure:output_type -> etl.plugin.v1.ConfigureResponse
+	20, // 47: etl.plugin.v1.Transform.Process:output_type -> etl.plugin.v1.ProcessResponse
+	1,  // 48: etl.plugin.v1.Transform.Close:output_type -> etl.plugin.v1.Empty
+	10, // 49: etl.plugin.v1.Sink.Configure:output_type -> etl.plugin.v1.ConfigureResponse
+	21, // 50: etl.plugin.v1.Sink.Checkpoint:output_type -> etl.plugin.v1.CheckpointResponse
+	1,  // 51: etl.plugin.v1.Sink.Write:output_type -> etl.plugin.v1.Empty
+	1,  // 52: etl.plugin.v1.Sink.Close:output_type -> etl.plugin.v1.Empty
+	23, // 53: etl.plugin.v1.Sink.Status:output_type -> etl.plugin.v1.StatusResponse
+	8,  // 54: etl.plugin.v1.Sink.Check:output_type -> etl.plugin.v1.CheckResponse
+	39, // [39:55] is the sub-list for method output_type
+	23, // [23:39] is the sub-list for method input_type
+	23, // [23:23] is the sub-list for extension type_name
+	23, // [23:23] is the sub-list for extension extendee
+	0,  // [0:23] is the sub-list for field type_name
 }
 
 func init() { file_plugin_proto_init() }
@@ -1581,13 +1948,14 @@ func file_plugin_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_plugin_proto_rawDesc), len(file_plugin_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   23,
+			NumEnums:      1,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   4,
 		},
 		GoTypes:           file_plugin_proto_goTypes,
 		DependencyIndexes: file_plugin_proto_depIdxs,
+		EnumInfos:         file_plugin_proto_enumTypes,
 		MessageInfos:      file_plugin_proto_msgTypes,
 	}.Build()
 	File_plugin_proto = out.File

@@ -1,6 +1,12 @@
-// The wire contract between the etl engine and its plugins. Batches cross as
-// opaque bytes in the encoding of github.com/seed-etl/etl/core/record.Batch, so that the engine
-// forwards them without decoding their rows.
+// The wire contract between the etl engine and its plugins, protocol
+// version 2. PROTOCOL.md, beside this file, describes the rest of what a
+// plugin in any language needs: the process it runs in, the go-plugin
+// handshake, the order of the calls, the batch format and what the engine
+// does with each error.
+//
+// Every call is made by the engine (the gRPC client) on the plugin (the
+// gRPC server); a plugin never calls the engine. Batches cross as bytes
+// that the engine forwards from step to step without decoding them.
 //
 // Regenerate with `make proto` (needs protoc, protoc-gen-go and
 // protoc-gen-go-grpc); the generated code is committed.
@@ -10,6 +16,10 @@
 // - protoc-gen-go-grpc v1.6.2
 // - protoc             v3.21.12
 // source: plugin.proto
+
+// The package name is part of every method's path
+// (/etl.plugin.v1.Source/Read); it stays v1 while the protocol version,
+// negotiated at the handshake, counts the incompatible changes.
 
 package pb
 
@@ -33,8 +43,10 @@ const (
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
-// Info is served by every plugin: what it is.
+// Info is served by every plugin: what it is. The engine calls Describe
+// once, right after the handshake, before any other call.
 type InfoClient interface {
+	// Returns the plugin's name, version and kinds.
 	Describe(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*DescribeResponse, error)
 }
 
@@ -60,8 +72,10 @@ func (c *infoClient) Describe(ctx context.Context, in *Empty, opts ...grpc.CallO
 // All implementations must embed UnimplementedInfoServer
 // for forward compatibility.
 //
-// Info is served by every plugin: what it is.
+// Info is served by every plugin: what it is. The engine calls Describe
+// once, right after the handshake, before any other call.
 type InfoServer interface {
+	// Returns the plugin's name, version and kinds.
 	Describe(context.Context, *Empty) (*DescribeResponse, error)
 	mustEmbedUnimplementedInfoServer()
 }
@@ -143,11 +157,21 @@ const (
 // SourceClient is the client API for Source service.
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// Source reads from outside and produces batches. The engine calls
+// Configure; then, for a run, Open once, then Read again and again, with
+// Ack between two Reads once batches are committed; Close last. Calls are
+// never concurrent.
 type SourceClient interface {
+	// Checks the configuration and returns the schema of the rows.
 	Configure(ctx context.Context, in *ConfigureRequest, opts ...grpc.CallOption) (*ConfigureResponse, error)
+	// Starts reading after the committed positions; once per process.
 	Open(ctx context.Context, in *OpenRequest, opts ...grpc.CallOption) (*Empty, error)
+	// Returns the next batch, waiting at most as the request allows.
 	Read(ctx context.Context, in *ReadRequest, opts ...grpc.CallOption) (*ReadResponse, error)
+	// Says that everything up to the positions is committed.
 	Ack(ctx context.Context, in *AckRequest, opts ...grpc.CallOption) (*Empty, error)
+	// Releases everything the source holds; the process is ended after it.
 	Close(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*Empty, error)
 	// Optional (etl status): what waits to be read after the given
 	// positions, on a configured source that is not opened; reads and
@@ -226,11 +250,21 @@ func (c *sourceClient) Backlog(ctx context.Context, in *BacklogRequest, opts ...
 // SourceServer is the server API for Source service.
 // All implementations must embed UnimplementedSourceServer
 // for forward compatibility.
+//
+// Source reads from outside and produces batches. The engine calls
+// Configure; then, for a run, Open once, then Read again and again, with
+// Ack between two Reads once batches are committed; Close last. Calls are
+// never concurrent.
 type SourceServer interface {
+	// Checks the configuration and returns the schema of the rows.
 	Configure(context.Context, *ConfigureRequest) (*ConfigureResponse, error)
+	// Starts reading after the committed positions; once per process.
 	Open(context.Context, *OpenRequest) (*Empty, error)
+	// Returns the next batch, waiting at most as the request allows.
 	Read(context.Context, *ReadRequest) (*ReadResponse, error)
+	// Says that everything up to the positions is committed.
 	Ack(context.Context, *AckRequest) (*Empty, error)
+	// Releases everything the source holds; the process is ended after it.
 	Close(context.Context, *Empty) (*Empty, error)
 	// Optional (etl status): what waits to be read after the given
 	// positions, on a configured source that is not opened; reads and
@@ -438,9 +472,17 @@ const (
 // TransformClient is the client API for Transform service.
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// Transform turns batches into batches, refusing rows it cannot accept.
+// The engine calls Configure, then Process once per batch, one batch at a
+// time, then Close.
 type TransformClient interface {
+	// Checks the configuration against the input schema and returns the
+	// output schema.
 	Configure(ctx context.Context, in *ConfigureRequest, opts ...grpc.CallOption) (*ConfigureResponse, error)
+	// Transforms one batch: the accepted rows and the rejects.
 	Process(ctx context.Context, in *ProcessRequest, opts ...grpc.CallOption) (*ProcessResponse, error)
+	// Releases everything the transform holds.
 	Close(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*Empty, error)
 }
 
@@ -485,9 +527,17 @@ func (c *transformClient) Close(ctx context.Context, in *Empty, opts ...grpc.Cal
 // TransformServer is the server API for Transform service.
 // All implementations must embed UnimplementedTransformServer
 // for forward compatibility.
+//
+// Transform turns batches into batches, refusing rows it cannot accept.
+// The engine calls Configure, then Process once per batch, one batch at a
+// time, then Close.
 type TransformServer interface {
+	// Checks the configuration against the input schema and returns the
+	// output schema.
 	Configure(context.Context, *ConfigureRequest) (*ConfigureResponse, error)
+	// Transforms one batch: the accepted rows and the rejects.
 	Process(context.Context, *ProcessRequest) (*ProcessResponse, error)
+	// Releases everything the transform holds.
 	Close(context.Context, *Empty) (*Empty, error)
 	mustEmbedUnimplementedTransformServer()
 }
@@ -619,17 +669,32 @@ const (
 // SinkClient is the client API for Sink service.
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// Sink writes batches out, exactly once. The engine calls Configure, then
+// Checkpoint, then Write once per batch, in batch id order, one at a time,
+// then Close. With engine.writers > 1 the engine starts further processes
+// of the sink, configured alike, that get Configure and Write only: they
+// write side by side, never two of them the same partition, so each sees
+// growing batch ids with gaps.
 type SinkClient interface {
+	// Checks the configuration against the schema of the rows it will get.
 	Configure(ctx context.Context, in *ConfigureRequest, opts ...grpc.CallOption) (*ConfigureResponse, error)
+	// Returns what was committed for the pipeline (may create the sink's own
+	// tables); the source is opened there.
 	Checkpoint(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*CheckpointResponse, error)
+	// Commits the rows, rejects and positions of one batch in one
+	// transaction; a replayed batch id commits nothing.
 	Write(ctx context.Context, in *WriteRequest, opts ...grpc.CallOption) (*Empty, error)
+	// Releases everything the sink holds.
 	Close(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*Empty, error)
 	// Optional (etl status): what is committed for the pipeline, read
 	// without changing anything. Unimplemented when the sink cannot tell.
 	Status(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*StatusResponse, error)
 	// Optional (etl validate): checks the configured sink's destination
 	// without changing anything (reachable, authenticated, tables, columns,
-	// privileges). Unimplemented when the sink cannot check.
+	// privileges). The mistakes found come in CheckResponse.errors at the
+	// config keys they concern; a failed call means the check itself could
+	// not be made. Unimplemented when the sink cannot check.
 	Check(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*CheckResponse, error)
 }
 
@@ -704,17 +769,32 @@ func (c *sinkClient) Check(ctx context.Context, in *Empty, opts ...grpc.CallOpti
 // SinkServer is the server API for Sink service.
 // All implementations must embed UnimplementedSinkServer
 // for forward compatibility.
+//
+// Sink writes batches out, exactly once. The engine calls Configure, then
+// Checkpoint, then Write once per batch, in batch id order, one at a time,
+// then Close. With engine.writers > 1 the engine starts further processes
+// of the sink, configured alike, that get Configure and Write only: they
+// write side by side, never two of them the same partition, so each sees
+// growing batch ids with gaps.
 type SinkServer interface {
+	// Checks the configuration against the schema of the rows it will get.
 	Configure(context.Context, *ConfigureRequest) (*ConfigureResponse, error)
+	// Returns what was committed for the pipeline (may create the sink's own
+	// tables); the source is opened there.
 	Checkpoint(context.Context, *Empty) (*CheckpointResponse, error)
+	// Commits the rows, rejects and positions of one batch in one
+	// transaction; a replayed batch id commits nothing.
 	Write(context.Context, *WriteRequest) (*Empty, error)
+	// Releases everything the sink holds.
 	Close(context.Context, *Empty) (*Empty, error)
 	// Optional (etl status): what is committed for the pipeline, read
 	// without changing anything. Unimplemented when the sink cannot tell.
 	Status(context.Context, *Empty) (*StatusResponse, error)
 	// Optional (etl validate): checks the configured sink's destination
 	// without changing anything (reachable, authenticated, tables, columns,
-	// privileges). Unimplemented when the sink cannot check.
+	// privileges). The mistakes found come in CheckResponse.errors at the
+	// config keys they concern; a failed call means the check itself could
+	// not be made. Unimplemented when the sink cannot check.
 	Check(context.Context, *Empty) (*CheckResponse, error)
 	mustEmbedUnimplementedSinkServer()
 }

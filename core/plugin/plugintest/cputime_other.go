@@ -1,6 +1,5 @@
 //go:build !unix
 
-// Package plugintest holds helpers for the tests and benchmarks of plugins.
 package plugintest
 
 import "time"

@@ -2,8 +2,9 @@
 // a transform that adds a column holding a fingerprint of each row's raw
 // input (64-bit FNV-1a, as 16 hex digits), handy to find duplicate input.
 //
-// It imports only github.com/seed-etl/etl/core/plugin and github.com/seed-etl/etl/core/record, as any plugin
-// written outside this repository would. Build it into a folder on the
+// It imports only github.com/seed-etl/etl/core/plugin and
+// github.com/seed-etl/etl/core/record, as any plugin written outside this
+// repository would. Build it into a folder on the
 // plugin path and name it in a pipeline:
 //
 //	go build -o plugins/bin/etl-plugin-fingerprint ./plugins/examples/fingerprint
@@ -25,18 +26,25 @@ import (
 
 func main() {
 	plugin.Serve(plugin.Plugin{
-		Name:      "fingerprint",
-		Version:   "1.0.0",
+		Name:    "fingerprint",
+		Version: "1.0.0",
+		// The settings, described once from the config struct and its
+		// defaults, for `etl plugins fingerprint`.
+		Settings:  plugin.MustSettingsOf(defaultConfig()),
 		Transform: func() plugin.Transform { return &fingerprint{} },
 	})
 }
 
+// config is the transform's `config:` block; its tags describe each key.
+type config struct {
+	Column string `yaml:"column" doc:"The name of the added column: lower case letters, digits and _."`
+}
+
+func defaultConfig() config { return config{Column: "row_fingerprint"} }
+
 // fingerprint is the transform.
 type fingerprint struct {
-	cfg struct {
-		// Column is the name of the added column.
-		Column string `yaml:"column"`
-	}
+	cfg  config
 	cols int
 	out  record.Schema
 }
@@ -46,7 +54,7 @@ var columnRE = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
 // Configure checks the config and returns the input schema plus the new
 // column.
 func (f *fingerprint) Configure(_ context.Context, cfg plugin.Config, in record.Schema) (record.Schema, error) {
-	f.cfg.Column = "row_fingerprint"
+	f.cfg = defaultConfig()
 	errs := plugin.AsConfigErrors(plugin.DecodeConfig(cfg.Raw, &f.cfg))
 	if !columnRE.MatchString(f.cfg.Column) {
 		errs.Add("column", "%q is not a column name (lower case letters, digits and _)", f.cfg.Column)

@@ -1,4 +1,4 @@
-package plugin
+package wire
 
 import (
 	"context"
@@ -30,9 +30,9 @@ func TestUnavailableCrossesTheBoundary(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			st := tt.err
 			if _, ok := status.FromError(tt.err); !ok {
-				st = statusOf(tt.err)
+				st = StatusOf(tt.err)
 			}
-			got := unwrapStatus(st)
+			got := UnwrapStatus(st)
 			if errors.Is(got, ErrUnavailable) != tt.unavailable {
 				t.Errorf("errors.Is(%v, ErrUnavailable) = %v, want %v", got, !tt.unavailable, tt.unavailable)
 			}
@@ -57,5 +57,27 @@ func TestEngineRetriesReachesThePlugin(t *testing.T) {
 	}
 	if EngineRetries(context.Background()) {
 		t.Error("EngineRetries true on an unmarked context")
+	}
+}
+
+// TestOptionalMethodsOfOldPlugins: a plugin that lacks an optional method
+// (Backlog, Status), or says it cannot tell, reaches the engine as an
+// error wrapping errors.ErrUnsupported; other errors do not.
+func TestOptionalMethodsOfOldPlugins(t *testing.T) {
+	tests := []struct {
+		name        string
+		err         error
+		unsupported bool
+	}{
+		{"plugin built before the method", status.Error(codes.Unimplemented, "method Backlog not implemented"), true},
+		{"plugin says it cannot tell", StatusOf(fmt.Errorf("no backlog here: %w", errors.ErrUnsupported)), true},
+		{"a real failure", StatusOf(errors.New("connect to db: refused")), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := errors.Is(UnwrapStatus(tt.err), errors.ErrUnsupported); got != tt.unsupported {
+				t.Errorf("errors.Is(%v, ErrUnsupported) = %v, want %v", UnwrapStatus(tt.err), got, tt.unsupported)
+			}
+		})
 	}
 }

@@ -1,4 +1,4 @@
-package plugin
+package wire
 
 import (
 	"fmt"
@@ -104,7 +104,7 @@ func TestBuiltBatchCrossesTheCodecUncopied(t *testing.T) {
 			b.AppendInt64(int64(i))
 		}
 	}
-	m, err := encodeBatch(b)
+	m, err := EncodeBatch(b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +126,7 @@ func TestBuiltBatchCrossesTheCodecUncopied(t *testing.T) {
 	if err := (batchCodec{}).Unmarshal(mem.BufferSlice{mem.SliceBuffer(data.Materialize())}, &got); err != nil {
 		t.Fatal(err)
 	}
-	back, err := decodeBatch(got.Batch, true)
+	back, err := DecodeBatch(got.Batch, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +143,7 @@ func TestBuiltBatchCrossesTheCodecUncopied(t *testing.T) {
 	if err := proto.Unmarshal(std, &plain); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := decodeBatch(&plain, true); err == nil {
+	if _, err := DecodeBatch(&plain, true); err == nil {
 		t.Error("a batch without its attached parts decoded")
 	}
 }

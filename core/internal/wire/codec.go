@@ -1,4 +1,4 @@
-package plugin
+package wire
 
 import (
 	"fmt"
@@ -212,8 +212,32 @@ func parseBatch(p []byte) (*pb.Batch, error) {
 
 func standard() encoding.CodecV2 { return encoding.GetCodecV2("proto") }
 
-// Both sides use the codec: the engine per call, plugins for their server.
-var (
-	codecCallOption   = grpc.ForceCodecV2(batchCodec{})
-	codecServerOption = grpc.ForceServerCodecV2(batchCodec{})
+// MaxMessageBytes bounds one gRPC message. Engines close batches far below
+// it (see the engine's batch.max_bytes); it only protects against a plugin
+// that blows a batch up.
+const MaxMessageBytes = 256 << 20
+
+// Batches are megabytes and cross a local socket: a flow-control window
+// that holds a whole batch and large socket buffers spare round trips and
+// system calls (gRPC's defaults, 64 KiB and 32 KiB, suit small messages).
+const (
+	windowBytes   = 32 << 20
+	ioBufferBytes = 1 << 20
 )
+
+// ServerOptions are the gRPC options a plugin serves with, on top of
+// go-plugin's: the batch codec, the message size limit, the windows.
+func ServerOptions() []grpc.ServerOption {
+	return []grpc.ServerOption{grpc.MaxRecvMsgSize(MaxMessageBytes), grpc.MaxSendMsgSize(MaxMessageBytes),
+		grpc.InitialWindowSize(windowBytes), grpc.InitialConnWindowSize(windowBytes),
+		grpc.WriteBufferSize(ioBufferBytes), grpc.ReadBufferSize(ioBufferBytes), grpc.ForceServerCodecV2(batchCodec{})}
+}
+
+// DialOptions are the gRPC options the engine dials plugins with.
+func DialOptions() []grpc.DialOption {
+	return []grpc.DialOption{
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(MaxMessageBytes), grpc.MaxCallSendMsgSize(MaxMessageBytes), grpc.ForceCodecV2(batchCodec{})),
+		grpc.WithInitialWindowSize(windowBytes), grpc.WithInitialConnWindowSize(windowBytes),
+		grpc.WithWriteBufferSize(ioBufferBytes), grpc.WithReadBufferSize(ioBufferBytes),
+	}
+}

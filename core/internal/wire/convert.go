@@ -1,4 +1,4 @@
-package plugin
+package wire
 
 import (
 	"fmt"
@@ -7,17 +7,20 @@ import (
 	"github.com/seed-etl/etl/core/record"
 )
 
-// This file converts between the record types and their protobuf messages.
+// This file converts between the record types and their protobuf messages,
+// for both sides of the wire.
 
-func schemaToPB(s record.Schema) *pb.Schema {
+// SchemaToPB is s as its message.
+func SchemaToPB(s record.Schema) *pb.Schema {
 	out := &pb.Schema{Fields: make([]*pb.Field, len(s.Fields))}
 	for i, f := range s.Fields {
-		out.Fields[i] = &pb.Field{Name: f.Name, Type: int32(f.Type), Scale: int32(f.Scale), Nullable: f.Nullable}
+		out.Fields[i] = &pb.Field{Name: f.Name, Type: pb.FieldType(f.Type), Scale: int32(f.Scale), Nullable: f.Nullable}
 	}
 	return out
 }
 
-func schemaFromPB(s *pb.Schema) record.Schema {
+// SchemaFromPB is the schema of a message.
+func SchemaFromPB(s *pb.Schema) record.Schema {
 	var out record.Schema
 	for _, f := range s.GetFields() {
 		out.Fields = append(out.Fields, record.Field{Name: f.Name, Type: record.Type(f.Type), Scale: int(f.Scale), Nullable: f.Nullable})
@@ -25,7 +28,8 @@ func schemaFromPB(s *pb.Schema) record.Schema {
 	return out
 }
 
-func positionsToPB(ps []record.Position) []*pb.Position {
+// PositionsToPB are ps as messages.
+func PositionsToPB(ps []record.Position) []*pb.Position {
 	out := make([]*pb.Position, len(ps))
 	for i, p := range ps {
 		out[i] = &pb.Position{Partition: []byte(p.Partition), Offset: p.Offset, Done: p.Done}
@@ -33,7 +37,8 @@ func positionsToPB(ps []record.Position) []*pb.Position {
 	return out
 }
 
-func positionsFromPB(ps []*pb.Position) []record.Position {
+// PositionsFromPB are the positions of messages.
+func PositionsFromPB(ps []*pb.Position) []record.Position {
 	out := make([]record.Position, len(ps))
 	for i, p := range ps {
 		out[i] = record.Position{Partition: string(p.Partition), Offset: p.Offset, Done: p.Done}
@@ -41,7 +46,8 @@ func positionsFromPB(ps []*pb.Position) []record.Position {
 	return out
 }
 
-func rejectsToPB(rs []record.Reject) []*pb.Reject {
+// RejectsToPB are rs as messages.
+func RejectsToPB(rs []record.Reject) []*pb.Reject {
 	out := make([]*pb.Reject, len(rs))
 	for i, r := range rs {
 		out[i] = &pb.Reject{Source: []byte(r.Origin.Source), Line: r.Origin.Line, Raw: []byte(r.Raw), ErrorType: r.ErrorType, Reason: []byte(r.Reason)}
@@ -49,7 +55,8 @@ func rejectsToPB(rs []record.Reject) []*pb.Reject {
 	return out
 }
 
-func rejectsFromPB(rs []*pb.Reject) []record.Reject {
+// RejectsFromPB are the rejects of messages, nil for none.
+func RejectsFromPB(rs []*pb.Reject) []record.Reject {
 	if len(rs) == 0 {
 		return nil
 	}
@@ -60,44 +67,12 @@ func rejectsFromPB(rs []*pb.Reject) []record.Reject {
 	return out
 }
 
-func configErrorsToPB(err error) []*pb.ConfigError {
-	es := AsConfigErrors(err)
-	out := make([]*pb.ConfigError, len(es))
-	for i, e := range es {
-		out[i] = &pb.ConfigError{Path: e.Path, Message: e.Message, Field: e.Field}
-	}
-	return out
-}
-
-func configErrorsFromPB(es []*pb.ConfigError) error {
-	if len(es) == 0 {
-		return nil
-	}
-	out := make(ConfigErrors, len(es))
-	for i, e := range es {
-		out[i] = ConfigError{Path: e.Path, Message: e.Message, Field: e.Field}
-	}
-	return out
-}
-
-func configureRequest(cfg Config, in *record.Schema) *pb.ConfigureRequest {
-	req := &pb.ConfigureRequest{Pipeline: cfg.Pipeline, Name: cfg.Name, Raw: cfg.Raw}
-	if in != nil {
-		req.Input = schemaToPB(*in)
-	}
-	return req
-}
-
-func configFromPB(req *pb.ConfigureRequest) Config {
-	return Config{Pipeline: req.Pipeline, Name: req.Name, Raw: req.Raw}
-}
-
-// encodeBatch encodes b for the wire as an Arrow IPC stream without
+// EncodeBatch encodes b for the wire as an Arrow IPC stream without
 // copying its columns: the pieces of the stream are attached for the codec
 // to send as they are (see attachParts). A batch decoded and not changed
 // since goes on as the bytes it came in, so the engine forwards batches
 // without decoding them. A nil batch is nil.
-func encodeBatch(b *record.Batch) (*pb.Batch, error) {
+func EncodeBatch(b *record.Batch) (*pb.Batch, error) {
 	if b == nil {
 		return nil, nil
 	}
@@ -112,10 +87,10 @@ func encodeBatch(b *record.Batch) (*pb.Batch, error) {
 	return m, nil
 }
 
-// decodeBatch decodes a batch from the wire, reading only the headers of
+// DecodeBatch decodes a batch from the wire, reading only the headers of
 // its Arrow messages; check makes it validate the cells, for a side that
 // reads them.
-func decodeBatch(m *pb.Batch, check bool) (*record.Batch, error) {
+func DecodeBatch(m *pb.Batch, check bool) (*record.Batch, error) {
 	if m == nil || len(m.Arrow) == 0 {
 		return record.NewBatch(record.Schema{}), nil
 	}
