@@ -48,7 +48,7 @@ func (s *shout) Configure(_ context.Context, cfg plugin.Config, in record.Schema
 }
 
 func (s *shout) Process(_ context.Context, b *record.Batch) (*record.Batch, []record.Reject, error) {
-	out := record.NewBatch(s.cols)
+	out := record.NewBatch(b.Schema())
 	var rejects []record.Reject
 	for row := 0; row < b.Len(); row++ {
 		if b.IsNull(row, s.col) || b.Text(row, s.col) == "" {

@@ -22,7 +22,7 @@ func BenchmarkStages(b *testing.B) {
 	req := plugin.ReadRequest{MaxRows: 10000, MaxBytes: 64 << 20}
 	res, _ := g.Read(ctx, req)
 	batch := res.Batch
-	wire, _ := batch.MarshalBinary()
+	wire, _ := batch.MarshalArrow()
 	b.Run("gen.Read", func(b *testing.B) {
 		for i := 0; i < b.N; i += 10000 {
 			g.Read(ctx, req)
@@ -36,8 +36,7 @@ func BenchmarkStages(b *testing.B) {
 	})
 	b.Run("decode+check", func(b *testing.B) {
 		for i := 0; i < b.N; i += 10000 {
-			var d record.Batch
-			d.UnmarshalBinary(wire)
+			d, _ := record.UnmarshalArrow(wire)
 			d.Check()
 		}
 	})

@@ -56,6 +56,15 @@ type genSource struct {
 
 var ecommerceFields = []string{"user_id", "action", "product_id", "product_name", "price", "event_time", "session_id"}
 
+// ecommerceSchema is the schema genSource reads: ecommerceFields as text.
+func ecommerceSchema() record.Schema {
+	var s record.Schema
+	for _, f := range ecommerceFields {
+		s.Fields = append(s.Fields, record.Field{Name: f, Type: record.String})
+	}
+	return s
+}
+
 func (g *genSource) Configure(_ context.Context, cfg plugin.Config) (record.Schema, error) {
 	g.cfg.Partitions, g.cfg.Rows = 1, 1000
 	// Keep going after decoding errors, so that every mistake is reported.
@@ -66,11 +75,7 @@ func (g *genSource) Configure(_ context.Context, cfg plugin.Config) (record.Sche
 	if g.cfg.Rows < 0 {
 		es.Add("rows", "must be >= 0")
 	}
-	var s record.Schema
-	for _, f := range ecommerceFields {
-		s.Fields = append(s.Fields, record.Field{Name: f, Type: record.String})
-	}
-	return s, es.Err()
+	return ecommerceSchema(), es.Err()
 }
 
 func (g *genSource) Open(_ context.Context, positions []record.Position) error {
@@ -114,7 +119,7 @@ func (g *genSource) Read(ctx context.Context, req plugin.ReadRequest) (plugin.Re
 			return plugin.ReadResult{}, ctx.Err()
 		}
 	}
-	b := record.NewBatch(len(ecommerceFields))
+	b := record.NewBatch(ecommerceSchema())
 	b.Grow(req.MaxRows, min(req.MaxBytes, req.MaxRows*150))
 	var res plugin.ReadResult
 	touched := map[int]bool{}
@@ -227,7 +232,7 @@ func (t *tagTransform) Configure(_ context.Context, cfg plugin.Config, in record
 }
 
 func (t *tagTransform) Process(_ context.Context, b *record.Batch) (*record.Batch, []record.Reject, error) {
-	out := record.NewBatch(b.Cols())
+	out := record.NewBatch(b.Schema())
 	var rejects []record.Reject
 	for i := 0; i < b.Len(); i++ {
 		uid, _ := strconv.Atoi(b.Text(i, 0))
@@ -251,7 +256,7 @@ func (t *copyTransform) Configure(_ context.Context, _ plugin.Config, in record.
 }
 
 func (t *copyTransform) Process(_ context.Context, b *record.Batch) (*record.Batch, []record.Reject, error) {
-	out := record.NewBatch(b.Cols())
+	out := record.NewBatch(b.Schema())
 	out.Grow(b.Len(), b.Size())
 	for i := 0; i < b.Len(); i++ {
 		out.CopyRow(b, i)

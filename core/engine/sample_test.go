@@ -68,7 +68,7 @@ func TestFormatCellWritesCanonicalText(t *testing.T) {
 		{Name: "s", Type: record.String},
 		{Name: "n", Type: record.String, Nullable: true},
 	}
-	b := record.NewBatch(len(fields))
+	b := record.NewBatch(record.Schema{Fields: fields})
 	b.StartRow(record.Origin{Source: "x", Line: 1}, nil)
 	b.AppendInt64(-42)
 	b.AppendDecimal(350)

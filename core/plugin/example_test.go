@@ -28,7 +28,7 @@ func (u *upper) Configure(_ context.Context, cfg plugin.Config, in record.Schema
 }
 
 func (u *upper) Process(_ context.Context, b *record.Batch) (*record.Batch, []record.Reject, error) {
-	out := record.NewBatch(u.cols)
+	out := record.NewBatch(b.Schema())
 	var rejects []record.Reject
 	for row := 0; row < b.Len(); row++ {
 		if b.IsNull(row, u.col) || b.Text(row, u.col) == "" {
@@ -62,7 +62,7 @@ func Example_transform() {
 		fmt.Println(err)
 		return
 	}
-	b := record.NewBatch(2)
+	b := record.NewBatch(in)
 	for i, row := range [][2]string{{"1", "mug"}, {"2", ""}} {
 		b.StartRow(record.Origin{Source: "in.csv", Line: int64(i + 2)}, []byte(row[0]+","+row[1]))
 		b.AppendString(row[0])

@@ -27,7 +27,8 @@ func TestTypeCodesStayStable(t *testing.T) {
 
 func TestNewTypesSurviveEncoding(t *testing.T) {
 	u := [16]byte{0x12, 0x3e, 0x45, 0x67, 0xe8, 0x9b, 0x12, 0xd3, 0xa4, 0x56, 0x42, 0x66, 0x14, 0x17, 0x40, 0x00}
-	b := NewBatch(6)
+	b := NewBatch(Schema{Fields: []Field{{Name: "s", Type: Int16}, {Name: "i", Type: Int32}, {Name: "d", Type: Date},
+		{Name: "u", Type: UUID, Nullable: true}, {Name: "j", Type: JSON, Nullable: true}, {Name: "b", Type: Bytes}}})
 	b.StartRow(Origin{Source: "x", Line: 1}, []byte("raw"))
 	b.AppendInt16(math.MinInt16)
 	b.AppendInt32(math.MaxInt32)
@@ -42,12 +43,12 @@ func TestNewTypesSurviveEncoding(t *testing.T) {
 	b.AppendNull()
 	b.AppendNull()
 	b.AppendBytes(nil)
-	data, err := b.MarshalBinary()
+	data, err := b.MarshalArrow()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var d Batch
-	if err := d.UnmarshalBinary(data); err != nil {
+	d, err := UnmarshalArrow(data)
+	if err != nil {
 		t.Fatal(err)
 	}
 	if err := d.Check(); err != nil {

@@ -20,7 +20,11 @@ func realisticBatch(n int, seed uint64) *record.Batch {
 	actions := []string{"view", "VIEW", "page view", "add_to_cart", "addToCart", "PURCHASE", "buy", "remove", "REMOVE_FROM_CART", "wishlist"}
 	names := []string{"Blue Mug", "Wireless Mouse", `Desk Lamp, LED`, `The "Good" Chair`, "USB-C Cable 2m", "Notebook A5", "Café Crème Beans"}
 	base := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
-	b := record.NewBatch(7)
+	var schema record.Schema
+	for _, name := range []string{"user_id", "action", "product_id", "product_name", "price", "event_time", "session_id"} {
+		schema.Fields = append(schema.Fields, record.Field{Name: name, Type: record.String})
+	}
+	b := record.NewBatch(schema)
 	for i := 0; i < n; i++ {
 		t := base.Add(time.Duration(r.IntN(86400*30)) * time.Second)
 		action := actions[r.IntN(len(actions))]

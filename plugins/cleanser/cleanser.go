@@ -90,7 +90,7 @@ func (c *Cleanser) Process(ctx context.Context, b *record.Batch) (*record.Batch,
 	if b.Cols() != p.inCols {
 		return nil, nil, fmt.Errorf("cleanser: batch has %d columns, the input schema %d", b.Cols(), p.inCols)
 	}
-	out := record.NewBatch(len(p.schema.Fields))
+	out := record.NewBatch(p.schema)
 	out.Grow(b.Len(), b.Size())
 	var rejects []record.Reject
 	now := time.Now().UnixMicro()

@@ -243,12 +243,12 @@ func TestEcommerceKeepsOriginAndRawOfPassingRows(t *testing.T) {
 		t.Errorf("row 1 action %q, want PURCHASE", out.Text(1, 1))
 	}
 	// The output survives the wire encoding.
-	data, err := out.MarshalBinary()
+	data, err := out.MarshalArrow()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var back record.Batch
-	if err := back.UnmarshalBinary(data); err != nil {
+	back, err := record.UnmarshalArrow(data)
+	if err != nil {
 		t.Fatal(err)
 	}
 	if err := back.Check(); err != nil {

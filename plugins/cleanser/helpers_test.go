@@ -2,6 +2,7 @@ package cleanser
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -79,7 +80,11 @@ func textBatch(rows ...[]string) *record.Batch {
 	if len(rows) > 0 {
 		cols = len(rows[0])
 	}
-	b := record.NewBatch(cols)
+	var schema record.Schema
+	for c := 0; c < cols; c++ {
+		schema.Fields = append(schema.Fields, record.Field{Name: fmt.Sprintf("c%d", c), Type: record.String, Nullable: true})
+	}
+	b := record.NewBatch(schema)
 	for i, r := range rows {
 		b.StartRow(record.Origin{Source: "events.csv", Line: int64(i + 2)}, []byte(strings.Join(r, ",")))
 		for _, cell := range r {

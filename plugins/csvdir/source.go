@@ -922,7 +922,7 @@ func (s *Source) Read(ctx context.Context, req plugin.ReadRequest) (plugin.ReadR
 		return plugin.ReadResult{}, errors.New("csvdir: Read before Open")
 	}
 	start := time.Now()
-	bs := &batchState{b: record.NewBatch(len(s.cols)), maxRows: req.MaxRows, maxBytes: req.MaxBytes, wait: time.Duration(req.MaxWaitMillis) * time.Millisecond}
+	bs := &batchState{b: record.NewBatch(s.schema), maxRows: req.MaxRows, maxBytes: req.MaxBytes, wait: time.Duration(req.MaxWaitMillis) * time.Millisecond}
 	if bs.maxRows <= 0 {
 		bs.maxRows = defaultMaxRows
 	}

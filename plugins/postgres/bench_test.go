@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/seed-etl/etl/core/plugin"
+	"github.com/seed-etl/etl/core/record"
 	"github.com/seed-etl/etl/plugins/postgres/pgtest"
 )
 
@@ -178,8 +179,8 @@ func writeBenchCSV(b *testing.B, path string) int64 {
 func BenchmarkEncodeBatch(b *testing.B) {
 	req := genRequest(1, 0, benchBatch, "bench.csv")
 	cols := []colEnc{
-		{kind: encRaw, idx: 0}, {kind: encRaw, idx: 1}, {kind: encRaw, idx: 2}, {kind: encRaw, idx: 3},
-		{kind: encNumeric, idx: 4, scale: 2}, {kind: encTimestamp, idx: 5}, {kind: encRaw, idx: 6},
+		{kind: encInt8, idx: 0, typ: record.Int64}, {kind: encRaw, idx: 1}, {kind: encInt8, idx: 2, typ: record.Int64}, {kind: encRaw, idx: 3},
+		{kind: encNumeric, idx: 4, scale: 2, typ: record.Decimal}, {kind: encTimestamp, idx: 5, typ: record.Timestamp}, {kind: encRaw, idx: 6},
 	}
 	var d copyData
 	b.SetBytes(int64(req.Batch.Size()))

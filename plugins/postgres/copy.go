@@ -12,21 +12,20 @@ import (
 )
 
 // The rows go to PostgreSQL as a binary COPY stream encoded straight from
-// the batch's cells: most of them already are in PostgreSQL's binary form
-// (int8, float8, bool and text are the same bytes), and the others need a
-// few operations each (a timestamp moves its epoch, a decimal becomes a
-// numeric). See "Binary Format" in the COPY chapter of the PostgreSQL
-// manual.
+// the batch's Arrow columns: text, bytes and uuids are copied as they are,
+// numbers written big-endian, and the others need a few operations each (a
+// timestamp moves its epoch, a decimal becomes a numeric). See "Binary
+// Format" in the COPY chapter of the PostgreSQL manual.
 
 // encKind is how one column's cells are encoded.
 type encKind uint8
 
 const (
-	encRaw            encKind = iota // the cell is the column's binary form
+	encRaw            encKind = iota // the cell's bytes (text, bytes, uuid) are the column's binary form
 	encJSONB                         // a version byte, then the text
 	encTimestamp                     // µs since 1970 to µs since 2000
 	encNumeric                       // unscaled int64 and scale to numeric
-	encInt8                          // int16 or int32 to int8
+	encInt8                          // any integer (or a decimal of scale 0) to int8
 	encInt4                          // any integer to int4, range checked
 	encInt2                          // any integer to int2, range checked
 	encFloat4                        // float64 to float4, range checked
@@ -37,6 +36,8 @@ const (
 	encDate                          // days since 1970 to days since 2000
 	encUUIDFromText                  // text parsed as a UUID, refused when it is not one
 	encDateFromText                  // text parsed as an ISO date (2006-01-02), refused when it is not one
+	encFloat8                        // float64 to float8
+	encBool                          // bool to bool
 )
 
 // colEnc encodes one input field into one column.
@@ -96,18 +97,18 @@ func (d *copyData) encode(b *record.Batch, cols []colEnc) {
 		var bad string
 		for i := range cols {
 			c := &cols[i]
-			v := b.Bytes(r, c.idx)
-			if v == nil {
+			if b.IsNull(r, c.idx) {
 				buf = binary.BigEndian.AppendUint32(buf, math.MaxUint32) // -1: null
 				continue
 			}
 			if c.kind == encRaw {
+				v := b.Bytes(r, c.idx)
 				buf = binary.BigEndian.AppendUint32(buf, uint32(len(v)))
 				buf = append(buf, v...)
 				continue
 			}
 			var err error
-			buf, err = c.appendCell(buf, v)
+			buf, err = c.appendCell(buf, b, r)
 			if err != nil {
 				bad = err.Error()
 				break
@@ -125,23 +126,23 @@ func (d *copyData) encode(b *record.Batch, cols []colEnc) {
 	d.buf = buf
 }
 
-// appendCell appends the length and value of the non-null cell v, for the
-// kinds that are not a plain copy.
-func (c *colEnc) appendCell(buf, v []byte) ([]byte, error) {
-	if c.kind == encJSONB {
+// appendCell appends the length and value of the non-null cell (r, c.idx)
+// of b, for the kinds that are not a plain copy.
+func (c *colEnc) appendCell(buf []byte, b *record.Batch, r int) ([]byte, error) {
+	switch c.kind {
+	case encJSONB:
+		v := b.Bytes(r, c.idx)
 		buf = binary.BigEndian.AppendUint32(buf, uint32(len(v)+1))
 		buf = append(buf, 1)
 		return append(buf, v...), nil
-	}
-	if c.kind == encText {
+	case encText:
 		lenAt := len(buf)
 		buf = append(buf, 0, 0, 0, 0)
-		buf = c.appendText(buf, v)
+		buf = c.appendText(buf, b, r)
 		binary.BigEndian.PutUint32(buf[lenAt:], uint32(len(buf)-lenAt-4))
 		return buf, nil
-	}
-	switch c.kind {
 	case encUUIDFromText:
+		v := b.Bytes(r, c.idx)
 		u, err := record.ParseUUID(v)
 		if err != nil {
 			return buf, fmt.Errorf("value %s is not a UUID for column %s of type %s", quoteValue(v), c.column, c.pgType)
@@ -149,6 +150,7 @@ func (c *colEnc) appendCell(buf, v []byte) ([]byte, error) {
 		buf = binary.BigEndian.AppendUint32(buf, 16)
 		return append(buf, u[:]...), nil
 	case encDateFromText:
+		v := b.Bytes(r, c.idx)
 		t, err := time.Parse(time.DateOnly, string(v))
 		if err != nil {
 			return buf, fmt.Errorf("value %s is not a date (2006-01-02) for column %s of type %s", quoteValue(v), c.column, c.pgType)
@@ -156,21 +158,32 @@ func (c *colEnc) appendCell(buf, v []byte) ([]byte, error) {
 		buf = binary.BigEndian.AppendUint32(buf, 4)
 		return binary.BigEndian.AppendUint32(buf, uint32(record.DaysOf(t)-pgEpochDays)), nil
 	case encDate:
-		if len(v) != 4 {
-			return buf, fmt.Errorf("column %s: a %s cell of %d bytes, want 4", c.column, c.typ, len(v))
-		}
-		days := int64(int32(binary.BigEndian.Uint32(v))) - pgEpochDays
+		days := int64(b.Days(r, c.idx)) - pgEpochDays
 		if days <= math.MinInt32 || days >= math.MaxInt32 {
 			// PostgreSQL would read these as -infinity and infinity.
 			return buf, fmt.Errorf("date %d days after 1970-01-01 out of range for column %s of type %s", days+pgEpochDays, c.column, c.pgType)
 		}
 		buf = binary.BigEndian.AppendUint32(buf, 4)
 		return binary.BigEndian.AppendUint32(buf, uint32(int32(days))), nil
+	case encFloat8:
+		buf = binary.BigEndian.AppendUint32(buf, 8)
+		return binary.BigEndian.AppendUint64(buf, math.Float64bits(b.Float64(r, c.idx))), nil
+	case encBool:
+		buf = binary.BigEndian.AppendUint32(buf, 1)
+		if b.Bool(r, c.idx) {
+			return append(buf, 1), nil
+		}
+		return append(buf, 0), nil
+	case encFloat4:
+		f := b.Float64(r, c.idx)
+		f32 := float32(f)
+		if math.IsInf(float64(f32), 0) && !math.IsInf(f, 0) {
+			return buf, fmt.Errorf("value %g out of range for column %s of type %s", f, c.column, c.pgType)
+		}
+		buf = binary.BigEndian.AppendUint32(buf, 4)
+		return binary.BigEndian.AppendUint32(buf, math.Float32bits(f32)), nil
 	}
-	x, err := c.cellInt(v)
-	if err != nil {
-		return buf, err
-	}
+	x := c.cellInt(b, r)
 	switch c.kind {
 	case encTimestampLocal:
 		// Far outside PostgreSQL's range the offset is left out: the value
@@ -181,18 +194,7 @@ func (c *colEnc) appendCell(buf, v []byte) ([]byte, error) {
 		}
 		fallthrough
 	case encTimestamp:
-		// A value PostgreSQL would take as ±infinity, or one that would
-		// overflow, is sent as a value it refuses as out of range instead.
-		if x < math.MinInt64+pgEpochMicros+1 {
-			x = math.MinInt64 + 1
-		} else {
-			x -= pgEpochMicros
-			if x == math.MaxInt64 {
-				x--
-			}
-		}
-		buf = binary.BigEndian.AppendUint32(buf, 8)
-		return binary.BigEndian.AppendUint64(buf, uint64(x)), nil
+		return appendTimestamp(buf, x), nil
 	case encInt8:
 		buf = binary.BigEndian.AppendUint32(buf, 8)
 		return binary.BigEndian.AppendUint64(buf, uint64(x)), nil
@@ -210,14 +212,6 @@ func (c *colEnc) appendCell(buf, v []byte) ([]byte, error) {
 		}
 		buf = binary.BigEndian.AppendUint32(buf, 2)
 		return binary.BigEndian.AppendUint16(buf, uint16(int16(x))), nil
-	case encFloat4:
-		f := math.Float64frombits(uint64(x))
-		f32 := float32(f)
-		if math.IsInf(float64(f32), 0) && !math.IsInf(f, 0) {
-			return buf, fmt.Errorf("value %g out of range for column %s of type %s", f, c.column, c.pgType)
-		}
-		buf = binary.BigEndian.AppendUint32(buf, 4)
-		return binary.BigEndian.AppendUint32(buf, math.Float32bits(f32)), nil
 	case encFloat8FromInt:
 		buf = binary.BigEndian.AppendUint32(buf, 8)
 		return binary.BigEndian.AppendUint64(buf, math.Float64bits(float64(x))), nil
@@ -229,18 +223,37 @@ func (c *colEnc) appendCell(buf, v []byte) ([]byte, error) {
 	return buf, fmt.Errorf("column %s: no encoding for %s into %s", c.column, c.typ, c.pgType)
 }
 
-// cellInt reads a fixed-size cell as an int64: an Int16 or Int32 cell
-// widened, or the 8 bytes of any other type's.
-func (c *colEnc) cellInt(v []byte) (int64, error) {
-	switch {
-	case c.typ == record.Int16 && len(v) == 2:
-		return int64(int16(binary.BigEndian.Uint16(v))), nil
-	case c.typ == record.Int32 && len(v) == 4:
-		return int64(int32(binary.BigEndian.Uint32(v))), nil
-	case c.typ != record.Int16 && c.typ != record.Int32 && len(v) == 8:
-		return int64(binary.BigEndian.Uint64(v)), nil
+// appendTimestamp appends the length and value of a timestamp of us µs
+// since 1970. A value PostgreSQL would take as ±infinity, or one that
+// would overflow, is sent as a value it refuses as out of range instead.
+func appendTimestamp(buf []byte, us int64) []byte {
+	if us < math.MinInt64+pgEpochMicros+1 {
+		us = math.MinInt64 + 1
+	} else {
+		us -= pgEpochMicros
+		if us == math.MaxInt64 {
+			us--
+		}
 	}
-	return 0, fmt.Errorf("column %s: a %s cell of %d bytes", c.column, c.typ, len(v))
+	buf = binary.BigEndian.AppendUint32(buf, 8)
+	return binary.BigEndian.AppendUint64(buf, uint64(us))
+}
+
+// cellInt reads an integer-valued cell as an int64: an Int16 or Int32
+// widened, the days of a Date, the unscaled value of a Decimal, the µs of
+// a Timestamp.
+func (c *colEnc) cellInt(b *record.Batch, r int) int64 {
+	switch c.typ {
+	case record.Int16:
+		return int64(b.Int16(r, c.idx))
+	case record.Int32:
+		return int64(b.Int32(r, c.idx))
+	case record.Date:
+		return int64(b.Days(r, c.idx))
+	case record.Decimal:
+		return b.Decimal(r, c.idx)
+	}
+	return b.Int64(r, c.idx) // Int64, Timestamp
 }
 
 // quoteValue quotes a text value for a reason, shortened past 60 bytes.
@@ -251,40 +264,29 @@ func quoteValue(v []byte) string {
 	return strconv.Quote(string(v))
 }
 
-// appendText appends the non-null cell v formatted as text.
-func (c *colEnc) appendText(buf, v []byte) []byte {
+// appendText appends the non-null cell (r, c.idx) of b formatted as text.
+func (c *colEnc) appendText(buf []byte, b *record.Batch, r int) []byte {
 	switch c.typ {
 	case record.String, record.JSON:
-		return append(buf, v...)
+		return append(buf, b.Bytes(r, c.idx)...)
 	case record.UUID:
-		return record.AppendUUIDText(buf, v)
+		u := b.UUID(r, c.idx)
+		return record.AppendUUIDText(buf, u[:])
 	case record.Date:
-		if len(v) != 4 {
-			return buf
-		}
-		return record.AppendDateText(buf, int32(binary.BigEndian.Uint32(v)))
-	case record.Int16, record.Int32:
-		x, _ := c.cellInt(v)
-		return strconv.AppendInt(buf, x, 10)
+		return record.AppendDateText(buf, b.Days(r, c.idx))
+	case record.Int16, record.Int32, record.Int64:
+		return strconv.AppendInt(buf, c.cellInt(b, r), 10)
 	case record.Bool:
-		if len(v) == 1 && v[0] == 1 {
+		if b.Bool(r, c.idx) {
 			return append(buf, "true"...)
 		}
 		return append(buf, "false"...)
-	}
-	if len(v) != 8 {
-		return buf
-	}
-	x := int64(binary.BigEndian.Uint64(v))
-	switch c.typ {
-	case record.Int64:
-		return strconv.AppendInt(buf, x, 10)
 	case record.Decimal:
-		return record.AppendDecimal(buf, x, c.scale)
+		return record.AppendDecimal(buf, b.Decimal(r, c.idx), c.scale)
 	case record.Float64:
-		return strconv.AppendFloat(buf, math.Float64frombits(uint64(x)), 'g', -1, 64)
+		return strconv.AppendFloat(buf, b.Float64(r, c.idx), 'g', -1, 64)
 	case record.Timestamp:
-		return time.UnixMicro(x).UTC().AppendFormat(buf, time.RFC3339Nano)
+		return time.UnixMicro(b.Micros(r, c.idx)).UTC().AppendFormat(buf, time.RFC3339Nano)
 	}
 	return buf
 }

@@ -40,7 +40,7 @@ func TestPostgresNumericEncodingMatchesPostgres(t *testing.T) {
 	for p := int64(1); p < math.MaxInt64/10; p *= 10 {
 		values = append(values, p, p-1, -p, p+1, p*7/3)
 	}
-	b := record.NewBatch(len(fields))
+	b := record.NewBatch(record.Schema{Fields: fields})
 	for k, v := range values {
 		b.StartRow(record.Origin{Source: "n", Line: int64(k + 1)}, nil)
 		for range scales {
@@ -130,7 +130,7 @@ func TestPostgresEveryEncodingMatchesPostgres(t *testing.T) {
 		{i: 1 << 40, f: 1, ts: at, s: "too big for int4", j: `1`, wantRefused: true},
 		{i: 1, f: 1e300, ts: at, s: "too big for float4", j: `1`, wantRefused: true},
 	}
-	b := record.NewBatch(len(fields))
+	b := record.NewBatch(record.Schema{Fields: fields})
 	for k, r := range rowsIn {
 		b.StartRow(record.Origin{Source: "kinds", Line: int64(k + 1)}, []byte(fmt.Sprint(k)))
 		b.AppendInt64(int64(k))
@@ -232,11 +232,10 @@ func TestPostgresEveryEncodingMatchesPostgres(t *testing.T) {
 func TestTimestampEncodingNeverMeansInfinity(t *testing.T) {
 	c := colEnc{kind: encTimestamp, typ: record.Timestamp, column: "t", pgType: "timestamp with time zone"}
 	for _, v := range []int64{math.MinInt64, math.MinInt64 + 1, math.MinInt64 + pgEpochMicros, math.MaxInt64} {
-		var cell [8]byte
-		for i := range 8 {
-			cell[i] = byte(uint64(v) >> (56 - 8*i))
-		}
-		out, err := c.appendCell(nil, cell[:])
+		b := record.NewBatch(record.Schema{Fields: []record.Field{{Name: "t", Type: record.Timestamp}}})
+		b.StartRow(record.Origin{}, nil)
+		b.AppendMicros(v)
+		out, err := c.appendCell(nil, b, 0)
 		if err != nil {
 			t.Fatal(err)
 		}

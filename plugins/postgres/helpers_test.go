@@ -99,7 +99,7 @@ func appendEvent(b *record.Batch, e event, source string, line int64) {
 // genRequest returns batch id with rows [from, from+n) from partition
 // part, whose position after the batch is the index after its last row.
 func genRequest(id, from int64, n int, part string) plugin.WriteRequest {
-	b := record.NewBatch(len(eventsSchema.Fields))
+	b := record.NewBatch(eventsSchema)
 	for k := from; k < from+int64(n); k++ {
 		appendEvent(b, genEvent(k), part, k+1)
 	}

@@ -125,7 +125,7 @@ func TestPostgresRowsTheDatabaseRefusesGoToRejects(t *testing.T) {
 				{52, func(e *event) { e.name = "nul \x00 inside" }, "invalid byte sequence"},
 				{199, func(e *event) { e.name = "bad \xff utf8" }, "invalid byte sequence"},
 			}
-			req := plugin.WriteRequest{BatchID: 1, Batch: record.NewBatch(len(eventsSchema.Fields)),
+			req := plugin.WriteRequest{BatchID: 1, Batch: record.NewBatch(eventsSchema),
 				Positions: []record.Position{{Partition: "x.csv", Offset: 200}}}
 			var want []string
 			badAt := map[int64]bad{}
@@ -203,7 +203,7 @@ func TestPostgresManyRefusedRowsInALargeBatch(t *testing.T) {
 	pgtest.ApplySetup(t, dsn)
 	ctx := ctxT(t)
 	s, logs := newSink(t, dsn, "")
-	req := plugin.WriteRequest{BatchID: 1, Batch: record.NewBatch(len(eventsSchema.Fields)),
+	req := plugin.WriteRequest{BatchID: 1, Batch: record.NewBatch(eventsSchema),
 		Positions: []record.Position{{Partition: "big.csv", Offset: 10000}}}
 	var want []string
 	for k := int64(0); k < 10000; k++ {

@@ -148,19 +148,10 @@ func chooseEnc(t record.Type, scale int, oid uint32) (encKind, bool) {
 	case record.Int64, record.Int32, record.Int16:
 		switch oid {
 		case oidInt8:
-			if t == record.Int64 {
-				return encRaw, true
-			}
 			return encInt8, true
 		case oidInt4:
-			if t == record.Int32 {
-				return encRaw, true
-			}
 			return encInt4, true
 		case oidInt2:
-			if t == record.Int16 {
-				return encRaw, true
-			}
 			return encInt2, true
 		case oidNumeric:
 			return encNumeric, true
@@ -170,13 +161,13 @@ func chooseEnc(t record.Type, scale int, oid uint32) (encKind, bool) {
 	case record.Float64:
 		switch oid {
 		case oidFloat8:
-			return encRaw, true
+			return encFloat8, true
 		case oidFloat4:
 			return encFloat4, true
 		}
 	case record.Bool:
 		if oid == oidBool {
-			return encRaw, true
+			return encBool, true
 		}
 	case record.Timestamp:
 		switch oid {
@@ -193,7 +184,7 @@ func chooseEnc(t record.Type, scale int, oid uint32) (encKind, bool) {
 			return encFloat8FromDec, true
 		case oidInt8:
 			if scale == 0 {
-				return encRaw, true
+				return encInt8, true
 			}
 		}
 	}

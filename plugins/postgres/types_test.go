@@ -138,7 +138,7 @@ func TestPostgresEveryTypeIntoEveryColumnItMayGoTo(t *testing.T) {
 			createTable(t, dsn, fmt.Sprintf("CREATE TABLE %s (k int, v %s)", table, c.column))
 			c.field.Name = "v"
 			fields := []record.Field{{Name: "k", Type: record.Int64}, c.field}
-			b := record.NewBatch(2)
+			b := record.NewBatch(record.Schema{Fields: fields})
 			for i, add := range c.cells {
 				b.StartRow(record.Origin{Source: table, Line: int64(i + 1)}, []byte(fmt.Sprint(i)))
 				b.AppendInt64(int64(i))

@@ -2,6 +2,9 @@ package wire
 
 import (
 	"fmt"
+	"runtime"
+	"sync"
+	"unsafe"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/encoding"
@@ -14,9 +17,10 @@ import (
 )
 
 // batchCodec is gRPC's protobuf codec with one difference: the rows of a
-// batch (pb.Batch.Body, megabytes) are not copied into the outgoing
+// batch (pb.Batch.Arrow, megabytes) are not copied into the outgoing
 // message, nor out of the incoming one. On the way out they are handed to
-// gRPC as a buffer of their own; on the way in, the message is gathered
+// gRPC as buffers of their own, the batch's columns themselves (see
+// outgoing); on the way in, the message is gathered
 // into one buffer of ours (gRPC's Materialize copies its frames there once)
 // and the batch aliases it. Every other message, and every other field,
 // goes through the standard protobuf code.
@@ -44,26 +48,94 @@ func (batchCodec) Marshal(v any) (mem.BufferSlice, error) {
 		return standard().Marshal(v)
 	}
 	batch := bc.GetBatch()
+	arrow := mem.BufferSlice{mem.SliceBuffer(batch.Arrow)}
+	size := len(batch.Arrow)
+	if p, ok := outgoing.LoadAndDelete(uintptr(unsafe.Pointer(batch))); ok {
+		ap := p.(*arrowParts)
+		arrow, size = make(mem.BufferSlice, len(ap.parts)), ap.size
+		for i, part := range ap.parts {
+			arrow[i] = mem.SliceBuffer(part)
+		}
+		ap.parts = nil // the cleanup keeps ap until m is garbage: not the columns too
+	}
 	field := batchField(m)
 	refl := m.ProtoReflect()
 	fd := refl.Descriptor().Fields().ByNumber(field)
-	// Marshal everything but the batch, then append the batch field by
-	// hand, leaving the body as a separate buffer.
+	// Marshal everything but the batch, then put the batch field in front
+	// by hand, leaving the Arrow stream as a separate buffer. In front, the
+	// receiver finds where the stream starts in the first bytes.
 	refl.Clear(fd)
 	rest, err := proto.Marshal(m)
 	refl.Set(fd, protoreflect.ValueOfMessage(batch.ProtoReflect()))
 	if err != nil {
 		return nil, err
 	}
-	inner := protowire.SizeTag(1) + protowire.SizeBytes(len(batch.Head)) + protowire.SizeTag(2) + protowire.SizeVarint(uint64(len(batch.Body))) + len(batch.Body)
-	out := rest
-	out = protowire.AppendTag(out, field, protowire.BytesType)
-	out = protowire.AppendVarint(out, uint64(inner))
-	out = protowire.AppendTag(out, 1, protowire.BytesType)
-	out = protowire.AppendBytes(out, batch.Head)
-	out = protowire.AppendTag(out, 2, protowire.BytesType)
-	out = protowire.AppendVarint(out, uint64(len(batch.Body)))
-	return mem.BufferSlice{mem.SliceBuffer(out), mem.SliceBuffer(batch.Body)}, nil
+	inner := protowire.SizeTag(1) + protowire.SizeVarint(uint64(size)) + size
+	var head []byte
+	head = protowire.AppendTag(head, field, protowire.BytesType)
+	head = protowire.AppendVarint(head, uint64(inner))
+	head = protowire.AppendTag(head, 1, protowire.BytesType)
+	head = protowire.AppendVarint(head, uint64(size))
+	out := append(mem.BufferSlice{mem.SliceBuffer(head)}, arrow...)
+	return append(out, mem.SliceBuffer(rest)), nil
+}
+
+// outgoing holds the Arrow streams of batches on their way out in pieces
+// that alias the batches' columns (record.Batch.ArrowParts), keyed by the
+// address of their pb.Batch, so that Marshal hands them to gRPC without
+// joining them. Marshal takes the entry (gRPC marshals a message once, also
+// when it retries), so that the columns live on only as long as gRPC needs
+// them; an entry never marshalled goes when its pb.Batch becomes garbage. Such a
+// pb.Batch's Arrow field holds only the first piece: marshalled by any
+// other codec, the stream would be refused as truncated, never misread.
+var outgoing sync.Map // uintptr -> *arrowParts
+
+type arrowParts struct {
+	parts [][]byte
+	size  int
+}
+
+// attachParts attaches the pieces of m's Arrow stream, size bytes in all.
+func attachParts(m *pb.Batch, parts [][]byte, size int) {
+	ap := &arrowParts{parts: parts, size: size}
+	key := uintptr(unsafe.Pointer(m))
+	outgoing.Store(key, ap)
+	runtime.AddCleanup(m, func(ap *arrowParts) { outgoing.CompareAndDelete(key, ap) }, ap)
+}
+
+// materialize gathers data into one buffer of ours, placed so that a batch
+// field's Arrow stream at the front of the message starts 8-byte aligned,
+// as Arrow's buffers are within the stream (record.UnmarshalArrow copies a
+// stream that is not).
+func materialize(data mem.BufferSlice, field protowire.Number) []byte {
+	if len(data) == 0 {
+		return nil
+	}
+	first := data[0].ReadOnlyData()
+	at := 0
+	num, typ, n := protowire.ConsumeTag(first)
+	if n < 0 || num != field || typ != protowire.BytesType {
+		return data.Materialize()
+	}
+	at += n
+	if _, n = protowire.ConsumeVarint(first[at:]); n < 0 {
+		return data.Materialize()
+	}
+	at += n
+	if num, typ, n = protowire.ConsumeTag(first[at:]); n < 0 || num != 1 || typ != protowire.BytesType {
+		return data.Materialize()
+	}
+	at += n
+	if _, n = protowire.ConsumeVarint(first[at:]); n < 0 {
+		return data.Materialize()
+	}
+	at += n
+	size := data.Len()
+	buf := make([]byte, size+7)
+	shift := int(-(uintptr(unsafe.Pointer(&buf[0])) + uintptr(at)) & 7)
+	buf = buf[shift : shift+size]
+	data.CopyTo(buf)
+	return buf
 }
 
 func (batchCodec) Unmarshal(data mem.BufferSlice, v any) error {
@@ -71,8 +143,8 @@ func (batchCodec) Unmarshal(data mem.BufferSlice, v any) error {
 	if !ok {
 		return standard().Unmarshal(data, v)
 	}
-	buf := data.Materialize() // ours: the batch may alias it
 	field := batchField(m)
+	buf := materialize(data, field) // ours: the batch may alias it
 	var rest []byte
 	var batch *pb.Batch
 	for p := buf; len(p) > 0; {
@@ -109,7 +181,7 @@ func (batchCodec) Unmarshal(data mem.BufferSlice, v any) error {
 	return nil
 }
 
-// parseBatch reads a pb.Batch whose head and body alias p.
+// parseBatch reads a pb.Batch whose Arrow stream aliases p.
 func parseBatch(p []byte) (*pb.Batch, error) {
 	b := &pb.Batch{}
 	for len(p) > 0 {
@@ -130,11 +202,8 @@ func parseBatch(p []byte) (*pb.Batch, error) {
 		if l < 0 {
 			return nil, fmt.Errorf("batch codec: %w", protowire.ParseError(l))
 		}
-		switch num {
-		case 1:
-			b.Head = v
-		case 2:
-			b.Body = v
+		if num == 1 {
+			b.Arrow = v
 		}
 		p = p[l:]
 	}

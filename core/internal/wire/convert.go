@@ -67,27 +67,35 @@ func RejectsFromPB(rs []*pb.Reject) []record.Reject {
 	return out
 }
 
-// EncodeBatch encodes b for the wire without copying its rows; a nil
-// batch is nil.
+// EncodeBatch encodes b for the wire as an Arrow IPC stream without
+// copying its columns: the pieces of the stream are attached for the codec
+// to send as they are (see attachParts). A batch decoded and not changed
+// since goes on as the bytes it came in, so the engine forwards batches
+// without decoding them. A nil batch is nil.
 func EncodeBatch(b *record.Batch) (*pb.Batch, error) {
 	if b == nil {
 		return nil, nil
 	}
-	head, body, err := b.Parts()
+	parts, size, err := b.ArrowParts()
 	if err != nil {
 		return nil, err
 	}
-	return &pb.Batch{Head: head, Body: body}, nil
+	m := &pb.Batch{Arrow: parts[0]}
+	if len(parts) > 1 {
+		attachParts(m, parts, size)
+	}
+	return m, nil
 }
 
-// DecodeBatch decodes a batch from the wire without indexing its rows;
-// check makes it index and validate them, for a side that reads cells.
+// DecodeBatch decodes a batch from the wire, reading only the headers of
+// its Arrow messages; check makes it validate the cells, for a side that
+// reads them.
 func DecodeBatch(m *pb.Batch, check bool) (*record.Batch, error) {
-	if m == nil || len(m.Head) == 0 {
-		return record.NewBatch(0), nil
+	if m == nil || len(m.Arrow) == 0 {
+		return record.NewBatch(record.Schema{}), nil
 	}
-	b := &record.Batch{}
-	if err := b.UnmarshalParts(m.Head, m.Body); err != nil {
+	b, err := record.UnmarshalArrow(m.Arrow)
+	if err != nil {
 		return nil, err
 	}
 	if check {

@@ -452,12 +452,16 @@ func (x *Reject) GetReason() []byte {
 	return nil
 }
 
-// Batch is a record.Batch in its encoding: a small head (counts, source
-// names) and the rows, so that neither side copies the rows to join them.
+// Batch is a batch of rows as an Apache Arrow IPC stream: one schema
+// message, one dictionary batch (for the _etl_source column), one record
+// batch, uncompressed. The columns are the schema's fields in order, then
+// the reserved columns _etl_source (dictionary<int32, utf8>), _etl_line
+// (int64) and _etl_raw (binary); the type mapping is documented in
+// core/record (arrow.go). The engine forwards the bytes as they are.
 type Batch struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Head          []byte                 `protobuf:"bytes,1,opt,name=head,proto3" json:"head,omitempty"`
-	Body          []byte                 `protobuf:"bytes,2,opt,name=body,proto3" json:"body,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The Arrow IPC stream.
+	Arrow         []byte `protobuf:"bytes,1,opt,name=arrow,proto3" json:"arrow,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -492,16 +496,9 @@ func (*Batch) Descriptor() ([]byte, []int) {
 	return file_plugin_proto_rawDescGZIP(), []int{5}
 }
 
-func (x *Batch) GetHead() []byte {
+func (x *Batch) GetArrow() []byte {
 	if x != nil {
-		return x.Head
-	}
-	return nil
-}
-
-func (x *Batch) GetBody() []byte {
-	if x != nil {
-		return x.Body
+		return x.Arrow
 	}
 	return nil
 }
@@ -1722,10 +1719,9 @@ const file_plugin_proto_rawDesc = "" +
 	"\x03raw\x18\x03 \x01(\fR\x03raw\x12\x1d\n" +
 	"\n" +
 	"error_type\x18\x04 \x01(\tR\terrorType\x12\x16\n" +
-	"\x06reason\x18\x05 \x01(\fR\x06reason\"/\n" +
-	"\x05Batch\x12\x12\n" +
-	"\x04head\x18\x01 \x01(\fR\x04head\x12\x12\n" +
-	"\x04body\x18\x02 \x01(\fR\x04body\"Q\n" +
+	"\x06reason\x18\x05 \x01(\fR\x06reason\"\x1d\n" +
+	"\x05Batch\x12\x14\n" +
+	"\x05arrow\x18\x01 \x01(\fR\x05arrow\"Q\n" +
 	"\vConfigError\x12\x12\n" +
 	"\x04path\x18\x01 \x01(\tR\x04path\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12\x14\n" +

@@ -82,7 +82,7 @@ func withOrigins(rows []Row, base int) []Row {
 // newBatch builds a batch of rows with schema's columns. It is the only
 // place the suite builds batches.
 func newBatch(schema record.Schema, rows []Row) (*record.Batch, error) {
-	b := record.NewBatch(len(schema.Fields))
+	b := record.NewBatch(schema)
 	for i, r := range rows {
 		if len(r.Cells) != len(schema.Fields) {
 			return nil, fmt.Errorf("row %d has %d cells, the schema %d fields", i, len(r.Cells), len(schema.Fields))

@@ -125,7 +125,7 @@ func (s *fakeSource) Open(_ context.Context, positions []record.Position) error 
 func (s *fakeSource) Read(_ context.Context, req plugin.ReadRequest) (plugin.ReadResult, error) {
 	s.log.mu.Lock()
 	defer s.log.mu.Unlock()
-	res := plugin.ReadResult{Batch: record.NewBatch(1)}
+	res := plugin.ReadResult{Batch: record.NewBatch(transformSchema)}
 	items := 0
 	for i, part := range s.log.parts {
 		for s.next[i] < len(part) && (items < req.MaxRows || s.ignoreMaxRows) {
@@ -205,7 +205,7 @@ func (f *fakeTransform) Configure(_ context.Context, cfg plugin.Config, in recor
 
 func (f *fakeTransform) Process(_ context.Context, b *record.Batch) (*record.Batch, []record.Reject, error) {
 	f.calls++
-	out := record.NewBatch(1)
+	out := record.NewBatch(transformSchema)
 	var rejects []record.Reject
 	if b.Len() == 0 && f.emptyRejects {
 		rejects = append(rejects, record.Reject{Origin: record.Origin{Source: "nowhere"}, ErrorType: "EMPTY", Reason: "empty"})

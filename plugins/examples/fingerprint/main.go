@@ -46,6 +46,7 @@ func defaultConfig() config { return config{Column: "row_fingerprint"} }
 type fingerprint struct {
 	cfg  config
 	cols int
+	out  record.Schema
 }
 
 var columnRE = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
@@ -65,13 +66,13 @@ func (f *fingerprint) Configure(_ context.Context, cfg plugin.Config, in record.
 		return record.Schema{}, err
 	}
 	f.cols = len(in.Fields)
-	out := record.Schema{Fields: append(append([]record.Field(nil), in.Fields...), record.Field{Name: f.cfg.Column, Type: record.String})}
-	return out, nil
+	f.out = record.Schema{Fields: append(append([]record.Field(nil), in.Fields...), record.Field{Name: f.cfg.Column, Type: record.String})}
+	return f.out, nil
 }
 
 // Process copies each row and appends its fingerprint.
 func (f *fingerprint) Process(_ context.Context, b *record.Batch) (*record.Batch, []record.Reject, error) {
-	out := record.NewBatch(f.cols + 1)
+	out := record.NewBatch(f.out)
 	out.Grow(b.Len(), b.Size()+b.Len()*17)
 	var sum [8]byte
 	var hexed [16]byte
