@@ -147,18 +147,7 @@ sink:
 	if code, _, stderr := etl(t, "run", cfg, "--once", "--plugin-dir", bin, "--metrics-addr", ""); code != 0 {
 		t.Fatalf("etl run exited %d:\n%s", code, stderr)
 	}
-	var got []string
-	rows, err := conn.Query(context.Background(), `SELECT id::text || '=' || name FROM names ORDER BY id`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, s)
-	}
+	got := queryLines(t, conn, `SELECT id::text || '=' || name FROM names ORDER BY id`)
 	if strings.Join(got, " ") != "1=MUG 3=LAMP" {
 		t.Errorf("names: %q, want 1=MUG 3=LAMP", got)
 	}
