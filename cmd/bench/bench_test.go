@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -57,6 +58,13 @@ func TestRSSSamplerSeesSelfAndChildren(t *testing.T) {
 		t.Skipf("skipped: cannot start sleep: %v", err)
 	}
 	defer func() { child.Process.Kill(); child.Wait() }()
+	// On a loaded machine the child may not have become sleep yet.
+	comm := fmt.Sprintf("/proc/%d/comm", child.Process.Pid)
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if b, err := os.ReadFile(comm); err == nil && strings.TrimSpace(string(b)) == "sleep" {
+			break
+		}
+	}
 	s := startRSS(os.Getpid(), 10*time.Millisecond)
 	time.Sleep(50 * time.Millisecond)
 	peaks := s.Stop()
