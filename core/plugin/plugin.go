@@ -55,6 +55,33 @@ type ReadResult struct {
 	// Backlog, when the source can tell, is what still waits to be read
 	// after this batch. Nil means unknown; it feeds etl's backlog metrics.
 	Backlog *Backlog
+	// Assigned names partitions the source was given since its last Read
+	// (e.g. by a consumer group's rebalance). Only a Rebalancer sets it.
+	// The source reads nothing of them until the engine calls Assign with
+	// their committed positions.
+	Assigned []string
+	// Revoked names partitions being taken from the source. Only a
+	// Rebalancer sets it. This batch may still hold input of them; later
+	// ones must not. The source holds on to them until the engine calls
+	// Release, once every batch of theirs is committed.
+	Revoked []string
+}
+
+// Rebalancer is an optional interface of a Source whose partitions are
+// assigned and revoked while it runs, as a Kafka consumer group's are.
+// Several etl processes may then run one pipeline, each owning the
+// partitions it was assigned. The engine calls these between Reads, never
+// concurrently with them.
+type Rebalancer interface {
+	// Assign answers a ReadResult's Assigned: positions are the committed
+	// positions of those partitions that have one, read from the sink just
+	// now; the others start where the source's settings say (e.g. the
+	// earliest offset). The source starts reading them after Assign.
+	Assign(ctx context.Context, partitions []string, positions []record.Position) error
+	// Release answers a ReadResult's Revoked: every batch of those
+	// partitions that the engine had is committed and acknowledged, or the
+	// run is ending without it; the source may let them go now.
+	Release(ctx context.Context, partitions []string) error
 }
 
 // Backlog is what a source has waiting to be read.
@@ -71,6 +98,16 @@ type Backlog struct {
 	// place (e.g. files without read permission). `etl run --once` fails
 	// naming them when they are left at its end.
 	Unreadable []string
+	// Lag, when the source can tell, is how far each partition's input
+	// reaches beyond the position read (Kafka: messages behind the high
+	// watermark), for metrics and `etl status`.
+	Lag []PartitionLag
+}
+
+// PartitionLag is how many messages of one partition wait to be read.
+type PartitionLag struct {
+	Partition string
+	Messages  int64
 }
 
 // BacklogReporter is an optional interface of a Source, for `etl status`:
