@@ -362,6 +362,13 @@ func Run(ctx context.Context, p Pipeline, opts Options, stop <-chan struct{}, st
 	}
 	stats.lastBatchID.Store(cp.BatchID)
 	log.Info("resuming", "last_batch_id", cp.BatchID, "partitions", len(cp.Positions))
+	// The reader reads the checkpoint again when partitions are assigned,
+	// while the first writer may be writing: calls on one sink instance
+	// are never concurrent.
+	p.Sink.Plugin = &lockedSink{Sink: p.Sink.Plugin}
+	ids := &batchIDs{}
+	ids.raise(cp.BatchID)
+	rb := &rebalance{sink: p.Sink, opts: opts, out: out, ids: ids, held: map[string]int{}}
 	if err := p.Source.Plugin.Open(ctx, cp.Positions); err != nil {
 		return p.Source.err("open", err)
 	}
@@ -402,7 +409,7 @@ func Run(ctx context.Context, p Pipeline, opts Options, stop <-chan struct{}, st
 	go func() {
 		defer wg.Done()
 		defer close(read)
-		left, err := readLoop(readCtx, p.Source, opts, read, acks, stats)
+		left, err := readLoop(readCtx, p.Source, opts, rb, read, acks, stats)
 		readerAcks = left
 		if err != nil && readCtx.Err() == nil {
 			fail(err)
@@ -415,7 +422,7 @@ func Run(ctx context.Context, p Pipeline, opts Options, stop <-chan struct{}, st
 			fail(err)
 		}
 	}()
-	writeLoop(ctx, fail, writers, opts, out, cp.BatchID, transformed, acks, stats)
+	writeLoop(ctx, fail, writers, opts, out, ids, transformed, acks, stats)
 	wg.Wait()
 	close(acks)
 	if context.Cause(ctx) == errStoppedInOutage {
@@ -485,12 +492,14 @@ func withDefaults(o Options) Options {
 
 // readLoop reads batches until ctx ends or, with opts.Once, the source has
 // caught up. Acks of committed batches are passed to the source between
-// reads, so that the source is never called concurrently.
-func readLoop(ctx context.Context, src Step[plugin.Source], opts Options, out chan<- *item, acks <-chan []record.Position, stats *Stats) (left []record.Position, err error) {
+// reads, so that the source is never called concurrently. Partitions the
+// source says were assigned or revoked are answered between reads too
+// (see rebalance).
+func readLoop(ctx context.Context, src Step[plugin.Source], opts Options, rb *rebalance, out chan<- *item, acks <-chan []record.Position, stats *Stats) (left []record.Position, err error) {
 	req := plugin.ReadRequest{MaxRows: opts.BatchMaxRows, MaxBytes: opts.BatchMaxBytes, MaxWaitMillis: opts.BatchMaxWait.Milliseconds()}
 	var pending [][]record.Position
 	for {
-		pending = append(pending, drainPositions(acks))
+		pending = rb.drain(acks, pending)
 		if ps := merge(pending); len(ps) > 0 {
 			if err := src.Plugin.Ack(ctx, ps); err != nil {
 				return nil, src.err("acknowledge committed positions", err)
@@ -520,12 +529,26 @@ func readLoop(ctx context.Context, src Step[plugin.Source], opts Options, out ch
 			select {
 			case out <- it:
 				sent = true
+				rb.hold(it.positions)
 			case ps := <-acks:
-				pending = append(pending, ps)
+				pending = rb.took(ps, pending)
 			case <-ctx.Done():
 				// Stopping: the batch is dropped, read again next run.
 				stats.dropped(start)
 				return merge(pending), nil
+			}
+		}
+		if len(res.Revoked) > 0 {
+			if pending, err = rb.release(ctx, src, res.Revoked, acks, pending); err != nil || ctx.Err() != nil {
+				return merge(pending), err
+			}
+		}
+		if len(res.Assigned) > 0 {
+			if err := rb.assign(ctx, src, res.Assigned); err != nil {
+				if ctx.Err() != nil {
+					return merge(pending), nil
+				}
+				return merge(pending), err
 			}
 		}
 		if opts.Once && res.CaughtUp {
@@ -569,7 +592,7 @@ func transformLoop(ctx context.Context, ts []Step[plugin.Transform], in <-chan *
 // A writer that fails calls fail, which must cancel ctx: the run ends, and
 // no later batch is written (it could move a partition past the failed
 // one). writeLoop returns once every writer has stopped.
-func writeLoop(ctx context.Context, fail func(error), sinks []Step[plugin.Sink], opts Options, out *outage, lastID int64, in <-chan *item, acks chan<- []record.Position, stats *Stats) {
+func writeLoop(ctx context.Context, fail func(error), sinks []Step[plugin.Sink], opts Options, out *outage, ids *batchIDs, in <-chan *item, acks chan<- []record.Position, stats *Stats) {
 	const queued = 1 // batches waiting for each writer, besides the one it writes
 	queues := make([]chan *job, len(sinks))
 	finished := make(chan *job, len(sinks)*(queued+1))
@@ -591,7 +614,6 @@ func writeLoop(ctx context.Context, fail func(error), sinks []Step[plugin.Sink],
 	}
 
 	d := dispatcher{load: make([]int, len(sinks)), owner: map[string]*owned{}}
-	id := lastID
 	func() {
 		for {
 			var it *item
@@ -604,8 +626,7 @@ func writeLoop(ctx context.Context, fail func(error), sinks []Step[plugin.Sink],
 			case <-ctx.Done():
 				return
 			}
-			id++
-			j := &job{it: it, id: id}
+			j := &job{it: it, id: ids.next()}
 			for {
 				w, ok := d.place(it.positions)
 				if ok && d.load[w] <= queued {
@@ -740,22 +761,6 @@ func commit(ctx context.Context, sink Step[plugin.Sink], opts Options, out *outa
 		}
 	}
 	return nil
-}
-
-// drainPositions takes every pending ack without waiting and merges them.
-func drainPositions(acks <-chan []record.Position) []record.Position {
-	var batches [][]record.Position
-	for {
-		select {
-		case ps, ok := <-acks:
-			if !ok {
-				return merge(batches)
-			}
-			batches = append(batches, ps)
-		default:
-			return merge(batches)
-		}
-	}
 }
 
 // mergePositions takes every ack left in a closed channel.

@@ -88,7 +88,7 @@ func TestWritersKeepEachPartitionInOrder(t *testing.T) {
 			close(in)
 			acks := make(chan []record.Position, batches)
 			var failed error
-			writeLoop(context.Background(), func(err error) { failed = err }, sinks, withDefaults(Options{}), newOutage(slog.New(slog.DiscardHandler), &Stats{}, func() {}), lastID, in, acks, &Stats{})
+			writeLoop(context.Background(), func(err error) { failed = err }, sinks, withDefaults(Options{}), newOutage(slog.New(slog.DiscardHandler), &Stats{}, func() {}), idsFrom(lastID), in, acks, &Stats{})
 			if failed != nil {
 				t.Fatal(failed)
 			}
@@ -229,4 +229,11 @@ func TestWriterFailureEndsTheRun(t *testing.T) {
 			}
 		})
 	}
+}
+
+// idsFrom hands out batch ids after last.
+func idsFrom(last int64) *batchIDs {
+	ids := &batchIDs{}
+	ids.raise(last)
+	return ids
 }

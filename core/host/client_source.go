@@ -50,7 +50,20 @@ func (c *sourceClient) Read(ctx context.Context, req plugin.ReadRequest) (plugin
 	if err != nil {
 		return plugin.ReadResult{}, err
 	}
-	return plugin.ReadResult{Batch: b, Rejects: wire.RejectsFromPB(r.Rejects), Positions: wire.PositionsFromPB(r.Positions), CaughtUp: r.CaughtUp, Backlog: backlogFromPB(r.Backlog)}, nil
+	return plugin.ReadResult{Batch: b, Rejects: wire.RejectsFromPB(r.Rejects), Positions: wire.PositionsFromPB(r.Positions), CaughtUp: r.CaughtUp, Backlog: backlogFromPB(r.Backlog),
+		Assigned: r.Assigned, Revoked: r.Revoked}, nil
+}
+
+// Assign starts the partitions a Read named as assigned at positions.
+func (c *sourceClient) Assign(ctx context.Context, partitions []string, positions []record.Position) error {
+	_, err := c.c.Assign(ctx, &pb.AssignRequest{Partitions: partitions, Positions: wire.PositionsToPB(positions)})
+	return wire.UnwrapStatus(err)
+}
+
+// Release lets the source go of the partitions a Read named as revoked.
+func (c *sourceClient) Release(ctx context.Context, partitions []string) error {
+	_, err := c.c.Release(ctx, &pb.ReleaseRequest{Partitions: partitions})
+	return wire.UnwrapStatus(err)
 }
 
 // Backlog asks the plugin what waits after positions; a plugin without
@@ -80,6 +93,9 @@ func backlogFromPB(b *pb.Backlog) *plugin.Backlog {
 	out := &plugin.Backlog{Partitions: b.Partitions, Bytes: b.Bytes, Quarantined: b.Quarantined}
 	for _, u := range b.Unreadable {
 		out.Unreadable = append(out.Unreadable, string(u))
+	}
+	for _, l := range b.Lag {
+		out.Lag = append(out.Lag, plugin.PartitionLag{Partition: l.Partition, Messages: l.Messages})
 	}
 	return out
 }

@@ -52,7 +52,24 @@ func (s *sourceServer) Read(ctx context.Context, req *pb.ReadRequest) (*pb.ReadR
 	if err != nil {
 		return nil, wire.StatusOf(err)
 	}
-	return &pb.ReadResponse{Batch: data, Rejects: wire.RejectsToPB(res.Rejects), Positions: wire.PositionsToPB(res.Positions), CaughtUp: res.CaughtUp, Backlog: backlogToPB(res.Backlog)}, nil
+	return &pb.ReadResponse{Batch: data, Rejects: wire.RejectsToPB(res.Rejects), Positions: wire.PositionsToPB(res.Positions), CaughtUp: res.CaughtUp, Backlog: backlogToPB(res.Backlog),
+		Assigned: res.Assigned, Revoked: res.Revoked}, nil
+}
+
+func (s *sourceServer) Assign(ctx context.Context, req *pb.AssignRequest) (*pb.Empty, error) {
+	r, ok := s.impl.(Rebalancer)
+	if !ok {
+		return nil, status.Error(codes.Unimplemented, "the source has no partitions that come and go")
+	}
+	return &pb.Empty{}, wire.StatusOf(r.Assign(ctx, req.Partitions, wire.PositionsFromPB(req.Positions)))
+}
+
+func (s *sourceServer) Release(ctx context.Context, req *pb.ReleaseRequest) (*pb.Empty, error) {
+	r, ok := s.impl.(Rebalancer)
+	if !ok {
+		return nil, status.Error(codes.Unimplemented, "the source has no partitions that come and go")
+	}
+	return &pb.Empty{}, wire.StatusOf(r.Release(ctx, req.Partitions))
 }
 
 func (s *sourceServer) Backlog(ctx context.Context, req *pb.BacklogRequest) (*pb.Backlog, error) {
@@ -74,6 +91,9 @@ func backlogToPB(b *Backlog) *pb.Backlog {
 	out := &pb.Backlog{Partitions: b.Partitions, Bytes: b.Bytes, Quarantined: b.Quarantined}
 	for _, u := range b.Unreadable {
 		out.Unreadable = append(out.Unreadable, []byte(u))
+	}
+	for _, l := range b.Lag {
+		out.Lag = append(out.Lag, &pb.PartitionLag{Partition: l.Partition, Messages: l.Messages})
 	}
 	return out
 }

@@ -1080,7 +1080,17 @@ type ReadResponse struct {
 	CaughtUp bool `protobuf:"varint,4,opt,name=caught_up,json=caughtUp,proto3" json:"caught_up,omitempty"`
 	// What still waits to be read after this batch; unset when the source
 	// cannot tell.
-	Backlog       *Backlog `protobuf:"bytes,5,opt,name=backlog,proto3" json:"backlog,omitempty"`
+	Backlog *Backlog `protobuf:"bytes,5,opt,name=backlog,proto3" json:"backlog,omitempty"`
+	// Partitions given to the source since its last Read (a consumer
+	// group's rebalance). The source reads nothing of them until the engine
+	// answers with Assign, which carries their committed positions. Only a
+	// source that implements Assign and Release sets it.
+	Assigned []string `protobuf:"bytes,6,rep,name=assigned,proto3" json:"assigned,omitempty"`
+	// Partitions being taken from the source. This batch may still hold
+	// input of them, later ones must not. The source holds on to them until
+	// the engine answers with Release, once every batch of theirs it had is
+	// committed. Only a source that implements Assign and Release sets it.
+	Revoked       []string `protobuf:"bytes,7,rep,name=revoked,proto3" json:"revoked,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1150,6 +1160,20 @@ func (x *ReadResponse) GetBacklog() *Backlog {
 	return nil
 }
 
+func (x *ReadResponse) GetAssigned() []string {
+	if x != nil {
+		return x.Assigned
+	}
+	return nil
+}
+
+func (x *ReadResponse) GetRevoked() []string {
+	if x != nil {
+		return x.Revoked
+	}
+	return nil
+}
+
 // Backlog is what a source has waiting to be read: partitions (e.g. files)
 // and bytes.
 type Backlog struct {
@@ -1164,7 +1188,10 @@ type Backlog struct {
 	Quarantined int64 `protobuf:"varint,3,opt,name=quarantined,proto3" json:"quarantined,omitempty"`
 	// Inputs the source cannot read now and left in place, e.g. files
 	// without read permission; bytes, since file names need not be UTF-8.
-	Unreadable    [][]byte `protobuf:"bytes,4,rep,name=unreadable,proto3" json:"unreadable,omitempty"`
+	Unreadable [][]byte `protobuf:"bytes,4,rep,name=unreadable,proto3" json:"unreadable,omitempty"`
+	// How far each partition's input reaches beyond the position read, when
+	// the source can tell (Kafka: messages behind the high watermark).
+	Lag           []*PartitionLag `protobuf:"bytes,5,rep,name=lag,proto3" json:"lag,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1227,6 +1254,170 @@ func (x *Backlog) GetUnreadable() [][]byte {
 	return nil
 }
 
+func (x *Backlog) GetLag() []*PartitionLag {
+	if x != nil {
+		return x.Lag
+	}
+	return nil
+}
+
+// PartitionLag is how many messages of one partition wait to be read.
+type PartitionLag struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Partition     string                 `protobuf:"bytes,1,opt,name=partition,proto3" json:"partition,omitempty"`
+	Messages      int64                  `protobuf:"varint,2,opt,name=messages,proto3" json:"messages,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PartitionLag) Reset() {
+	*x = PartitionLag{}
+	mi := &file_plugin_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PartitionLag) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PartitionLag) ProtoMessage() {}
+
+func (x *PartitionLag) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PartitionLag.ProtoReflect.Descriptor instead.
+func (*PartitionLag) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *PartitionLag) GetPartition() string {
+	if x != nil {
+		return x.Partition
+	}
+	return ""
+}
+
+func (x *PartitionLag) GetMessages() int64 {
+	if x != nil {
+		return x.Messages
+	}
+	return 0
+}
+
+// AssignRequest answers a ReadResponse's assigned partitions.
+type AssignRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The partitions assigned, as the ReadResponse named them.
+	Partitions []string `protobuf:"bytes,1,rep,name=partitions,proto3" json:"partitions,omitempty"`
+	// The committed positions of those of them that have one, read from the
+	// sink just now; the others start where the source's settings say.
+	Positions     []*Position `protobuf:"bytes,2,rep,name=positions,proto3" json:"positions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AssignRequest) Reset() {
+	*x = AssignRequest{}
+	mi := &file_plugin_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AssignRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AssignRequest) ProtoMessage() {}
+
+func (x *AssignRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AssignRequest.ProtoReflect.Descriptor instead.
+func (*AssignRequest) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *AssignRequest) GetPartitions() []string {
+	if x != nil {
+		return x.Partitions
+	}
+	return nil
+}
+
+func (x *AssignRequest) GetPositions() []*Position {
+	if x != nil {
+		return x.Positions
+	}
+	return nil
+}
+
+// ReleaseRequest answers a ReadResponse's revoked partitions.
+type ReleaseRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Every batch of these partitions that the engine had is committed and
+	// acknowledged (or the run is ending without it): the source may let
+	// them go.
+	Partitions    []string `protobuf:"bytes,1,rep,name=partitions,proto3" json:"partitions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReleaseRequest) Reset() {
+	*x = ReleaseRequest{}
+	mi := &file_plugin_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReleaseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReleaseRequest) ProtoMessage() {}
+
+func (x *ReleaseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReleaseRequest.ProtoReflect.Descriptor instead.
+func (*ReleaseRequest) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *ReleaseRequest) GetPartitions() []string {
+	if x != nil {
+		return x.Partitions
+	}
+	return nil
+}
+
 // BacklogRequest asks a source what waits to be read.
 type BacklogRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1238,7 +1429,7 @@ type BacklogRequest struct {
 
 func (x *BacklogRequest) Reset() {
 	*x = BacklogRequest{}
-	mi := &file_plugin_proto_msgTypes[16]
+	mi := &file_plugin_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1250,7 +1441,7 @@ func (x *BacklogRequest) String() string {
 func (*BacklogRequest) ProtoMessage() {}
 
 func (x *BacklogRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[16]
+	mi := &file_plugin_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1263,7 +1454,7 @@ func (x *BacklogRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BacklogRequest.ProtoReflect.Descriptor instead.
 func (*BacklogRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{16}
+	return file_plugin_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *BacklogRequest) GetPositions() []*Position {
@@ -1286,7 +1477,7 @@ type AckRequest struct {
 
 func (x *AckRequest) Reset() {
 	*x = AckRequest{}
-	mi := &file_plugin_proto_msgTypes[17]
+	mi := &file_plugin_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1298,7 +1489,7 @@ func (x *AckRequest) String() string {
 func (*AckRequest) ProtoMessage() {}
 
 func (x *AckRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[17]
+	mi := &file_plugin_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1311,7 +1502,7 @@ func (x *AckRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AckRequest.ProtoReflect.Descriptor instead.
 func (*AckRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{17}
+	return file_plugin_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *AckRequest) GetPositions() []*Position {
@@ -1332,7 +1523,7 @@ type ProcessRequest struct {
 
 func (x *ProcessRequest) Reset() {
 	*x = ProcessRequest{}
-	mi := &file_plugin_proto_msgTypes[18]
+	mi := &file_plugin_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1344,7 +1535,7 @@ func (x *ProcessRequest) String() string {
 func (*ProcessRequest) ProtoMessage() {}
 
 func (x *ProcessRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[18]
+	mi := &file_plugin_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1357,7 +1548,7 @@ func (x *ProcessRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProcessRequest.ProtoReflect.Descriptor instead.
 func (*ProcessRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{18}
+	return file_plugin_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ProcessRequest) GetBatch() *Batch {
@@ -1383,7 +1574,7 @@ type ProcessResponse struct {
 
 func (x *ProcessResponse) Reset() {
 	*x = ProcessResponse{}
-	mi := &file_plugin_proto_msgTypes[19]
+	mi := &file_plugin_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1395,7 +1586,7 @@ func (x *ProcessResponse) String() string {
 func (*ProcessResponse) ProtoMessage() {}
 
 func (x *ProcessResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[19]
+	mi := &file_plugin_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1408,7 +1599,7 @@ func (x *ProcessResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProcessResponse.ProtoReflect.Descriptor instead.
 func (*ProcessResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{19}
+	return file_plugin_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ProcessResponse) GetBatch() *Batch {
@@ -1439,7 +1630,7 @@ type CheckpointResponse struct {
 
 func (x *CheckpointResponse) Reset() {
 	*x = CheckpointResponse{}
-	mi := &file_plugin_proto_msgTypes[20]
+	mi := &file_plugin_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1451,7 +1642,7 @@ func (x *CheckpointResponse) String() string {
 func (*CheckpointResponse) ProtoMessage() {}
 
 func (x *CheckpointResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[20]
+	mi := &file_plugin_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1464,7 +1655,7 @@ func (x *CheckpointResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckpointResponse.ProtoReflect.Descriptor instead.
 func (*CheckpointResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{20}
+	return file_plugin_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *CheckpointResponse) GetBatchId() int64 {
@@ -1494,7 +1685,7 @@ type RejectCount struct {
 
 func (x *RejectCount) Reset() {
 	*x = RejectCount{}
-	mi := &file_plugin_proto_msgTypes[21]
+	mi := &file_plugin_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1506,7 +1697,7 @@ func (x *RejectCount) String() string {
 func (*RejectCount) ProtoMessage() {}
 
 func (x *RejectCount) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[21]
+	mi := &file_plugin_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1519,7 +1710,7 @@ func (x *RejectCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RejectCount.ProtoReflect.Descriptor instead.
 func (*RejectCount) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{21}
+	return file_plugin_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *RejectCount) GetErrorType() string {
@@ -1556,7 +1747,7 @@ type StatusResponse struct {
 
 func (x *StatusResponse) Reset() {
 	*x = StatusResponse{}
-	mi := &file_plugin_proto_msgTypes[22]
+	mi := &file_plugin_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1568,7 +1759,7 @@ func (x *StatusResponse) String() string {
 func (*StatusResponse) ProtoMessage() {}
 
 func (x *StatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[22]
+	mi := &file_plugin_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1581,7 +1772,7 @@ func (x *StatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusResponse.ProtoReflect.Descriptor instead.
 func (*StatusResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{22}
+	return file_plugin_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *StatusResponse) GetBatchId() int64 {
@@ -1640,7 +1831,7 @@ type WriteRequest struct {
 
 func (x *WriteRequest) Reset() {
 	*x = WriteRequest{}
-	mi := &file_plugin_proto_msgTypes[23]
+	mi := &file_plugin_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1652,7 +1843,7 @@ func (x *WriteRequest) String() string {
 func (*WriteRequest) ProtoMessage() {}
 
 func (x *WriteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[23]
+	mi := &file_plugin_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1665,7 +1856,7 @@ func (x *WriteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteRequest.ProtoReflect.Descriptor instead.
 func (*WriteRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{23}
+	return file_plugin_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *WriteRequest) GetBatchId() int64 {
@@ -1754,13 +1945,15 @@ const file_plugin_proto_rawDesc = "" +
 	"\vReadRequest\x12\x19\n" +
 	"\bmax_rows\x18\x01 \x01(\x03R\amaxRows\x12\x1b\n" +
 	"\tmax_bytes\x18\x02 \x01(\x03R\bmaxBytes\x12&\n" +
-	"\x0fmax_wait_millis\x18\x03 \x01(\x03R\rmaxWaitMillis\"\xf1\x01\n" +
+	"\x0fmax_wait_millis\x18\x03 \x01(\x03R\rmaxWaitMillis\"\xa7\x02\n" +
 	"\fReadResponse\x12*\n" +
 	"\x05batch\x18\x01 \x01(\v2\x14.etl.plugin.v1.BatchR\x05batch\x12/\n" +
 	"\arejects\x18\x02 \x03(\v2\x15.etl.plugin.v1.RejectR\arejects\x125\n" +
 	"\tpositions\x18\x03 \x03(\v2\x17.etl.plugin.v1.PositionR\tpositions\x12\x1b\n" +
 	"\tcaught_up\x18\x04 \x01(\bR\bcaughtUp\x120\n" +
-	"\abacklog\x18\x05 \x01(\v2\x16.etl.plugin.v1.BacklogR\abacklog\"\x81\x01\n" +
+	"\abacklog\x18\x05 \x01(\v2\x16.etl.plugin.v1.BacklogR\abacklog\x12\x1a\n" +
+	"\bassigned\x18\x06 \x03(\tR\bassigned\x12\x18\n" +
+	"\arevoked\x18\a \x03(\tR\arevoked\"\xb0\x01\n" +
 	"\aBacklog\x12\x1e\n" +
 	"\n" +
 	"partitions\x18\x01 \x01(\x03R\n" +
@@ -1769,7 +1962,20 @@ const file_plugin_proto_rawDesc = "" +
 	"\vquarantined\x18\x03 \x01(\x03R\vquarantined\x12\x1e\n" +
 	"\n" +
 	"unreadable\x18\x04 \x03(\fR\n" +
-	"unreadable\"G\n" +
+	"unreadable\x12-\n" +
+	"\x03lag\x18\x05 \x03(\v2\x1b.etl.plugin.v1.PartitionLagR\x03lag\"H\n" +
+	"\fPartitionLag\x12\x1c\n" +
+	"\tpartition\x18\x01 \x01(\tR\tpartition\x12\x1a\n" +
+	"\bmessages\x18\x02 \x01(\x03R\bmessages\"f\n" +
+	"\rAssignRequest\x12\x1e\n" +
+	"\n" +
+	"partitions\x18\x01 \x03(\tR\n" +
+	"partitions\x125\n" +
+	"\tpositions\x18\x02 \x03(\v2\x17.etl.plugin.v1.PositionR\tpositions\"0\n" +
+	"\x0eReleaseRequest\x12\x1e\n" +
+	"\n" +
+	"partitions\x18\x01 \x03(\tR\n" +
+	"partitions\"G\n" +
 	"\x0eBacklogRequest\x125\n" +
 	"\tpositions\x18\x01 \x03(\v2\x17.etl.plugin.v1.PositionR\tpositions\"C\n" +
 	"\n" +
@@ -1813,14 +2019,16 @@ const file_plugin_proto_rawDesc = "" +
 	"\x12\x14\n" +
 	"\x10FIELD_TYPE_BYTES\x10\v2I\n" +
 	"\x04Info\x12A\n" +
-	"\bDescribe\x12\x14.etl.plugin.v1.Empty\x1a\x1f.etl.plugin.v1.DescribeResponse2\x82\x03\n" +
+	"\bDescribe\x12\x14.etl.plugin.v1.Empty\x1a\x1f.etl.plugin.v1.DescribeResponse2\x80\x04\n" +
 	"\x06Source\x12N\n" +
 	"\tConfigure\x12\x1f.etl.plugin.v1.ConfigureRequest\x1a .etl.plugin.v1.ConfigureResponse\x128\n" +
 	"\x04Open\x12\x1a.etl.plugin.v1.OpenRequest\x1a\x14.etl.plugin.v1.Empty\x12?\n" +
 	"\x04Read\x12\x1a.etl.plugin.v1.ReadRequest\x1a\x1b.etl.plugin.v1.ReadResponse\x126\n" +
 	"\x03Ack\x12\x19.etl.plugin.v1.AckRequest\x1a\x14.etl.plugin.v1.Empty\x123\n" +
 	"\x05Close\x12\x14.etl.plugin.v1.Empty\x1a\x14.etl.plugin.v1.Empty\x12@\n" +
-	"\aBacklog\x12\x1d.etl.plugin.v1.BacklogRequest\x1a\x16.etl.plugin.v1.Backlog2\xda\x01\n" +
+	"\aBacklog\x12\x1d.etl.plugin.v1.BacklogRequest\x1a\x16.etl.plugin.v1.Backlog\x12<\n" +
+	"\x06Assign\x12\x1c.etl.plugin.v1.AssignRequest\x1a\x14.etl.plugin.v1.Empty\x12>\n" +
+	"\aRelease\x12\x1d.etl.plugin.v1.ReleaseRequest\x1a\x14.etl.plugin.v1.Empty2\xda\x01\n" +
 	"\tTransform\x12N\n" +
 	"\tConfigure\x12\x1f.etl.plugin.v1.ConfigureRequest\x1a .etl.plugin.v1.ConfigureResponse\x12H\n" +
 	"\aProcess\x12\x1d.etl.plugin.v1.ProcessRequest\x1a\x1e.etl.plugin.v1.ProcessResponse\x123\n" +
@@ -1847,7 +2055,7 @@ func file_plugin_proto_rawDescGZIP() []byte {
 }
 
 var file_plugin_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
+var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_plugin_proto_goTypes = []any{
 	(FieldType)(0),             // 0: etl.plugin.v1.FieldType
 	(*Empty)(nil),              // 1: etl.plugin.v1.Empty
@@ -1866,14 +2074,17 @@ var file_plugin_proto_goTypes = []any{
 	(*ReadRequest)(nil),        // 14: etl.plugin.v1.ReadRequest
 	(*ReadResponse)(nil),       // 15: etl.plugin.v1.ReadResponse
 	(*Backlog)(nil),            // 16: etl.plugin.v1.Backlog
-	(*BacklogRequest)(nil),     // 17: etl.plugin.v1.BacklogRequest
-	(*AckRequest)(nil),         // 18: etl.plugin.v1.AckRequest
-	(*ProcessRequest)(nil),     // 19: etl.plugin.v1.ProcessRequest
-	(*ProcessResponse)(nil),    // 20: etl.plugin.v1.ProcessResponse
-	(*CheckpointResponse)(nil), // 21: etl.plugin.v1.CheckpointResponse
-	(*RejectCount)(nil),        // 22: etl.plugin.v1.RejectCount
-	(*StatusResponse)(nil),     // 23: etl.plugin.v1.StatusResponse
-	(*WriteRequest)(nil),       // 24: etl.plugin.v1.WriteRequest
+	(*PartitionLag)(nil),       // 17: etl.plugin.v1.PartitionLag
+	(*AssignRequest)(nil),      // 18: etl.plugin.v1.AssignRequest
+	(*ReleaseRequest)(nil),     // 19: etl.plugin.v1.ReleaseRequest
+	(*BacklogRequest)(nil),     // 20: etl.plugin.v1.BacklogRequest
+	(*AckRequest)(nil),         // 21: etl.plugin.v1.AckRequest
+	(*ProcessRequest)(nil),     // 22: etl.plugin.v1.ProcessRequest
+	(*ProcessResponse)(nil),    // 23: etl.plugin.v1.ProcessResponse
+	(*CheckpointResponse)(nil), // 24: etl.plugin.v1.CheckpointResponse
+	(*RejectCount)(nil),        // 25: etl.plugin.v1.RejectCount
+	(*StatusResponse)(nil),     // 26: etl.plugin.v1.StatusResponse
+	(*WriteRequest)(nil),       // 27: etl.plugin.v1.WriteRequest
 }
 var file_plugin_proto_depIdxs = []int32{
 	0,  // 0: etl.plugin.v1.Field.type:type_name -> etl.plugin.v1.FieldType
@@ -1888,54 +2099,60 @@ var file_plugin_proto_depIdxs = []int32{
 	5,  // 9: etl.plugin.v1.ReadResponse.rejects:type_name -> etl.plugin.v1.Reject
 	4,  // 10: etl.plugin.v1.ReadResponse.positions:type_name -> etl.plugin.v1.Position
 	16, // 11: etl.plugin.v1.ReadResponse.backlog:type_name -> etl.plugin.v1.Backlog
-	4,  // 12: etl.plugin.v1.BacklogRequest.positions:type_name -> etl.plugin.v1.Position
-	4,  // 13: etl.plugin.v1.AckRequest.positions:type_name -> etl.plugin.v1.Position
-	6,  // 14: etl.plugin.v1.ProcessRequest.batch:type_name -> etl.plugin.v1.Batch
-	6,  // 15: etl.plugin.v1.ProcessResponse.batch:type_name -> etl.plugin.v1.Batch
-	5,  // 16: etl.plugin.v1.ProcessResponse.rejects:type_name -> etl.plugin.v1.Reject
-	4,  // 17: etl.plugin.v1.CheckpointResponse.positions:type_name -> etl.plugin.v1.Position
-	4,  // 18: etl.plugin.v1.StatusResponse.positions:type_name -> etl.plugin.v1.Position
-	22, // 19: etl.plugin.v1.StatusResponse.rejects:type_name -> etl.plugin.v1.RejectCount
-	6,  // 20: etl.plugin.v1.WriteRequest.batch:type_name -> etl.plugin.v1.Batch
-	5,  // 21: etl.plugin.v1.WriteRequest.rejects:type_name -> etl.plugin.v1.Reject
-	4,  // 22: etl.plugin.v1.WriteRequest.positions:type_name -> etl.plugin.v1.Position
-	1,  // 23: etl.plugin.v1.Info.Describe:input_type -> etl.plugin.v1.Empty
-	9,  // 24: etl.plugin.v1.Source.Configure:input_type -> etl.plugin.v1.ConfigureRequest
-	13, // 25: etl.plugin.v1.Source.Open:input_type -> etl.plugin.v1.OpenRequest
-	14, // 26: etl.plugin.v1.Source.Read:input_type -> etl.plugin.v1.ReadRequest
-	18, // 27: etl.plugin.v1.Source.Ack:input_type -> etl.plugin.v1.AckRequest
-	1,  // 28: etl.plugin.v1.Source.Close:input_type -> etl.plugin.v1.Empty
-	17, // 29: etl.plugin.v1.Source.Backlog:input_type -> etl.plugin.v1.BacklogRequest
-	9,  // 30: etl.plugin.v1.Transform.Configure:input_type -> etl.plugin.v1.ConfigureRequest
-	19, // 31: etl.plugin.v1.Transform.Process:input_type -> etl.plugin.v1.ProcessRequest
-	1,  // 32: etl.plugin.v1.Transform.Close:input_type -> etl.plugin.v1.Empty
-	9,  // 33: etl.plugin.v1.Sink.Configure:input_type -> etl.plugin.v1.ConfigureRequest
-	1,  // 34: etl.plugin.v1.Sink.Checkpoint:input_type -> etl.plugin.v1.Empty
-	24, // 35: etl.plugin.v1.Sink.Write:input_type -> etl.plugin.v1.WriteRequest
-	1,  // 36: etl.plugin.v1.Sink.Close:input_type -> etl.plugin.v1.Empty
-	1,  // 37: etl.plugin.v1.Sink.Status:input_type -> etl.plugin.v1.Empty
-	1,  // 38: etl.plugin.v1.Sink.Check:input_type -> etl.plugin.v1.Empty
-	11, // 39: etl.plugin.v1.Info.Describe:output_type -> etl.plugin.v1.DescribeResponse
-	10, // 40: etl.plugin.v1.Source.Configure:output_type -> etl.plugin.v1.ConfigureResponse
-	1,  // 41: etl.plugin.v1.Source.Open:output_type -> etl.plugin.v1.Empty
-	15, // 42: etl.plugin.v1.Source.Read:output_type -> etl.plugin.v1.ReadResponse
-	1,  // 43: etl.plugin.v1.Source.Ack:output_type -> etl.plugin.v1.Empty
-	1,  // 44: etl.plugin.v1.Source.Close:output_type -> etl.plugin.v1.Empty
-	16, // 45: etl.plugin.v1.Source.Backlog:output_type -> etl.plugin.v1.Backlog
-	10, // 46: etl.plugin.v1.Transform.Configure:output_type -> etl.plugin.v1.ConfigureResponse
-	20, // 47: etl.plugin.v1.Transform.Process:output_type -> etl.plugin.v1.ProcessResponse
-	1,  // 48: etl.plugin.v1.Transform.Close:output_type -> etl.plugin.v1.Empty
-	10, // 49: etl.plugin.v1.Sink.Configure:output_type -> etl.plugin.v1.ConfigureResponse
-	21, // 50: etl.plugin.v1.Sink.Checkpoint:output_type -> etl.plugin.v1.CheckpointResponse
-	1,  // 51: etl.plugin.v1.Sink.Write:output_type -> etl.plugin.v1.Empty
-	1,  // 52: etl.plugin.v1.Sink.Close:output_type -> etl.plugin.v1.Empty
-	23, // 53: etl.plugin.v1.Sink.Status:output_type -> etl.plugin.v1.StatusResponse
-	8,  // 54: etl.plugin.v1.Sink.Check:output_type -> etl.plugin.v1.CheckResponse
-	39, // [39:55] is the sub-list for method output_type
-	23, // [23:39] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	17, // 12: etl.plugin.v1.Backlog.lag:type_name -> etl.plugin.v1.PartitionLag
+	4,  // 13: etl.plugin.v1.AssignRequest.positions:type_name -> etl.plugin.v1.Position
+	4,  // 14: etl.plugin.v1.BacklogRequest.positions:type_name -> etl.plugin.v1.Position
+	4,  // 15: etl.plugin.v1.AckRequest.positions:type_name -> etl.plugin.v1.Position
+	6,  // 16: etl.plugin.v1.ProcessRequest.batch:type_name -> etl.plugin.v1.Batch
+	6,  // 17: etl.plugin.v1.ProcessResponse.batch:type_name -> etl.plugin.v1.Batch
+	5,  // 18: etl.plugin.v1.ProcessResponse.rejects:type_name -> etl.plugin.v1.Reject
+	4,  // 19: etl.plugin.v1.CheckpointResponse.positions:type_name -> etl.plugin.v1.Position
+	4,  // 20: etl.plugin.v1.StatusResponse.positions:type_name -> etl.plugin.v1.Position
+	25, // 21: etl.plugin.v1.StatusResponse.rejects:type_name -> etl.plugin.v1.RejectCount
+	6,  // 22: etl.plugin.v1.WriteRequest.batch:type_name -> etl.plugin.v1.Batch
+	5,  // 23: etl.plugin.v1.WriteRequest.rejects:type_name -> etl.plugin.v1.Reject
+	4,  // 24: etl.plugin.v1.WriteRequest.positions:type_name -> etl.plugin.v1.Position
+	1,  // 25: etl.plugin.v1.Info.Describe:input_type -> etl.plugin.v1.Empty
+	9,  // 26: etl.plugin.v1.Source.Configure:input_type -> etl.plugin.v1.ConfigureRequest
+	13, // 27: etl.plugin.v1.Source.Open:input_type -> etl.plugin.v1.OpenRequest
+	14, // 28: etl.plugin.v1.Source.Read:input_type -> etl.plugin.v1.ReadRequest
+	21, // 29: etl.plugin.v1.Source.Ack:input_type -> etl.plugin.v1.AckRequest
+	1,  // 30: etl.plugin.v1.Source.Close:input_type -> etl.plugin.v1.Empty
+	20, // 31: etl.plugin.v1.Source.Backlog:input_type -> etl.plugin.v1.BacklogRequest
+	18, // 32: etl.plugin.v1.Source.Assign:input_type -> etl.plugin.v1.AssignRequest
+	19, // 33: etl.plugin.v1.Source.Release:input_type -> etl.plugin.v1.ReleaseRequest
+	9,  // 34: etl.plugin.v1.Transform.Configure:input_type -> etl.plugin.v1.ConfigureRequest
+	22, // 35: etl.plugin.v1.Transform.Process:input_type -> etl.plugin.v1.ProcessRequest
+	1,  // 36: etl.plugin.v1.Transform.Close:input_type -> etl.plugin.v1.Empty
+	9,  // 37: etl.plugin.v1.Sink.Configure:input_type -> etl.plugin.v1.ConfigureRequest
+	1,  // 38: etl.plugin.v1.Sink.Checkpoint:input_type -> etl.plugin.v1.Empty
+	27, // 39: etl.plugin.v1.Sink.Write:input_type -> etl.plugin.v1.WriteRequest
+	1,  // 40: etl.plugin.v1.Sink.Close:input_type -> etl.plugin.v1.Empty
+	1,  // 41: etl.plugin.v1.Sink.Status:input_type -> etl.plugin.v1.Empty
+	1,  // 42: etl.plugin.v1.Sink.Check:input_type -> etl.plugin.v1.Empty
+	11, // 43: etl.plugin.v1.Info.Describe:output_type -> etl.plugin.v1.DescribeResponse
+	10, // 44: etl.plugin.v1.Source.Configure:output_type -> etl.plugin.v1.ConfigureResponse
+	1,  // 45: etl.plugin.v1.Source.Open:output_type -> etl.plugin.v1.Empty
+	15, // 46: etl.plugin.v1.Source.Read:output_type -> etl.plugin.v1.ReadResponse
+	1,  // 47: etl.plugin.v1.Source.Ack:output_type -> etl.plugin.v1.Empty
+	1,  // 48: etl.plugin.v1.Source.Close:output_type -> etl.plugin.v1.Empty
+	16, // 49: etl.plugin.v1.Source.Backlog:output_type -> etl.plugin.v1.Backlog
+	1,  // 50: etl.plugin.v1.Source.Assign:output_type -> etl.plugin.v1.Empty
+	1,  // 51: etl.plugin.v1.Source.Release:output_type -> etl.plugin.v1.Empty
+	10, // 52: etl.plugin.v1.Transform.Configure:output_type -> etl.plugin.v1.ConfigureResponse
+	23, // 53: etl.plugin.v1.Transform.Process:output_type -> etl.plugin.v1.ProcessResponse
+	1,  // 54: etl.plugin.v1.Transform.Close:output_type -> etl.plugin.v1.Empty
+	10, // 55: etl.plugin.v1.Sink.Configure:output_type -> etl.plugin.v1.ConfigureResponse
+	24, // 56: etl.plugin.v1.Sink.Checkpoint:output_type -> etl.plugin.v1.CheckpointResponse
+	1,  // 57: etl.plugin.v1.Sink.Write:output_type -> etl.plugin.v1.Empty
+	1,  // 58: etl.plugin.v1.Sink.Close:output_type -> etl.plugin.v1.Empty
+	26, // 59: etl.plugin.v1.Sink.Status:output_type -> etl.plugin.v1.StatusResponse
+	8,  // 60: etl.plugin.v1.Sink.Check:output_type -> etl.plugin.v1.CheckResponse
+	43, // [43:61] is the sub-list for method output_type
+	25, // [25:43] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_plugin_proto_init() }
@@ -1949,7 +2166,7 @@ func file_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_plugin_proto_rawDesc), len(file_plugin_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   24,
+			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   4,
 		},

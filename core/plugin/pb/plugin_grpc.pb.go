@@ -152,6 +152,8 @@ const (
 	Source_Ack_FullMethodName       = "/etl.plugin.v1.Source/Ack"
 	Source_Close_FullMethodName     = "/etl.plugin.v1.Source/Close"
 	Source_Backlog_FullMethodName   = "/etl.plugin.v1.Source/Backlog"
+	Source_Assign_FullMethodName    = "/etl.plugin.v1.Source/Assign"
+	Source_Release_FullMethodName   = "/etl.plugin.v1.Source/Release"
 )
 
 // SourceClient is the client API for Source service.
@@ -160,8 +162,9 @@ const (
 //
 // Source reads from outside and produces batches. The engine calls
 // Configure; then, for a run, Open once, then Read again and again, with
-// Ack between two Reads once batches are committed; Close last. Calls are
-// never concurrent.
+// Ack between two Reads once batches are committed, and Assign or Release
+// between two Reads when a Read named assigned or revoked partitions;
+// Close last. Calls are never concurrent.
 type SourceClient interface {
 	// Checks the configuration and returns the schema of the rows.
 	Configure(ctx context.Context, in *ConfigureRequest, opts ...grpc.CallOption) (*ConfigureResponse, error)
@@ -177,6 +180,13 @@ type SourceClient interface {
 	// positions, on a configured source that is not opened; reads and
 	// changes nothing. Unimplemented when the source cannot tell.
 	Backlog(ctx context.Context, in *BacklogRequest, opts ...grpc.CallOption) (*Backlog, error)
+	// Optional (partitions that come and go): starts the partitions a Read
+	// named as assigned, at their committed positions. Unimplemented by a
+	// source whose partitions are fixed (it never names any).
+	Assign(ctx context.Context, in *AssignRequest, opts ...grpc.CallOption) (*Empty, error)
+	// Optional: lets go of the partitions a Read named as revoked, once
+	// their batches are committed. Unimplemented as Assign is.
+	Release(ctx context.Context, in *ReleaseRequest, opts ...grpc.CallOption) (*Empty, error)
 }
 
 type sourceClient struct {
@@ -247,14 +257,35 @@ func (c *sourceClient) Backlog(ctx context.Context, in *BacklogRequest, opts ...
 	return out, nil
 }
 
+func (c *sourceClient) Assign(ctx context.Context, in *AssignRequest, opts ...grpc.CallOption) (*Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Empty)
+	err := c.cc.Invoke(ctx, Source_Assign_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *sourceClient) Release(ctx context.Context, in *ReleaseRequest, opts ...grpc.CallOption) (*Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Empty)
+	err := c.cc.Invoke(ctx, Source_Release_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // SourceServer is the server API for Source service.
 // All implementations must embed UnimplementedSourceServer
 // for forward compatibility.
 //
 // Source reads from outside and produces batches. The engine calls
 // Configure; then, for a run, Open once, then Read again and again, with
-// Ack between two Reads once batches are committed; Close last. Calls are
-// never concurrent.
+// Ack between two Reads once batches are committed, and Assign or Release
+// between two Reads when a Read named assigned or revoked partitions;
+// Close last. Calls are never concurrent.
 type SourceServer interface {
 	// Checks the configuration and returns the schema of the rows.
 	Configure(context.Context, *ConfigureRequest) (*ConfigureResponse, error)
@@ -270,6 +301,13 @@ type SourceServer interface {
 	// positions, on a configured source that is not opened; reads and
 	// changes nothing. Unimplemented when the source cannot tell.
 	Backlog(context.Context, *BacklogRequest) (*Backlog, error)
+	// Optional (partitions that come and go): starts the partitions a Read
+	// named as assigned, at their committed positions. Unimplemented by a
+	// source whose partitions are fixed (it never names any).
+	Assign(context.Context, *AssignRequest) (*Empty, error)
+	// Optional: lets go of the partitions a Read named as revoked, once
+	// their batches are committed. Unimplemented as Assign is.
+	Release(context.Context, *ReleaseRequest) (*Empty, error)
 	mustEmbedUnimplementedSourceServer()
 }
 
@@ -297,6 +335,12 @@ func (UnimplementedSourceServer) Close(context.Context, *Empty) (*Empty, error) 
 }
 func (UnimplementedSourceServer) Backlog(context.Context, *BacklogRequest) (*Backlog, error) {
 	return nil, status.Error(codes.Unimplemented, "method Backlog not implemented")
+}
+func (UnimplementedSourceServer) Assign(context.Context, *AssignRequest) (*Empty, error) {
+	return nil, status.Error(codes.Unimplemented, "method Assign not implemented")
+}
+func (UnimplementedSourceServer) Release(context.Context, *ReleaseRequest) (*Empty, error) {
+	return nil, status.Error(codes.Unimplemented, "method Release not implemented")
 }
 func (UnimplementedSourceServer) mustEmbedUnimplementedSourceServer() {}
 func (UnimplementedSourceServer) testEmbeddedByValue()                {}
@@ -427,6 +471,42 @@ func _Source_Backlog_Handler(srv interface{}, ctx context.Context, dec func(inte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Source_Assign_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AssignRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SourceServer).Assign(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Source_Assign_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SourceServer).Assign(ctx, req.(*AssignRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Source_Release_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReleaseRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SourceServer).Release(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Source_Release_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SourceServer).Release(ctx, req.(*ReleaseRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Source_ServiceDesc is the grpc.ServiceDesc for Source service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -457,6 +537,14 @@ var Source_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Backlog",
 			Handler:    _Source_Backlog_Handler,
+		},
+		{
+			MethodName: "Assign",
+			Handler:    _Source_Assign_Handler,
+		},
+		{
+			MethodName: "Release",
+			Handler:    _Source_Release_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
