@@ -182,6 +182,7 @@ func (s *Stats) Snapshot() StatsSnapshot {
 	if s.backlog != nil {
 		b := *s.backlog
 		b.Unreadable = slices.Clone(b.Unreadable)
+		b.Lag = slices.Clone(b.Lag)
 		snap.Backlog = &b
 	}
 	snap.Quarantined = s.quarantined

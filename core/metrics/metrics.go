@@ -149,6 +149,8 @@ var (
 		"Partitions the source holds with input not read yet (for csvdir: files waiting, the one being read included), as of its last read. Absent when the source cannot tell.", nil, nil)
 	descBacklogBytes = prometheus.NewDesc("etl_source_backlog_bytes",
 		"Bytes of input the source holds not read yet, as of its last read. Absent when the source cannot tell.", nil, nil)
+	descPartitionLag = prometheus.NewDesc("etl_source_partition_lag_messages",
+		"Messages of each partition the source owns that wait beyond the position read (Kafka: high watermark minus the next offset), as of its last read. Absent when the source cannot tell.", []string{"partition"}, nil)
 	descQuarantined = prometheus.NewDesc("etl_source_quarantined_total",
 		"Partitions the source set aside because their input changed under it (csvdir: files that shrank or whose bytes already read changed, moved to quarantine_path).", nil, nil)
 	descUnreadable = prometheus.NewDesc("etl_source_unreadable_partitions",
@@ -166,7 +168,7 @@ type statsCollector struct{ stats *engine.Stats }
 
 func (c statsCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descRowsRead, descBytesRead, descRowsWritten, descRejected, descBatches, descLastBatch,
-		descInFlight, descLag, descBacklogPartitions, descBacklogBytes, descQuarantined, descUnreadable, descRunning, descRestarts, descUnavailable} {
+		descInFlight, descLag, descBacklogPartitions, descBacklogBytes, descPartitionLag, descQuarantined, descUnreadable, descRunning, descRestarts, descUnavailable} {
 		ch <- d
 	}
 }
@@ -208,6 +210,9 @@ func (c statsCollector) Collect(ch chan<- prometheus.Metric) {
 		gauge(descBacklogPartitions, float64(s.Backlog.Partitions))
 		gauge(descBacklogBytes, float64(s.Backlog.Bytes))
 		gauge(descUnreadable, float64(len(s.Backlog.Unreadable)))
+		for _, l := range s.Backlog.Lag {
+			ch <- prometheus.MustNewConstMetric(descPartitionLag, prometheus.GaugeValue, float64(l.Messages), l.Partition)
+		}
 	}
 	counter(descQuarantined, s.Quarantined)
 	running := 0.0
