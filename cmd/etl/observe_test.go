@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -28,6 +29,7 @@ import (
 	"github.com/seed-etl/etl/core/host"
 	"github.com/seed-etl/etl/core/host/hosttest"
 	"github.com/seed-etl/etl/core/plugin"
+	"github.com/seed-etl/etl/core/record"
 	"github.com/seed-etl/etl/plugins/postgres/pgtest"
 )
 
@@ -410,7 +412,13 @@ func TestWriteStatusSaysWhatIsUnknown(t *testing.T) {
 		{"no commit time", engine.Status{BatchID: 7, Done: 2, Started: 1}, []string{"last batch: 7 (commit time unknown)", "files: 2 done, 1 in progress"}},
 		{"everything", engine.Status{BatchID: 7, CommittedAt: now.Add(-90 * time.Second), Backlog: &plugin.Backlog{Partitions: 1, Bytes: 2500},
 			Rejects: map[string]int64{"TOO_LONG": 2, "": 1}},
-			[]string{"last batch: 7, committed 2026-11-25T09:58:30Z (1m30s ago)", "1 waiting (2.5 kB not read)", "rejected: 3", "(no type) 1", "TOO_LONG 2"}},
+			[]string{"last batch: 7, committed 2026-11-25T09:58:30Z (1m30s ago)", "1 waiting (2.5 kB not read)", "rejected: 3", "(no type) 1", "TOO_LONG 2"}}, {"broker partitions with lag", engine.Status{BatchID: 9, Started: 2,
+			Positions: []record.Position{{Partition: "events/0", Offset: 120}, {Partition: "events/1", Offset: 80}},
+			Backlog:   &plugin.Backlog{Partitions: 3, Lag: []plugin.PartitionLag{{Partition: "events/0", Messages: 5}, {Partition: "events/1", Messages: 0}, {Partition: "events/2", Messages: 40}}}},
+			[]string{"partitions: 2 committed, 45 messages behind in all", "events/0 next offset 120, 5 behind", "events/1 next offset 80, 0 behind", "events/2 nothing committed, 40 behind"}},
+		{"brokers down", engine.Status{BatchID: 9, Started: 1, Positions: []record.Position{{Partition: "events/0", Offset: 120}},
+			BacklogUnavailable: errors.New("source: tell its backlog: brokers 127.0.0.1:9092 unreachable")},
+			[]string{"partitions: 1 committed", "events/0 next offset 120", "lag: unknown: source: tell its backlog: brokers 127.0.0.1:9092 unreachable"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -17,6 +17,7 @@ import (
 	"github.com/seed-etl/etl/core/engine"
 	"github.com/seed-etl/etl/core/host"
 	"github.com/seed-etl/etl/core/plugin"
+	"github.com/seed-etl/etl/core/record"
 	"github.com/seed-etl/etl/core/spec"
 )
 
@@ -167,6 +168,37 @@ func mappingValue(n *yaml.Node, key string) *yaml.Node {
 	return nil
 }
 
+// writePartitions prints the committed offset of each partition and,
+// when known, how many messages wait beyond it (a message broker's
+// partitions, which are not files).
+func writePartitions(tw io.Writer, positions []record.Position, lag []plugin.PartitionLag) {
+	behind := map[string]int64{}
+	var total int64
+	for _, l := range lag {
+		behind[l.Partition] = l.Messages
+		total += l.Messages
+	}
+	if lag != nil {
+		fmt.Fprintf(tw, "partitions:\t%d committed, %d messages behind in all\n", len(positions), total)
+	} else {
+		fmt.Fprintf(tw, "partitions:\t%d committed\n", len(positions))
+	}
+	seen := map[string]bool{}
+	for _, p := range positions {
+		seen[p.Partition] = true
+		if lag != nil {
+			fmt.Fprintf(tw, "  %s\tnext offset %d, %d behind\n", p.Partition, p.Offset, behind[p.Partition])
+		} else {
+			fmt.Fprintf(tw, "  %s\tnext offset %d\n", p.Partition, p.Offset)
+		}
+	}
+	for _, l := range lag {
+		if !seen[l.Partition] {
+			fmt.Fprintf(tw, "  %s\tnothing committed, %d behind\n", l.Partition, l.Messages)
+		}
+	}
+}
+
 // writeStatus prints st for people, one fact a line.
 func writeStatus(w io.Writer, pipeline string, st engine.Status, now time.Time) {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
@@ -180,11 +212,19 @@ func writeStatus(w io.Writer, pipeline string, st engine.Status, now time.Time) 
 		fmt.Fprintf(tw, "last batch:\t%d, committed %s (%s ago)\n", st.BatchID,
 			st.CommittedAt.UTC().Format(time.RFC3339), now.Sub(st.CommittedAt).Round(time.Second))
 	}
-	waiting := "waiting unknown"
-	if b := st.Backlog; b != nil {
-		waiting = fmt.Sprintf("%d waiting (%s not read)", b.Partitions, byteSize(b.Bytes))
+	if b := st.Backlog; b != nil && len(b.Lag) > 0 {
+		writePartitions(tw, st.Positions, b.Lag)
+	} else if st.BacklogUnavailable != nil {
+		// Only a source with an outside system (a broker) says this.
+		writePartitions(tw, st.Positions, nil)
+		fmt.Fprintf(tw, "lag:\tunknown: %v\n", st.BacklogUnavailable)
+	} else {
+		waiting := "waiting unknown"
+		if b != nil {
+			waiting = fmt.Sprintf("%d waiting (%s not read)", b.Partitions, byteSize(b.Bytes))
+		}
+		fmt.Fprintf(tw, "files:\t%d done, %d in progress, %s\n", st.Done, st.Started, waiting)
 	}
-	fmt.Fprintf(tw, "files:\t%d done, %d in progress, %s\n", st.Done, st.Started, waiting)
 	if st.Rejects == nil {
 		fmt.Fprintf(tw, "rejected:\tunknown\n")
 	} else {

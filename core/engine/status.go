@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/seed-etl/etl/core/plugin"
+	"github.com/seed-etl/etl/core/record"
 )
 
 // Status is where a pipeline stands, read without running it.
@@ -24,6 +25,11 @@ type Status struct {
 	// Rejects counts the committed rejects by error type; nil when the sink
 	// cannot tell.
 	Rejects map[string]int64
+	// Positions are the committed positions, one per partition.
+	Positions []record.Position
+	// BacklogUnavailable, when set, says why Backlog is unknown: the
+	// source's outside system (e.g. Kafka's brokers) did not answer.
+	BacklogUnavailable error
 }
 
 // ReadStatus asks the sink of p what is committed and the source what
@@ -47,7 +53,7 @@ func ReadStatus(ctx context.Context, p Pipeline) (Status, error) {
 	} else if err != nil {
 		return Status{}, p.Sink.err("read its status", err)
 	}
-	out := Status{BatchID: st.BatchID, CommittedAt: st.CommittedAt, Rejects: st.Rejects}
+	out := Status{BatchID: st.BatchID, CommittedAt: st.CommittedAt, Rejects: st.Rejects, Positions: st.Positions}
 	for _, pos := range st.Positions {
 		if pos.Done {
 			out.Done++
@@ -59,6 +65,9 @@ func ReadStatus(ctx context.Context, p Pipeline) (Status, error) {
 		b, err := br.Backlog(ctx, st.Positions)
 		switch {
 		case errors.Is(err, errors.ErrUnsupported):
+		case errors.Is(err, plugin.ErrUnavailable):
+			// What is committed is known all the same.
+			out.BacklogUnavailable = p.Source.err("tell its backlog", err)
 		case err != nil:
 			return Status{}, p.Source.err("tell its backlog", err)
 		default:
