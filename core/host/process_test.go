@@ -40,13 +40,13 @@ func TestBuiltPluginStartsAndAnswers(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Kill()
-	if p.Info.Name != "tiny" || p.Info.Version != "0.0.7" || strings.Join(p.Info.Kinds, ",") != "transform" {
+	if p.Info.Name != "tiny" || p.Info.Version != "0.0.7" || strings.Join(p.Info.Kinds, ",") != "source,transform" {
 		t.Errorf("the plugin says it is %+v", p.Info)
 	}
 	if p.Location.Path != filepath.Join(dir, "etl-plugin-tiny") || p.Location.Bundled {
 		t.Errorf("the plugin was found at %+v", p.Location)
 	}
-	if _, err := p.Sink(); err == nil || !strings.Contains(err.Error(), "plugin tiny (") || !strings.Contains(err.Error(), "is not a sink: it offers transform") {
+	if _, err := p.Sink(); err == nil || !strings.Contains(err.Error(), "plugin tiny (") || !strings.Contains(err.Error(), "is not a sink: it offers source, transform") {
 		t.Errorf("Sink() = %v, want that tiny is not a sink", err)
 	}
 	tr, err := p.Transform()
@@ -72,6 +72,52 @@ func TestBuiltPluginStartsAndAnswers(t *testing.T) {
 	err = tr.Close(context.Background())
 	if !errors.Is(err, plugin.ErrUnavailable) || err.Error() != "tiny: the outside system is down: unavailable" {
 		t.Errorf("Close = %v, want the plugin's text, wrapping plugin.ErrUnavailable", err)
+	}
+}
+
+// TestRebalanceCrossesTheWire: assigned and revoked partitions, Assign,
+// Release and per-partition lag reach the other side as sent.
+func TestRebalanceCrossesTheWire(t *testing.T) {
+	dir := buildTiny(t)
+	h := &Host{Dirs: []string{dir}}
+	p, err := h.Start(context.Background(), "group", Ref{Name: "tiny"}, StartOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Kill()
+	src, err := p.Source()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := src.Configure(ctx, plugin.Config{Pipeline: "p", Name: "group"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := src.Open(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	res, err := src.Read(ctx, plugin.ReadRequest{MaxRows: 10, MaxBytes: 1000, MaxWaitMillis: 10})
+	if err != nil || strings.Join(res.Assigned, ",") != "t/0" {
+		t.Fatalf("Read = %+v, %v; want t/0 assigned", res, err)
+	}
+	rb, ok := src.(plugin.Rebalancer)
+	if !ok {
+		t.Fatal("the engine's source client is no Rebalancer")
+	}
+	if err := rb.Assign(ctx, []string{"t/0"}, []record.Position{{Partition: "t/0", Offset: 41}}); err != nil {
+		t.Fatal(err)
+	}
+	res, err = src.Read(ctx, plugin.ReadRequest{MaxRows: 10, MaxBytes: 1000, MaxWaitMillis: 10})
+	if err != nil || len(res.Positions) != 1 || res.Positions[0].Offset != 42 || strings.Join(res.Revoked, ",") != "t/0" ||
+		res.Backlog == nil || len(res.Backlog.Lag) != 1 || res.Backlog.Lag[0] != (plugin.PartitionLag{Partition: "t/0", Messages: 9}) {
+		t.Fatalf("Read = %+v, %v; want t/0 at 42 (started at Assign's 41), revoked, 9 behind", res, err)
+	}
+	if err := rb.Release(ctx, []string{"t/0"}); err != nil {
+		t.Fatal(err)
+	}
+	res, err = src.Read(ctx, plugin.ReadRequest{MaxRows: 10, MaxBytes: 1000, MaxWaitMillis: 10})
+	if err != nil || res.Backlog == nil || res.Backlog.Partitions != 1 {
+		t.Fatalf("Read = %+v, %v; want the release seen by the plugin", res, err)
 	}
 }
 
