@@ -648,7 +648,9 @@ func (s *Source) finish(bs *batchState) plugin.ReadResult {
 	}
 	slices.SortFunc(backlog.Lag, func(a, b plugin.PartitionLag) int { return comparePartitions(a.Partition, b.Partition) })
 	res.Backlog = backlog
-	res.CaughtUp = caughtUp && !bs.full()
+	// An empty batch closed by its wait found nothing available, even for
+	// partitions whose first fetch has not answered yet.
+	res.CaughtUp = (caughtUp || bs.items == 0) && !bs.full()
 	return res
 }
 
