@@ -253,3 +253,27 @@ func TestAckCommitsGroupOffsets(t *testing.T) {
 		t.Errorf("group offsets %v, want %v", got, want)
 	}
 }
+
+// Partitions lost without a rebalance are reported as revoked, without
+// waiting for Release, and none of their records is returned after.
+func TestLostPartitionsAreRevokedWithoutWaiting(t *testing.T) {
+	addr := newCluster(t, "events", 2)
+	s := openSource(t, fmt.Sprintf("brokers: [%s]\ntopics: [events]\ncolumns: [v]\n", addr))
+	all := waitAssigned(t, s, 2)
+	if err := s.Assign(context.Background(), all, nil); err != nil {
+		t.Fatal(err)
+	}
+	s.onLost(context.Background(), s.cl, map[string][]int32{"events": {1}}) // returns: nothing to wait for
+	produce(t, addr, "events", message{partition: 0, value: "kept"}, message{partition: 1, value: "lost"})
+	res := read(t, s, 100)
+	if !slices.Equal(res.Revoked, []string{"events/1"}) {
+		t.Fatalf("revoked %v, want [events/1]", res.Revoked)
+	}
+	got, _ := readAll(t, s, 1, nil)
+	for end := time.Now().Add(300 * time.Millisecond); time.Now().Before(end); {
+		got = append(got, items(read(t, s, 100))...)
+	}
+	if len(got) != 1 || got[0].raw != "kept" {
+		t.Errorf("read %v, want only the message of events/0", got)
+	}
+}
