@@ -377,3 +377,53 @@ func queryStrings(t testing.TB, dsn, sql string) []string {
 	}
 	return out
 }
+
+// BenchmarkPostgresAppendVsUpsert writes the same 200,000 e-commerce rows
+// (batches of 10,000) through the sink twice, each into a fresh table:
+// append (binary COPY into events, with the indexes of
+// sql/postgres_setup.sql) and upsert (staging table, then INSERT ... ON
+// CONFLICT into latest, primary key (user_id, product_id) and the same
+// secondary indexes), and reports the best rows/s of each. Every key is
+// new (inserts): run with -benchtime=1x or 2x.
+func BenchmarkPostgresAppendVsUpsert(b *testing.B) {
+	reqs := make([]plugin.WriteRequest, 0, benchRows/benchBatch)
+	for i := 0; i < benchRows/benchBatch; i++ {
+		reqs = append(reqs, genRequest(int64(i+1), int64(i*benchBatch), benchBatch, "bench.csv"))
+	}
+	ctx := context.Background()
+	for _, way := range []struct{ name, table, extra string }{
+		{"append", "events", ""},
+		{"upsert", "latest", "mode: upsert\nkey: [user_id, product_id]"},
+		{"upsert newer_by", "latest", "mode: upsert\nkey: [user_id, product_id]\nnewer_by: event_time"},
+	} {
+		b.Run(way.name, func(b *testing.B) {
+			var best time.Duration
+			for i := 0; i < b.N; i++ {
+				dsn := pgtest.NewDatabase(b)
+				pgtest.ApplySetup(b, dsn)
+				execT(b, dsn, `CREATE TABLE latest (LIKE events INCLUDING DEFAULTS INCLUDING INDEXES);
+					ALTER TABLE latest DROP CONSTRAINT latest_pkey, ADD PRIMARY KEY (user_id, product_id)`)
+				s := New()
+				s.log = newTestLogger(&logBuffer{})
+				raw := fmt.Sprintf("dsn: %q\ntable: %s\ncolumns: {}\n%s", dsn, way.table, way.extra)
+				if err := s.Configure(ctx, plugin.Config{Pipeline: "bench", Raw: []byte(raw)}, eventsSchema); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := s.Checkpoint(ctx); err != nil {
+					b.Fatal(err)
+				}
+				start := time.Now()
+				for _, req := range reqs {
+					if err := s.Write(ctx, req); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if d := time.Since(start); best == 0 || d < best {
+					best = d
+				}
+				s.Close(ctx)
+			}
+			b.ReportMetric(float64(benchRows)/best.Seconds(), "rows/s")
+		})
+	}
+}
