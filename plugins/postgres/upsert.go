@@ -396,8 +396,7 @@ type reduced struct {
 // reduce rewrites s.data in place for mode upsert and merge: rows with a
 // NULL key become MISSING_KEY rejects (into *rejects), and the rows of
 // each key are folded into one, in source order, so that no two tuples
-// have the same key. The tuples stay in the order of each key's first
-// row.
+// have the same key. The tuples are sorted by key (see below).
 func (s *Sink) reduce(b *record.Batch, rejects *[]record.Reject) {
 	p := s.up
 	d := &s.data
@@ -441,9 +440,13 @@ func (s *Sink) reduce(b *record.Batch, rejects *[]record.Reject) {
 		}
 		p.fold(prev, cells, d.rows[i])
 	}
-	if !changed {
+	// The tuples go in the order of their keys' encoded bytes: two
+	// writers of the pipeline then lock the rows of the keys they share in
+	// the same order, and wait for each other instead of deadlocking.
+	if !changed && slices.IsSorted(order) {
 		return
 	}
+	slices.Sort(order)
 	// Rebuild the tuples: each of the new ones is made of cells that
 	// alias the old buffer, so the new buffer is a fresh one.
 	buf := make([]byte, 0, len(d.buf))
