@@ -46,3 +46,16 @@ SELECT error_type, count(*) AS rows, max(detected_at) AS last_seen
 FROM corrupt_records
 GROUP BY error_type
 ORDER BY rows DESC;
+
+-- 5. With configs/ecommerce-latest.yaml: what each user last did with each
+--    product (events_latest, one row per user and product, the newest
+--    event), e.g. the products left in a cart: last event ADD_TO_CART.
+SELECT product_id,
+       product_name,
+       count(*) AS carts_left,
+       max(event_time) AS last_added
+FROM events_latest
+WHERE action = 'ADD_TO_CART'
+GROUP BY product_id, product_name
+ORDER BY carts_left DESC
+LIMIT 10;

@@ -81,6 +81,7 @@ type results struct {
 	// Ratio is the pipeline's rows/s into events over psql's.
 	Ratio   float64        `json:"ratio,omitempty"`
 	Latency *latencyResult `json:"latency,omitempty"`
+	Upsert  *upsertResult  `json:"upsert,omitempty"` // upsert.go
 	Targets []target       `json:"targets"`
 }
 
@@ -144,6 +145,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	printTable(stdout, res)
+	printUpsert(stdout, res)
 	if *out != "" {
 		data, _ := json.MarshalIndent(res, "", "  ")
 		if err := os.WriteFile(*out, append(data, '\n'), 0o644); err != nil {
@@ -195,6 +197,9 @@ func measure(ctx context.Context, b *bench, serverURL, setupPath, tmp string, st
 		}
 		res.Throughput, res.Ceiling, res.Streams2, res.Rounds = l.Pipeline, l.Ceiling, l.Streams2, l.Rounds
 		res.Ratio = res.Throughput.EventsRowsPerS / res.Ceiling.RowsPerS
+		if res.Upsert, err = upsertMeasure(ctx, b, srv, dir, logf); err != nil {
+			return nil, err
+		}
 	}
 
 	if b.latencyDuration > 0 {

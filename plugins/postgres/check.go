@@ -123,12 +123,40 @@ func (s *Sink) checkTables(ctx context.Context, c *checker, set *settings) error
 	if err != nil {
 		return err
 	}
-	if cols == nil {
+	switch {
+	case cols == nil && set.cfg.CreateTable:
+		c.notef("table %s does not exist; a run creates it (create_table: true)", table)
+	case cols == nil:
 		c.missing("table", table)
-	} else {
-		_, err := planColumns(set.fields, table, cols)
+	default:
+		fields := set.fields
+		if set.cfg.Evolve == evolveAddColumns {
+			fields = nil
+			add := missingFields(set, cols)
+			for _, f := range add {
+				c.notef("table %s has no column %q; a run adds it as %s (evolve: add_columns)", table, f.column, columnType(f.typ, f.scale))
+			}
+			for _, f := range set.fields {
+				if _, ok := cols[f.column]; ok {
+					fields = append(fields, f)
+				}
+			}
+		}
+		plan, err := planColumns(fields, table, cols)
 		c.errs = append(c.errs, plugin.AsConfigErrors(err)...)
-		if err := c.privileges(ctx, "table", set.table, "a run writes the rows into", "INSERT"); err != nil {
+		privs := []string{"INSERT"}
+		if set.up != nil {
+			privs = append(privs, "UPDATE")
+		}
+		if err == nil && set.up != nil && len(set.up.key) > 0 && len(fields) == len(set.fields) {
+			uniq, err := loadUniqueIndexes(ctx, c.conn, set.table)
+			if err != nil {
+				return err
+			}
+			_, err = planUpsert(set.up, set.table, plan, uniq)
+			c.errs = append(c.errs, plugin.AsConfigErrors(err)...)
+		}
+		if err := c.privileges(ctx, "table", set.table, "a run writes the rows into", privs...); err != nil {
 			return err
 		}
 	}
@@ -138,7 +166,9 @@ func (s *Sink) checkTables(ctx context.Context, c *checker, set *settings) error
 	if err != nil {
 		return err
 	}
-	if rcols == nil {
+	if rcols == nil && set.cfg.CreateTable {
+		c.notef("table %s does not exist; a run creates it (create_table: true)", rejTable)
+	} else if rcols == nil {
 		c.missing("rejects_table", rejTable)
 	} else {
 		_, err := planRejects(rejTable, rcols)

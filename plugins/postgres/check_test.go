@@ -276,7 +276,7 @@ func uniquePaths(es plugin.ConfigErrors) map[string]bool {
 }
 
 // execT runs sql in the database of dsn.
-func execT(t *testing.T, dsn, sql string) {
+func execT(t testing.TB, dsn, sql string) {
 	t.Helper()
 	if _, err := connectT(t, dsn).Exec(context.Background(), sql); err != nil {
 		t.Fatalf("%s: %v", sql, err)

@@ -33,7 +33,30 @@ type Config struct {
 	StatementTimeout plugin.Duration `yaml:"statement_timeout" default:"0" doc:"Bounds each statement; 0: the server's setting."`
 	ConnectTimeout   plugin.Duration `yaml:"connect_timeout" doc:"Bounds each connection attempt; when not set, the DSN's connect_timeout, else 10s."`
 	TimestampZone    string          `yaml:"timestamp_zone" default:"UTC" doc:"The IANA zone whose wall-clock time a timestamp field is written as in a timestamp (without time zone) column; a timestamptz column holds the instant."`
+	// The keys of mode upsert and merge, and of the tables made for the
+	// pipeline: see upsert.go and create.go.
+	Mode        string   `yaml:"mode" allowed:"append,upsert,merge" doc:"How rows are written: append (binary COPY, every row added), upsert (insert, or update the non-key columns of the row with the same key), merge (upsert with on_conflict and the column rules keep_greater and keep_first). Upsert and merge go through a temporary staging table, in the batch's one transaction."`
+	Key         []string `yaml:"key" doc:"(upsert, merge) The columns that identify a row; the table needs a primary key or unique index on exactly them. Rows of one batch with the same key are reduced to one first; a row whose key has a NULL is rejected as MISSING_KEY."`
+	NewerBy     string   `yaml:"newer_by" doc:"(upsert, merge with on_conflict: update) A column (bigint, integer, smallint, timestamp, timestamptz or date) such as event_time or version: a row replaces the stored one only when its value is not smaller (ties: the later row wins) or the stored value is NULL; a NULL never replaces a value."`
+	OnConflict  string   `yaml:"on_conflict" allowed:"update,ignore,error" doc:"(merge) What a row whose key is already stored does: update it (with newer_by and the column rules), ignore it (the first row of a key wins, in the batch too), or error (the row is rejected as DB_REJECTED with the database's message; a repeat in its batch too). Default update."`
+	KeepGreater []string `yaml:"keep_greater" doc:"(merge, on_conflict: update) Non-key columns (of the types of newer_by) that keep the greater of the stored and the new value, whichever row wins; NULL counts as no value."`
+	KeepFirst   []string `yaml:"keep_first" doc:"(merge, on_conflict: update) Non-key columns that keep the first value stored (e.g. first_seen): a later row only fills them while they are NULL."`
+	CreateTable bool     `yaml:"create_table" doc:"Create the table and the rejects table when missing, from the pipeline's schema (types as the README's type table: bigint, numeric(38,scale), text, timestamptz, ...), the key as primary key in upsert and merge."`
+	Evolve      string   `yaml:"evolve" allowed:"none,add_columns" default:"none" doc:"What happens when the pipeline has a field the table has no column for: none (a configuration error), or add_columns (a nullable column of the field's type is added, logged at INFO). Columns are never dropped or retyped."`
 }
+
+// The modes of Config.Mode and Config.OnConflict.
+const (
+	modeAppend = "append"
+	modeUpsert = "upsert"
+	modeMerge  = "merge"
+
+	conflictUpdate = "update"
+	conflictIgnore = "ignore"
+	conflictError  = "error"
+
+	evolveAddColumns = "add_columns"
+)
 
 // RetryConfig is the sink's retry policy.
 type RetryConfig struct {
@@ -44,6 +67,7 @@ type RetryConfig struct {
 
 func defaultConfig() Config {
 	return Config{
+		Mode:         modeAppend,
 		RejectsTable: "corrupt_records",
 		OffsetsTable: "etl_offsets",
 		Retry: RetryConfig{
@@ -85,6 +109,8 @@ type settings struct {
 	fields   []field
 	// zone is TimestampZone, loaded.
 	zone *time.Location
+	// up says how mode upsert and merge write; nil in append mode.
+	up *upsertSettings
 }
 
 // parseSettings decodes and checks raw against the input schema, returning
@@ -227,6 +253,7 @@ func checkSettings(cfg Config, in record.Schema, es *plugin.ConfigErrors) *setti
 		// PostgreSQL counts it in milliseconds: less would mean none.
 		es.Add("statement_timeout", "must be at least 1ms")
 	}
+	s.up = checkUpsert(cfg, s.fields, es)
 	s.zone = time.UTC
 	if cfg.TimestampZone != "" {
 		if loc, err := time.LoadLocation(cfg.TimestampZone); err != nil || cfg.TimestampZone == "Local" {

@@ -69,6 +69,12 @@ type Sink struct {
 	sqlOff  offsetsSQL
 	data    copyData
 
+	// up is how mode upsert and merge write (nil in append mode);
+	// stageDirty and stageFor track its staging table (upsert.go).
+	up         *upsertPlan
+	stageDirty bool
+	stageFor   backend
+
 	// noLineHints makes copyRows split refused ranges in halves only, to
 	// test that path.
 	noLineHints bool
@@ -217,6 +223,9 @@ func (s *Sink) Write(ctx context.Context, req plugin.WriteRequest) error {
 	s.data.reset()
 	if rows > 0 {
 		s.data.encode(b, s.cols)
+		if s.up != nil {
+			s.reduce(b, &s.data.refused)
+		}
 	}
 	start := time.Now()
 	var out writeOutcome
@@ -308,8 +317,8 @@ func (s *Sink) writeOnce(ctx context.Context, req plugin.WriteRequest, pos []rec
 	}
 
 	var dbRejects []record.Reject
-	if n := len(s.data.rows); n > 0 {
-		if err := s.copyRows(ctx, conn, req.Batch, 0, n, &dbRejects); err != nil {
+	if len(s.data.rows) > 0 {
+		if err := s.writeRows(ctx, conn, req.Batch, &dbRejects); err != nil {
 			return fmt.Errorf("copy batch %d into %s: %w", req.BatchID, s.set.table.Sanitize(), err)
 		}
 	}
@@ -479,7 +488,7 @@ func (s *Sink) ensureReady(ctx context.Context) error {
 			return err
 		}
 		table := s.set.table.Sanitize()
-		cols, err := loadColumns(ctx, conn, s.set.table)
+		cols, err := s.prepareTables(ctx, conn)
 		if err != nil {
 			return err
 		}
@@ -513,6 +522,15 @@ func (s *Sink) ensureReady(ctx context.Context) error {
 			cnames[i] = pgx.Identifier{c.column}.Sanitize()
 		}
 		s.copySQL = fmt.Sprintf("COPY %s (%s) FROM STDIN (FORMAT binary)", table, strings.Join(cnames, ", "))
+		if s.set.up != nil {
+			uniq, err := loadUniqueIndexes(ctx, conn, s.set.table)
+			if err != nil {
+				return err
+			}
+			if s.up, err = planUpsert(s.set.up, s.set.table, plan, uniq); err != nil {
+				return err
+			}
+		}
 		s.ready = true
 		return nil
 	})
