@@ -300,7 +300,7 @@ func appendValue(out *record.Batch, t record.Type, v *value) {
 	case record.Bool:
 		out.AppendBool(v.i != 0)
 	case record.Timestamp:
-		out.AppendTimestamp(time.UnixMicro(v.i))
+		out.AppendMicros(v.i)
 	case record.Int16:
 		out.AppendInt16(int16(v.i))
 	case record.Int32:
