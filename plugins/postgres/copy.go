@@ -99,7 +99,10 @@ func (d *copyData) encode(b *record.Batch, cols []colEnc) {
 	if n == 0 {
 		return
 	}
-	if want := b.Size() + n*(2+4*len(cols)+8); cap(d.buf) < want {
+	// The tuples hold the cells, not the raw text: about the batch's size
+	// without it, plus each tuple's and cell's header and a numeric's
+	// growth.
+	if want := b.Size() - b.ValueBytes(b.Cols()+2) + n*(2+4*len(cols)+8); cap(d.buf) < want {
 		d.buf = make([]byte, 0, want)
 	}
 	d.views = slices.Grow(d.views[:0], len(cols))[:len(cols)]
