@@ -202,6 +202,53 @@ func (b *Batch) Grow(rows, bytes int) {
 	b.raw = grow(b.raw, bytes/2)
 }
 
+// GrowBytes makes room for rows more rows, as Grow does, with the bytes
+// of each text column's values given: bytes[i] for column i (ignored for
+// the other types, whose size follows from rows; missing entries count as
+// 0), and raw bytes of raw text. A stage that builds batches like its last
+// one can pass that one's ValueBytes, scaled to the rows to come, and
+// reserve neither too much nor too little.
+func (b *Batch) GrowBytes(rows int, bytes []int, raw int) {
+	for i := range b.cols {
+		c := &b.cols[i]
+		if c.kind != varWidth {
+			continue
+		}
+		c.offsets = grow(c.offsets, rows)
+		if i < len(bytes) && bytes[i] > 0 {
+			c.data = grow(c.data, bytes[i])
+		}
+	}
+	b.Grow(rows, 0)
+	b.raw = grow(b.raw, raw)
+}
+
+// ValueBytes returns the bytes of the values of column col: the text of a
+// String, JSON or Bytes column, the buffer of the others. Col may name the
+// reserved column _etl_raw (Cols()+2), then it is the bytes of all the raw
+// text.
+func (b *Batch) ValueBytes(col int) int {
+	if col == len(b.cols)+2 {
+		return len(b.raw)
+	}
+	c := &b.cols[col]
+	switch c.kind {
+	case varWidth, fixed16:
+		return len(c.data)
+	case fixed8:
+		return 8 * len(c.i64)
+	case float8:
+		return 8 * len(c.f64)
+	case fixed4:
+		return 4 * len(c.i32)
+	case fixed2:
+		return 2 * len(c.i16)
+	case dec128:
+		return 8 * len(c.dec)
+	}
+	return len(c.bools)
+}
+
 // grow is slices.Grow for slices that alias nothing: a decoded batch's
 // slices have no room beyond their length, so growing them copies.
 func grow[T any](s []T, n int) []T {

@@ -5,8 +5,13 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"time"
+	"unsafe"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/seed-etl/etl/core/record"
 )
@@ -69,6 +74,8 @@ type copyData struct {
 	buf  []byte
 	off  []int // off[i] is where tuple i starts; off[len(rows)] is the end
 	rows []int // the batch row of tuple i
+	// views are the columns of the batch being encoded.
+	views []colView
 	// refused are rows refused while encoding (a value the column's type
 	// cannot hold), as rejects.
 	refused []record.Reject
@@ -81,34 +88,69 @@ func (d *copyData) reset() {
 
 // encode appends the rows of b to d, one tuple per row, except rows with a
 // value that the column cannot hold, which become rejects.
+//
+// The cells are read straight from each column's Arrow buffers (validity
+// bitmap, offsets, values), viewed once per batch: the common kinds are a
+// bitmap test and a copy or a byte swap each; the others go through
+// appendCell.
 func (d *copyData) encode(b *record.Batch, cols []colEnc) {
 	d.reset()
 	n := b.Len()
 	if n == 0 {
 		return
 	}
-	if cap(d.buf) < b.Size()+n*(2+4*len(cols)) {
-		d.buf = make([]byte, 0, b.Size()+n*(2+4*len(cols)+8))
+	// The tuples hold the cells, not the raw text: about the batch's size
+	// without it, plus each tuple's and cell's header and a numeric's
+	// growth.
+	if want := b.Size() - b.ValueBytes(b.Cols()+2) + n*(2+4*len(cols)+8); cap(d.buf) < want {
+		d.buf = make([]byte, 0, want)
 	}
+	d.views = slices.Grow(d.views[:0], len(cols))[:len(cols)]
+	for i := range cols {
+		d.views[i] = viewColumn(b.Column(cols[i].idx), &cols[i])
+	}
+	views := d.views
+	ncols := uint16(len(cols))
 	buf := d.buf
 	for r := 0; r < n; r++ {
 		start := len(buf)
-		buf = binary.BigEndian.AppendUint16(buf, uint16(len(cols)))
+		buf = binary.BigEndian.AppendUint16(buf, ncols)
 		var bad string
-		for i := range cols {
-			c := &cols[i]
-			if b.IsNull(r, c.idx) {
+		for i := range views {
+			v := &views[i]
+			if v.valid != nil && v.valid[r>>3]&(1<<(r&7)) == 0 {
 				buf = binary.BigEndian.AppendUint32(buf, math.MaxUint32) // -1: null
 				continue
 			}
-			if c.kind == encRaw {
-				v := b.Bytes(r, c.idx)
-				buf = binary.BigEndian.AppendUint32(buf, uint32(len(v)))
-				buf = append(buf, v...)
+			switch v.fast {
+			case fastVar:
+				s, e := v.off[r], v.off[r+1]
+				buf = binary.BigEndian.AppendUint32(buf, uint32(e-s))
+				buf = append(buf, v.data[s:e]...)
+				continue
+			case fastJSONB:
+				s, e := v.off[r], v.off[r+1]
+				buf = binary.BigEndian.AppendUint32(buf, uint32(e-s+1))
+				buf = append(buf, 1)
+				buf = append(buf, v.data[s:e]...)
+				continue
+			case fastFixed16:
+				buf = binary.BigEndian.AppendUint32(buf, 16)
+				buf = append(buf, v.data[16*r:16*r+16]...)
+				continue
+			case fastInt8:
+				buf = binary.BigEndian.AppendUint32(buf, 8)
+				buf = binary.BigEndian.AppendUint64(buf, uint64(v.i64[r]))
+				continue
+			case fastTimestamp:
+				buf = appendTimestamp(buf, v.i64[r])
+				continue
+			case fastNumeric:
+				buf = appendNumeric(buf, int64(v.dec[2*r]), v.scale)
 				continue
 			}
 			var err error
-			buf, err = c.appendCell(buf, b, r)
+			buf, err = cols[i].appendCell(buf, b, r)
 			if err != nil {
 				bad = err.Error()
 				break
@@ -124,12 +166,91 @@ func (d *copyData) encode(b *record.Batch, cols []colEnc) {
 	}
 	d.off = append(d.off, len(buf))
 	d.buf = buf
+	clear(d.views) // the views alias b
+}
+
+// fastKind is how encode writes a column's cells without appendCell.
+type fastKind uint8
+
+const (
+	fastNone      fastKind = iota // appendCell
+	fastVar                       // text or bytes: offsets and data, copied
+	fastJSONB                     // json text: a version byte, then the text
+	fastFixed16                   // uuid: 16 bytes, copied
+	fastInt8                      // int64 to int8
+	fastTimestamp                 // timestamp to timestamp(tz)
+	fastNumeric                   // decimal to numeric
+)
+
+// colView is the Arrow buffers of the column that one colEnc encodes.
+type colView struct {
+	fast  fastKind
+	scale int
+	valid []byte  // the validity bitmap; nil when no cell is null
+	off   []int32 // fastVar, fastJSONB: the offsets into data
+	data  []byte  // fastVar, fastJSONB, fastFixed16: the values
+	i64   []int64 // fastInt8, fastTimestamp
+	dec   []uint64
+}
+
+// viewColumn returns the view of array a that encode reads for c.
+func viewColumn(a arrow.Array, c *colEnc) colView {
+	d := a.Data()
+	bufs := d.Buffers()
+	v := colView{scale: c.scale}
+	if a.NullN() > 0 && len(bufs) > 0 && bufs[0] != nil {
+		v.valid = bufs[0].Bytes()
+	}
+	n := a.Len()
+	id := d.DataType().ID()
+	switch {
+	case c.kind == encRaw && id == arrow.FIXED_SIZE_BINARY:
+		v.fast, v.data = fastFixed16, bufBytes(bufs, 1)
+	case (c.kind == encRaw || c.kind == encJSONB) && (id == arrow.STRING || id == arrow.BINARY):
+		v.fast, v.off, v.data = fastVar, sliceOf[int32](bufBytes(bufs, 1), n+1), bufBytes(bufs, 2)
+		if c.kind == encJSONB {
+			v.fast = fastJSONB
+		}
+	case c.kind == encInt8 && id == arrow.INT64:
+		v.fast, v.i64 = fastInt8, sliceOf[int64](bufBytes(bufs, 1), n)
+	case c.kind == encTimestamp && id == arrow.TIMESTAMP:
+		v.fast, v.i64 = fastTimestamp, sliceOf[int64](bufBytes(bufs, 1), n)
+	case c.kind == encNumeric && id == arrow.DECIMAL128:
+		v.fast, v.dec = fastNumeric, sliceOf[uint64](bufBytes(bufs, 1), 2*n)
+	}
+	return v
+}
+
+// bufBytes returns buffer i of bufs, nil when it is missing.
+func bufBytes(bufs []*memory.Buffer, i int) []byte {
+	if i >= len(bufs) || bufs[i] == nil {
+		return nil
+	}
+	return bufs[i].Bytes()
+}
+
+// sliceOf views the first n values of type T held in b (Arrow's
+// little-endian layout, which is the machine's on the platforms etl runs
+// on, and its buffers are aligned).
+func sliceOf[T any](b []byte, n int) []T {
+	var zero T
+	if n == 0 || len(b) < n*int(unsafe.Sizeof(zero)) {
+		if n == 0 {
+			return nil
+		}
+		panic(fmt.Sprintf("postgres: Arrow buffer of %d bytes for %d values", len(b), n))
+	}
+	return unsafe.Slice((*T)(unsafe.Pointer(&b[0])), n)
 }
 
 // appendCell appends the length and value of the non-null cell (r, c.idx)
 // of b, for the kinds that are not a plain copy.
 func (c *colEnc) appendCell(buf []byte, b *record.Batch, r int) ([]byte, error) {
 	switch c.kind {
+	case encRaw:
+		v := b.Bytes(r, c.idx)
+		buf = binary.BigEndian.AppendUint32(buf, uint32(len(v)))
+		return append(buf, v...), nil
 	case encJSONB:
 		v := b.Bytes(r, c.idx)
 		buf = binary.BigEndian.AppendUint32(buf, uint32(len(v)+1))
