@@ -4,6 +4,7 @@ import (
 	"github.com/seed-etl/etl/core/plugin"
 	"github.com/seed-etl/etl/plugins/cleanser"
 	"github.com/seed-etl/etl/plugins/csvdir"
+	"github.com/seed-etl/etl/plugins/kafka"
 	"github.com/seed-etl/etl/plugins/postgres"
 )
 
@@ -14,4 +15,5 @@ var bundled = map[string]plugin.Plugin{
 	csvdir.Plugin.Name:   csvdir.Plugin,
 	cleanser.Plugin.Name: cleanser.Plugin,
 	postgres.Plugin.Name: postgres.Plugin,
+	kafka.Plugin.Name:    kafka.Plugin,
 }
