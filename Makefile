@@ -5,14 +5,15 @@ BIN := bin
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: help build run test test-short test-faults bench lint proto clean db db-down js-deps
+.PHONY: help build run run-kafka test test-short test-faults bench lint proto clean db db-down js-deps
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-build: ## build bin/etl and bin/datagen
+build: ## build bin/etl, bin/datagen and bin/devkafka
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/etl ./cmd/etl
 	@if [ -d cmd/datagen ]; then $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/datagen ./cmd/datagen; fi
+	@if [ -d cmd/devkafka ]; then $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/devkafka ./cmd/devkafka; fi
 
 # run: the main job. Gets a database (sql/devdb.sh), then runs datagen and
 # `etl run configs/ecommerce.yaml` side by side until Ctrl-C, and prints what
@@ -28,6 +29,30 @@ run: build ## run the e-commerce pipeline: database, datagen and etl side by sid
 	trap 'echo; echo "stopping: etl commits what is in flight..."; kill -INT $$dg $$etl 2>/dev/null || true' INT TERM; \
 	while kill -0 $$etl 2>/dev/null; do wait $$etl || true; done; \
 	kill -INT $$dg 2>/dev/null || true; while kill -0 $$dg 2>/dev/null; do wait $$dg || true; done; \
+	echo; echo "In ecommerce_database now:"; \
+	psql "$$DATABASE_URL" -X -q -c "SELECT 'events' AS \"table\", count(*) AS rows FROM events UNION ALL SELECT 'corrupt_records', count(*) FROM corrupt_records" \
+	  || echo "(psql not found: query the tables with any client)"
+
+# run-kafka: the same, fed by Kafka: bin/devkafka (a local Kafka for
+# development and tests, on KAFKA_ADDR) with the topic, datagen publishing
+# to it, and `etl run configs/ecommerce-kafka.yaml`. More workers: run
+# `bin/etl run configs/ecommerce-kafka.yaml` again in another terminal.
+KAFKA_ADDR ?= 127.0.0.1:9092
+KAFKA_PARTITIONS ?= 12
+run-kafka: build ## run the Kafka pipeline: database, devkafka, datagen --kafka and etl side by side (Ctrl-C stops)
+	@set -euo pipefail; \
+	eval "$$(sql/devdb.sh env)"; \
+	echo "make run-kafka: database $$(printf '%s' "$$DATABASE_URL" | sed -E 's#(://[^:/@]+):[^@]*@#\1:****@#')"; \
+	export KAFKA_BROKERS=$${KAFKA_BROKERS:-$(KAFKA_ADDR)} KAFKA_TOPIC=$${KAFKA_TOPIC:-events}; \
+	mkdir -p data; \
+	setsid bin/devkafka --addr $(KAFKA_ADDR) --topic $$KAFKA_TOPIC --partitions $(KAFKA_PARTITIONS) & dk=$$!; \
+	for i in $$(seq 50); do (exec 3<>/dev/tcp/$${KAFKA_BROKERS%%:*}/$${KAFKA_BROKERS##*:}) 2>/dev/null && break; sleep 0.1; done; \
+	setsid bin/datagen --kafka $$KAFKA_BROKERS --topic $$KAFKA_TOPIC --manifest data/datagen-kafka-manifest.json --interval $${DATAGEN_INTERVAL:-1s} --rows-per-file $${DATAGEN_ROWS_PER_FILE:-1000} & dg=$$!; \
+	setsid bin/etl run configs/ecommerce-kafka.yaml --log-format text & etl=$$!; \
+	trap 'echo; echo "stopping: etl commits what is in flight..."; kill -INT $$dg $$etl 2>/dev/null || true' INT TERM; \
+	while kill -0 $$etl 2>/dev/null; do wait $$etl || true; done; \
+	kill -INT $$dg 2>/dev/null || true; while kill -0 $$dg 2>/dev/null; do wait $$dg || true; done; \
+	kill -TERM $$dk 2>/dev/null || true; while kill -0 $$dk 2>/dev/null; do wait $$dk || true; done; \
 	echo; echo "In ecommerce_database now:"; \
 	psql "$$DATABASE_URL" -X -q -c "SELECT 'events' AS \"table\", count(*) AS rows FROM events UNION ALL SELECT 'corrupt_records', count(*) FROM corrupt_records" \
 	  || echo "(psql not found: query the tables with any client)"

@@ -54,6 +54,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		startTime = fs.String("start-time", "", "RFC 3339 start of a simulated clock, e.g. 2025-06-01T12:00:00Z: event times come from it\n(advancing by --interval per file, or 1 ms per row when --interval is 0), so the output is\nbyte-identical for the same flags. Default: the wall clock")
 		dirty     = fs.Float64("dirty", events.DefaultDirty(), "overall share of dirty rows: scales the default per-kind rates (their sum) to this value")
 	)
+	kafkaBrokers := fs.String("kafka", "", "publish to Kafka instead of writing files: the seed `BROKERS`, host:port[,host:port...];\none message a row (the header-less CSV line), keyed by the row's user_id text, acks=all, idempotent;\n--rows-per-file is then the rows between two flushes (and manifest rewrites)")
+	topic := fs.String("topic", "events", "the Kafka topic (with --kafka)")
 	fs.StringVar(&opts.Dir, "out", "data/events", "output folder, created when missing")
 	fs.DurationVar(&opts.Interval, "interval", time.Second, "time between two files; 0 writes them back to back")
 	fs.IntVar(&opts.RowsPerFile, "rows-per-file", events.DefaultRowsPerFile, "rows per file (ignored when --rate and --interval are both set)")
@@ -129,8 +131,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if manifest == "" {
 		manifest = events.DefaultManifestPath(opts.Dir)
 	}
-	logf("datagen: seed %d, writing into %s, manifest %s", opts.Seed, opts.Dir, manifest)
-	m, err := events.Run(ctx, opts, logf)
+	var m *events.Manifest
+	var err error
+	if *kafkaBrokers != "" {
+		pub, perr := newKafkaPublisher(*kafkaBrokers, *topic)
+		if perr != nil {
+			fmt.Fprintf(stderr, "datagen: %v\n", perr)
+			return 1
+		}
+		defer pub.Close()
+		logf("datagen: seed %d, publishing to %s on %s, manifest %s", opts.Seed, *topic, *kafkaBrokers, manifest)
+		m, err = events.Publish(ctx, opts, *topic, pub, logf)
+	} else {
+		logf("datagen: seed %d, writing into %s, manifest %s", opts.Seed, opts.Dir, manifest)
+		m, err = events.Run(ctx, opts, logf)
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "datagen: %v\n", err)
 		return 1

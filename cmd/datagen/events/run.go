@@ -125,8 +125,10 @@ type Manifest struct {
 	// Seed and StartTime ("" for the wall clock) reproduce the run.
 	Seed      int64  `json:"seed"`
 	StartTime string `json:"start_time,omitempty"`
-	// Dir is the output folder, as given.
-	Dir         string             `json:"dir"`
+	// Dir is the output folder, as given ("" when published to Topic).
+	Dir string `json:"dir"`
+	// Topic is the Kafka topic published to (datagen --kafka), "" for files.
+	Topic       string             `json:"topic,omitempty"`
 	RowsPerFile int                `json:"rows_per_file"`
 	Users       int                `json:"users"`
 	Products    int                `json:"products"`
