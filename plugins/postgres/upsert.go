@@ -494,35 +494,10 @@ func (p *upsertPlan) fold(stored *reduced, cells [][]byte, row int) {
 }
 
 // upsertRows writes tuples [lo, hi) of s.data through the staging table
-// under a savepoint; when the database refuses a row, the range is rolled
-// back and split as copyRows does, a single refused row becoming a
-// DB_REJECTED reject with the database's message.
+// under a savepoint; refused rows are isolated as copyRows does and
+// become DB_REJECTED rejects with the database's message.
 func (s *Sink) upsertRows(ctx context.Context, conn *pgx.Conn, b *record.Batch, lo, hi int, rejects *[]record.Reject) error {
-	if lo >= hi {
-		return nil
-	}
-	err := s.upsertUnderSavepoint(ctx, conn, lo, hi)
-	if err == nil || classify(err, conn.IsClosed()) != classData {
-		return err
-	}
-	if hi-lo == 1 {
-		*rejects = append(*rejects, b.Reject(s.data.rows[lo], ErrorTypeDBRejected, dbReason(err)))
-		return nil
-	}
-	if line := copyErrorLine(err); !s.noLineHints && line >= 1 && line <= hi-lo {
-		bad := lo + line - 1
-		for _, r := range [][2]int{{lo, bad}, {bad, bad + 1}, {bad + 1, hi}} {
-			if err := s.upsertRows(ctx, conn, b, r[0], r[1], rejects); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	mid := lo + (hi-lo)/2
-	if err := s.upsertRows(ctx, conn, b, lo, mid, rejects); err != nil {
-		return err
-	}
-	return s.upsertRows(ctx, conn, b, mid, hi, rejects)
+	return s.isolateRows(ctx, conn, b, lo, hi, rejects, s.upsertUnderSavepoint)
 }
 
 // upsertUnderSavepoint copies tuples [lo, hi) into the staging table and
