@@ -172,6 +172,7 @@ func (c *configurer) fail(st *spec.Step, err error) {
 	}
 	e := c.in.Spec.LocateKey(st, key)
 	e.Msg = strings.TrimPrefix(err.Error(), st.Name+": ")
+	e.Err = err
 	c.errs = append(c.errs, e)
 }
 

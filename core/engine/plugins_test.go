@@ -271,12 +271,24 @@ func (t *copyTransform) Close(context.Context) error { return nil }
 type crashTransform struct {
 	cfg struct {
 		After int `yaml:"after"`
+		// DieConfiguringWhen names a file: when it is there, Configure
+		// removes it and exits the process.
+		DieConfiguringWhen string `yaml:"die_configuring_when"`
 	}
 	seen int
 }
 
 func (t *crashTransform) Configure(_ context.Context, cfg plugin.Config, in record.Schema) (record.Schema, error) {
-	return in, plugin.DecodeConfig(cfg.Raw, &t.cfg)
+	if err := plugin.DecodeConfig(cfg.Raw, &t.cfg); err != nil {
+		return in, err
+	}
+	if f := t.cfg.DieConfiguringWhen; f != "" {
+		if err := os.Remove(f); err == nil {
+			log.Print("crash: fatal: died configuring")
+			os.Exit(7)
+		}
+	}
+	return in, nil
 }
 
 func (t *crashTransform) Process(_ context.Context, b *record.Batch) (*record.Batch, []record.Reject, error) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -31,12 +32,22 @@ type supervised struct {
 
 func startSupervised(t *testing.T, transform string, partitions, rows int, opts func(*engine.Options)) *supervised {
 	t.Helper()
+	return startSupervisedYAML(t, transform, partitions, rows, nil, opts)
+}
+
+// startSupervisedYAML is startSupervised with the pipeline file edited by
+// edit first.
+func startSupervisedYAML(t *testing.T, transform string, partitions, rows int, edit func(string) string, opts func(*engine.Options)) *supervised {
+	t.Helper()
 	dir := t.TempDir()
 	r := &supervised{t: t, sinkPath: filepath.Join(dir, "sink.jsonl"), rowsFile: filepath.Join(dir, "rows"),
 		stats: &engine.Stats{}, stop: make(chan struct{}), done: make(chan error, 1)}
 	r.setRows(rows)
 	yaml := pipelineYAML(r.sinkPath, transform, partitions, rows, 0, 100, "0s")
 	yaml = strings.Replace(yaml, "    delay: 0s\n", "    delay: 0s\n    rows_file: "+r.rowsFile+"\n", 1)
+	if edit != nil {
+		yaml = edit(yaml)
+	}
 	r.in = openPipeline(t, yaml)
 	o := engine.OptionsOf(r.in.Spec)
 	o.HealthInterval, o.PingTimeout, o.RestartBackoff = 200*time.Millisecond, time.Second, 100*time.Millisecond
@@ -141,6 +152,58 @@ func TestPluginDeadWhileIdleIsRestarted(t *testing.T) {
 			checkExactlyOnce(t, r.sinkPath, expected(2, 700, 0))
 		})
 	}
+}
+
+// TestPluginDeadAsItRestartsIsRestartedAgain: a plugin that dies while
+// the pipeline starts again after a death (here: as it is configured)
+// counts as one more death and is restarted again, within the budget; the
+// run does not end. A CI run saw a second kill -9 land in the restart.
+func TestPluginDeadAsItRestartsIsRestartedAgain(t *testing.T) {
+	marker := filepath.Join(t.TempDir(), "die-configuring")
+	r := startSupervisedYAML(t, "crash", 2, 300, func(y string) string {
+		return strings.Replace(y, "  - plugin: crash\n", "  - plugin: crash\n    config: {after: 1000000, die_configuring_when: "+marker+"}\n", 1)
+	}, nil)
+	r.waitFor("the first rows committed", func(s engine.StatsSnapshot) bool { return s.Running && s.RowsRead == 600 && s.InFlight == 0 })
+	if err := os.WriteFile(marker, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var victim *host.Process
+	for _, p := range r.in.Processes {
+		if p.Step == "crash" {
+			victim = p
+		}
+	}
+	if err := syscall.Kill(victim.Pid(), syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	r.waitFor("the death noticed", func(s engine.StatsSnapshot) bool { return !s.Ready() })
+	r.waitFor("the second restart", func(s engine.StatsSnapshot) bool {
+		return s.Ready() && s.Restarts[engine.StepPlugin{Step: "crash", Plugin: "crash"}] == 2
+	})
+	if _, err := os.Stat(marker); !os.IsNotExist(err) {
+		t.Fatalf("the restarted plugin did not die configuring (marker: %v)", err)
+	}
+	r.setRows(700)
+	r.waitFor("the new rows committed", func(s engine.StatsSnapshot) bool {
+		commits, _, _ := readCommits(r.sinkPath)
+		n := 0
+		for _, c := range commits {
+			n += len(c.Users) + len(c.Rejects)
+		}
+		return n >= 1400 && s.InFlight == 0
+	})
+	if err := r.finish(); err != nil {
+		t.Fatalf("stopped run: %v", err)
+	}
+	// crash passes every row on: the rows tag would reject arrive too.
+	want := expected(2, 700, 0)
+	for p := 0; p < 2; p++ {
+		for k := 0; k < 700; k++ {
+			want.users[strconv.Itoa(p*1000000+k)] = true
+		}
+	}
+	clear(want.rejects)
+	checkExactlyOnce(t, r.sinkPath, want)
 }
 
 // TestTooManyRestartsEndTheRun: a plugin that dies every time it runs is

@@ -113,7 +113,13 @@ type Error struct {
 	// Path is the key path, e.g. "sink.config.batch.max_rows".
 	Path string
 	Msg  string
+	// Err, when set, is the failure the mistake reports (a plugin that
+	// died as it started, say), so that errors.As finds it.
+	Err error
 }
+
+// Unwrap returns e.Err.
+func (e Error) Unwrap() error { return e.Err }
 
 func (e Error) Error() string {
 	var b strings.Builder
@@ -138,6 +144,18 @@ func (es Errors) Error() string {
 		msgs[i] = e.Error()
 	}
 	return strings.Join(msgs, "\n")
+}
+
+// Unwrap returns the failures the mistakes of es report, for errors.Is
+// and errors.As.
+func (es Errors) Unwrap() []error {
+	var errs []error
+	for _, e := range es {
+		if e.Err != nil {
+			errs = append(errs, e.Err)
+		}
+	}
+	return errs
 }
 
 // Merge adds the mistakes of more that do not follow from one already in
