@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
@@ -198,13 +199,45 @@ func (c *proxyConn) clientToServer() {
 	if _, err := c.server.Write(start); err != nil {
 		return
 	}
+	// commits are the prepared statements that are a COMMIT (a pipelined
+	// COMMIT is a Bind of one of them); cutAfterSync says a COMMIT went
+	// through and the connection is cut once the Sync that ends its
+	// pipeline has followed it.
+	commits := map[string]bool{}
+	cutAfterSync := false
 	for {
 		typ, msg, err := readMessage(r)
 		if err != nil {
 			return
 		}
+		if typ == 'P' {
+			name, rest := cString(msg[5:])
+			query, _ := cString(rest)
+			commits[name] = isCommit([]byte(query))
+		}
+		bindsCommit := false
+		if typ == 'B' {
+			_, rest := cString(msg[5:])
+			stmt, _ := cString(rest)
+			bindsCommit = commits[stmt]
+		}
 		switch {
-		case typ == 'Q' && isCommit(msg[5:]):
+		case cutAfterSync && typ == 'S':
+			c.server.Write(msg)
+			c.client.Close()
+			select {
+			case <-c.commitSent:
+				c.p.fired <- faultCutAfterCommit
+			case <-time.After(10 * time.Second):
+				c.p.t.Errorf("proxy: the server never answered the COMMIT")
+			}
+			return
+		case bindsCommit && c.p.take(faultCutAfterCommit):
+			c.mu.Lock()
+			c.dropReplies = true
+			c.mu.Unlock()
+			cutAfterSync = true
+		case (typ == 'Q' && isCommit(msg[5:])) || bindsCommit:
 			if c.p.take(faultCutBeforeCommit) {
 				c.p.fired <- faultCutBeforeCommit
 				return
@@ -271,7 +304,16 @@ func (c *proxyConn) serverToClient() {
 	}
 }
 
-// isCommit says whether a simple query is a COMMIT.
+// cString splits b after its first NUL: the string before it, the rest.
+func cString(b []byte) (string, []byte) {
+	i := bytes.IndexByte(b, 0)
+	if i < 0 {
+		return string(b), nil
+	}
+	return string(b[:i]), b[i+1:]
+}
+
+// isCommit says whether a query is a COMMIT.
 func isCommit(q []byte) bool {
 	s := strings.TrimRight(string(q), "\x00; \n\t")
 	return strings.EqualFold(strings.TrimSpace(s), "commit")

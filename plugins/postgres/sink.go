@@ -30,6 +30,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/seed-etl/etl/core/plugin"
 	"github.com/seed-etl/etl/core/record"
@@ -65,6 +66,8 @@ type Sink struct {
 
 	cols    []colEnc
 	rej     rejectsPlan
+	// rejectsSQL inserts rejects (rejectsInsert).
+	rejectsSQL string
 	copySQL string
 	sqlOff  offsetsSQL
 	data    copyData
@@ -229,9 +232,16 @@ func (s *Sink) Write(ctx context.Context, req plugin.WriteRequest) error {
 	}
 	start := time.Now()
 	var out writeOutcome
+	isolate := false
 	err = s.retry(ctx, fmt.Sprintf("write batch %d", req.BatchID), func(ctx context.Context) error {
 		out = writeOutcome{}
-		return s.writeOnce(ctx, req, pos, &out)
+		err := s.writeOnce(ctx, req, pos, isolate, &out)
+		if errors.Is(err, errRefused) {
+			isolate = true
+			out = writeOutcome{}
+			err = s.writeOnce(ctx, req, pos, isolate, &out)
+		}
+		return err
 	})
 	if err != nil {
 		return err
@@ -282,14 +292,22 @@ func normalizePositions(in []record.Position) ([]record.Position, error) {
 	return out, nil
 }
 
-// writeOnce is one attempt at committing req.
-func (s *Sink) writeOnce(ctx context.Context, req plugin.WriteRequest, pos []record.Position, out *writeOutcome) error {
+// errRefused says that the optimistic COPY of a batch (no savepoint) was
+// refused by the database: the transaction is lost and the batch is tried
+// again with its rows isolated under savepoints.
+var errRefused = errors.New("the database refused a row of the batch")
+
+// writeOnce is one attempt at committing req, in three round trips when
+// the database takes every row: one pipelined batch that opens the
+// transaction, claims and locks the offsets rows; the COPY, with no
+// savepoint; one pipelined batch with the rejects, the offsets and the
+// COMMIT. When the COPY is refused (errRefused), the caller tries again
+// with isolate set: the rows go in under savepoints, the refused ones
+// found and stored as rejects (isolateRows).
+func (s *Sink) writeOnce(ctx context.Context, req plugin.WriteRequest, pos []record.Position, isolate bool, out *writeOutcome) error {
 	conn, err := s.connection(ctx)
 	if err != nil {
 		return err
-	}
-	if _, err := conn.Exec(ctx, "BEGIN ISOLATION LEVEL READ COMMITTED; SET CONSTRAINTS ALL IMMEDIATE"); err != nil {
-		return fmt.Errorf("begin: %w", err)
 	}
 	finished := false
 	defer func() {
@@ -304,12 +322,9 @@ func (s *Sink) writeOnce(ctx context.Context, req plugin.WriteRequest, pos []rec
 	for i, p := range pos {
 		names[i], offsets[i], dones[i] = p.Partition, p.Offset, p.Done
 	}
-	if _, err := conn.Exec(ctx, s.sqlOff.claim, s.pipeline, names); err != nil {
-		return fmt.Errorf("claim the offsets of batch %d: %w", req.BatchID, err)
-	}
-	var committed int64
-	if err := conn.QueryRow(ctx, s.sqlOff.lock, s.pipeline, names).Scan(&committed); err != nil {
-		return fmt.Errorf("lock the offsets of batch %d: %w", req.BatchID, err)
+	committed, err := s.begin(ctx, conn, req.BatchID, names)
+	if err != nil {
+		return err
 	}
 	if committed >= req.BatchID {
 		out.skipped = true
@@ -318,7 +333,10 @@ func (s *Sink) writeOnce(ctx context.Context, req plugin.WriteRequest, pos []rec
 
 	var dbRejects []record.Reject
 	if len(s.data.rows) > 0 {
-		if err := s.writeRows(ctx, conn, req.Batch, &dbRejects); err != nil {
+		if err := s.writeRows(ctx, conn, req.Batch, isolate, &dbRejects); err != nil {
+			if errors.Is(err, errRefused) {
+				return err
+			}
 			return fmt.Errorf("copy batch %d into %s: %w", req.BatchID, s.set.table.Sanitize(), err)
 		}
 	}
@@ -327,28 +345,85 @@ func (s *Sink) writeOnce(ctx context.Context, req plugin.WriteRequest, pos []rec
 		s.logger().Warn("postgres: the database refused rows; they go to the rejects table",
 			"batch", req.BatchID, "rows", len(dbRejects), "first", dbRejects[0].Origin.String(), "reason", dbRejects[0].Reason)
 	}
+	var rejects []record.Reject
 	if n := len(req.Rejects) + len(s.data.refused) + len(dbRejects); n > 0 {
-		all := make([]record.Reject, 0, n)
-		all = append(append(append(all, req.Rejects...), s.data.refused...), dbRejects...)
-		if err := s.writeRejects(ctx, conn, req.BatchID, all); err != nil {
-			return fmt.Errorf("write %d rejects of batch %d into %s: %w", n, req.BatchID, s.set.rejects.Sanitize(), err)
-		}
+		rejects = make([]record.Reject, 0, n)
+		rejects = append(append(append(rejects, req.Rejects...), s.data.refused...), dbRejects...)
 	}
-	if _, err := conn.Exec(ctx, s.sqlOff.upsert, s.pipeline, names, offsets, dones, req.BatchID); err != nil {
-		return fmt.Errorf("store the offsets of batch %d: %w", req.BatchID, err)
-	}
-
 	finished = true
-	tag, err := conn.Exec(ctx, "COMMIT")
+	return s.commit(ctx, conn, req.BatchID, rejects, names, offsets, dones)
+}
+
+// begin opens the transaction of batch batchID, claims and locks the
+// offsets rows of its partitions (names), in one round trip, and returns
+// the highest batch id committed for them.
+func (s *Sink) begin(ctx context.Context, conn *pgx.Conn, batchID int64, names []string) (int64, error) {
+	var b pgx.Batch
+	b.Queue("BEGIN ISOLATION LEVEL READ COMMITTED")
+	b.Queue("SET CONSTRAINTS ALL IMMEDIATE")
+	b.Queue(s.sqlOff.claim, s.pipeline, names)
+	b.Queue(s.sqlOff.lock, s.pipeline, names)
+	br := conn.SendBatch(ctx, &b)
+	defer br.Close()
+	if _, err := br.Exec(); err != nil {
+		return 0, fmt.Errorf("begin: %w", err)
+	}
+	if _, err := br.Exec(); err != nil {
+		return 0, fmt.Errorf("begin: %w", err)
+	}
+	if _, err := br.Exec(); err != nil {
+		return 0, fmt.Errorf("claim the offsets of batch %d: %w", batchID, err)
+	}
+	var committed int64
+	if err := br.QueryRow().Scan(&committed); err != nil {
+		return 0, fmt.Errorf("lock the offsets of batch %d: %w", batchID, err)
+	}
+	if err := br.Close(); err != nil {
+		return 0, fmt.Errorf("begin batch %d: %w", batchID, err)
+	}
+	return committed, nil
+}
+
+// commit stores the rejects and the offsets of batch batchID and commits,
+// in one round trip. When the connection dies on the way, the outcome is
+// unknown: the retry reads it back from the offsets table.
+func (s *Sink) commit(ctx context.Context, conn *pgx.Conn, batchID int64, rejects []record.Reject, names []string, offsets []int64, dones []bool) error {
+	var b pgx.Batch
+	if len(rejects) > 0 {
+		b.Queue(s.rejectsSQL, s.rejectsArgs(batchID, rejects)...)
+	}
+	b.Queue(s.sqlOff.upsert, s.pipeline, names, offsets, dones, batchID)
+	b.Queue("COMMIT")
+	var tag pgconn.CommandTag
+	br := conn.SendBatch(ctx, &b)
+	defer br.Close()
+	err := func() error {
+		if len(rejects) > 0 {
+			if _, err := br.Exec(); err != nil {
+				return fmt.Errorf("write %d rejects into %s: %w", len(rejects), s.set.rejects.Sanitize(), err)
+			}
+		}
+		if _, err := br.Exec(); err != nil {
+			return fmt.Errorf("store the offsets: %w", err)
+		}
+		var err error
+		if tag, err = br.Exec(); err == nil {
+			err = br.Close()
+		}
+		return err
+	}()
 	if err != nil {
+		// The COMMIT went out with the rest: a connection lost on the
+		// way leaves its outcome unknown.
 		if classify(err, conn.IsClosed()) == classConn {
 			s.logger().Warn("postgres: connection lost during COMMIT; the outcome is unknown and will be read back from the offsets table",
-				"batch", req.BatchID, "addr", s.set.addr, "error", err.Error())
+				"batch", batchID, "addr", s.set.addr, "error", err.Error())
 		}
-		return fmt.Errorf("commit batch %d: %w", req.BatchID, err)
+		s.rollback(ctx, conn)
+		return fmt.Errorf("commit batch %d: %w", batchID, err)
 	}
 	if tag.String() != "COMMIT" {
-		return fmt.Errorf("commit batch %d: the server answered %q: the transaction was rolled back", req.BatchID, tag.String())
+		return fmt.Errorf("commit batch %d: the server answered %q: the transaction was rolled back", batchID, tag.String())
 	}
 	return nil
 }
@@ -366,10 +441,19 @@ func (s *Sink) rollback(ctx context.Context, conn *pgx.Conn) {
 	}
 }
 
-// copyRows copies tuples [lo, hi) of s.data under a savepoint (see
-// isolateRows).
-func (s *Sink) copyRows(ctx context.Context, conn *pgx.Conn, b *record.Batch, lo, hi int, rejects *[]record.Reject) error {
-	return s.isolateRows(ctx, conn, b, lo, hi, rejects, s.copyUnderSavepoint)
+// copyRows copies tuples [lo, hi) of s.data: at once, or with isolate
+// under a savepoint, the refused rows isolated (see isolateRows). The
+// optimistic COPY returns errRefused when the database refuses a row.
+func (s *Sink) copyRows(ctx context.Context, conn *pgx.Conn, b *record.Batch, lo, hi int, isolate bool, rejects *[]record.Reject) error {
+	if isolate {
+		return s.isolateRows(ctx, conn, b, lo, hi, rejects, s.copyUnderSavepoint)
+	}
+	_, err := conn.PgConn().CopyFrom(ctx, newCopyReader(&s.data, lo, hi), s.copySQL)
+	if err != nil && classify(err, conn.IsClosed()) == classData {
+		s.logger().Debug("postgres: the database refused a row; the batch goes in again with its rows isolated", "error", err.Error())
+		return fmt.Errorf("%w: %v", errRefused, err)
+	}
+	return err
 }
 
 // isolateRows writes tuples [lo, hi) of s.data with attempt, which works
@@ -426,48 +510,90 @@ func (s *Sink) copyUnderSavepoint(ctx context.Context, conn *pgx.Conn, lo, hi in
 	return nil
 }
 
-// writeRejects copies rejects into the rejects table, their text made
-// valid for TEXT columns.
-func (s *Sink) writeRejects(ctx context.Context, conn *pgx.Conn, batchID int64, rejects []record.Reject) error {
-	rows := make([][]any, len(rejects))
-	for i, r := range rejects {
-		raw, escaped := textSafe(r.Raw)
+// rejectsInsert returns the statement that inserts rejects into the
+// columns of plan: one INSERT of unnested arrays, one array a column
+// (line may be NULL), batch_id and pipeline as single values. It fits in
+// the pipelined batch of the COMMIT, unlike a COPY. rejectsArgs gives its
+// arguments, in the same order.
+func rejectsInsert(table string, plan rejectsPlan) string {
+	var cols, exprs, arrays, names []string
+	n := 0
+	param := func(typ string) string {
+		n++
+		return fmt.Sprintf("$%d::%s", n, typ)
+	}
+	for _, c := range plan.columns {
+		cols = append(cols, pgx.Identifier{c}.Sanitize())
+		switch c {
+		case "batch_id":
+			exprs = append(exprs, param("bigint"))
+		case "pipeline":
+			exprs = append(exprs, param("text"))
+		case "line":
+			arrays, names = append(arrays, param("bigint[]")), append(names, c)
+			exprs = append(exprs, "t."+c)
+		default:
+			arrays, names = append(arrays, param("text[]")), append(names, c)
+			exprs = append(exprs, "t."+c)
+		}
+	}
+	return "INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") SELECT " + strings.Join(exprs, ", ") +
+		" FROM unnest(" + strings.Join(arrays, ", ") + ") AS t(" + strings.Join(names, ", ") + ")"
+}
+
+// rejectsArgs returns the arguments of rejectsInsert for rejects of batch
+// batchID, their text made valid for TEXT columns.
+func (s *Sink) rejectsArgs(batchID int64, rejects []record.Reject) []any {
+	args := make([]any, 0, len(s.rej.columns))
+	for _, c := range s.rej.columns {
+		switch c {
+		case "batch_id":
+			args = append(args, batchID)
+		case "pipeline":
+			args = append(args, s.pipeline)
+		case "line":
+			lines := make([]*int64, len(rejects))
+			for i, r := range rejects {
+				if r.Origin.Line > 0 {
+					lines[i] = &rejects[i].Origin.Line
+				}
+			}
+			args = append(args, lines)
+		default:
+			texts := make([]string, len(rejects))
+			for i, r := range rejects {
+				texts[i] = s.rejectText(c, r)
+			}
+			args = append(args, texts)
+		}
+	}
+	return args
+}
+
+// rejectText is the text of reject r for text column c of the rejects
+// table.
+func (s *Sink) rejectText(c string, r record.Reject) string {
+	switch c {
+	case "corrupt_record":
+		raw, _ := textSafe(r.Raw)
+		return raw
+	case "reason":
 		reason, _ := textSafe(r.Reason)
-		if escaped {
+		if _, escaped := textSafe(r.Raw); escaped {
 			reason += escapedNote
 		}
+		return reason
+	case "source":
 		source, _ := textSafe(r.Origin.Source)
+		return source
+	case "error_type":
 		errType, _ := textSafe(r.ErrorType)
 		if s.rej.errorTypeLen > 0 {
 			errType = truncateRunes(errType, s.rej.errorTypeLen)
 		}
-		var line any
-		if r.Origin.Line > 0 {
-			line = r.Origin.Line
-		}
-		row := make([]any, 0, len(s.rej.columns))
-		for _, c := range s.rej.columns {
-			switch c {
-			case "corrupt_record":
-				row = append(row, raw)
-			case "batch_id":
-				row = append(row, batchID)
-			case "error_type":
-				row = append(row, errType)
-			case "source":
-				row = append(row, source)
-			case "line":
-				row = append(row, line)
-			case "reason":
-				row = append(row, reason)
-			case "pipeline":
-				row = append(row, s.pipeline)
-			}
-		}
-		rows[i] = row
+		return errType
 	}
-	_, err := conn.CopyFrom(ctx, s.set.rejects, s.rej.columns, pgx.CopyFromRows(rows))
-	return err
+	return ""
 }
 
 // ensureReady connects, runs setup_sql, creates the offsets table and
@@ -517,6 +643,7 @@ func (s *Sink) ensureReady(ctx context.Context) error {
 			rp, err := planRejects(rejTable, rcols)
 			es = append(es, plugin.AsConfigErrors(err)...)
 			s.rej = rp
+			s.rejectsSQL = rejectsInsert(rejTable, rp)
 		}
 		if err := es.Err(); err != nil {
 			return err

@@ -537,13 +537,13 @@ func (s *Sink) upsertUnderSavepoint(ctx context.Context, conn *pgx.Conn, lo, hi 
 
 // writeRows writes the encoded rows of a batch in the configured mode,
 // inside writeOnce's transaction.
-func (s *Sink) writeRows(ctx context.Context, conn *pgx.Conn, b *record.Batch, rejects *[]record.Reject) error {
+func (s *Sink) writeRows(ctx context.Context, conn *pgx.Conn, b *record.Batch, isolate bool, rejects *[]record.Reject) error {
 	n := len(s.data.rows)
 	if n == 0 {
 		return nil
 	}
 	if s.up == nil {
-		return s.copyRows(ctx, conn, b, 0, n, rejects)
+		return s.copyRows(ctx, conn, b, 0, n, isolate, rejects)
 	}
 	// A rolled back transaction (an earlier attempt) took the staging
 	// table's rows, and maybe the table itself, with it.
