@@ -64,13 +64,13 @@ type Sink struct {
 	ready     bool      // tables checked and statements built
 	setupDone bool
 
-	cols    []colEnc
-	rej     rejectsPlan
+	cols []colEnc
+	rej  rejectsPlan
 	// rejectsSQL inserts rejects (rejectsInsert).
 	rejectsSQL string
-	copySQL string
-	sqlOff  offsetsSQL
-	data    copyData
+	copySQL    string
+	sqlOff     offsetsSQL
+	data       copyData
 
 	// up is how mode upsert and merge write (nil in append mode);
 	// stageDirty and stageFor track its staging table (upsert.go).
