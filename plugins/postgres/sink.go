@@ -11,6 +11,13 @@
 // rejects with the database's message; the rest of their batch is
 // committed. Connection failures are retried with backoff.
 //
+// A batch takes three round trips when the database takes every row: one
+// pipelined batch opens the transaction and claims and locks the offsets
+// rows; the COPY runs with no savepoint; one pipelined batch stores the
+// rejects and the offsets and commits. Only when the database refuses a
+// row is the transaction rolled back and the batch written again with its
+// rows under savepoints, to isolate the refused ones.
+//
 // Which field types go into which column types is chooseEnc's table (the
 // README's type table): each is written in PostgreSQL's binary form, with
 // narrowing integers and reals checked row by row, text parsed for uuid and
