@@ -305,3 +305,102 @@ func TestKafkaWorkersUnderChaos(t *testing.T) {
 	t.Logf("%d rows (%d accepted, %d rejected) over %d workers started; %d assignments, %d revocations logged",
 		m.Rows, m.Accepted, m.Rejected, k.started, assigned, revoked)
 }
+
+// TestKafkaStatusAndValidate: `etl validate` takes the Kafka pipeline, and
+// `etl status` prints the committed next offset of every partition and,
+// while the brokers answer, how many messages wait beyond it; with the
+// brokers gone it still prints the offsets and says the lag is unknown.
+func TestKafkaStatusAndValidate(t *testing.T) {
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(3, "events"), kfake.GroupMinSessionTimeout(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cluster.Close()
+	k := &kafkaChaos{t: t, dir: t.TempDir(), broker: cluster.ListenAddrs()[0],
+		marker: fmt.Sprintf("ETL_FAULT_MARKER=%d", time.Now().UnixNano())}
+	k.dsn = pgtest.NewDatabase(t)
+	pgtest.ApplySetup(t, k.dsn)
+	defer func() {
+		for _, w := range append([]*kafkaWorker(nil), k.live...) {
+			k.kill(w)
+		}
+	}()
+	etl := func(args ...string) (string, error) {
+		cmd := exec.Command(os.Args[0], args...)
+		cmd.Env = append(os.Environ(), runAsEtl+"=1", "DATABASE_URL="+k.dsn, "KAFKA_BROKERS="+k.broker, "KAFKA_TOPIC=events")
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	const config = "../../configs/ecommerce-kafka.yaml"
+	if out, err := etl("validate", config); err != nil {
+		t.Fatalf("etl validate: %v\n%s", err, out)
+	}
+
+	cl, err := kgo.NewClient(kgo.SeedBrokers(k.broker), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx := context.Background()
+	produce := func(perPartition int) {
+		t.Helper()
+		var recs []*kgo.Record
+		for p := int32(0); p < 3; p++ {
+			for i := 0; i < perPartition; i++ {
+				line := fmt.Sprintf("%d,view,%d,Widget,9.99,2025-06-01 12:00:00,s%d", 100+i, 7, p)
+				recs = append(recs, &kgo.Record{Topic: "events", Partition: p, Value: []byte(line)})
+			}
+		}
+		if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	produce(100)
+	w := k.start()
+	adm := kadm.NewClient(cl)
+	deadline := time.Now().Add(time.Minute)
+	for {
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		ok, why := k.caughtUp(cctx, adm)
+		cancel()
+		if ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the worker did not catch up within 1m: %s\n%s", why, tailOf(w.log))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	k.stop(w)
+	// 10 messages more on each partition, not read by anyone.
+	produce(10)
+
+	out, err := etl("status", config)
+	if err != nil {
+		t.Fatalf("etl status: %v\n%s", err, out)
+	}
+	wants := []string{`partitions:\s+3 committed, 30 messages behind in all`}
+	for p := 0; p < 3; p++ {
+		wants = append(wants, fmt.Sprintf(`events/%d\s+next offset 100, 10 behind`, p))
+	}
+	for _, want := range wants {
+		if !regexp.MustCompile(want).MatchString(out) {
+			t.Errorf("etl status with the broker up does not say %q:\n%s", want, out)
+		}
+	}
+
+	cluster.Close()
+	out, err = etl("status", config, "--timeout", "30s")
+	if err != nil {
+		t.Fatalf("etl status with the broker gone: %v\n%s", err, out)
+	}
+	wants = []string{`lag:\s+unknown`, `partitions:\s+3 committed\n`}
+	for p := 0; p < 3; p++ {
+		wants = append(wants, fmt.Sprintf(`events/%d\s+next offset 100\n`, p))
+	}
+	for _, want := range wants {
+		if !regexp.MustCompile(want).MatchString(out) {
+			t.Errorf("etl status with the broker gone does not say %q:\n%s", want, out)
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/seed-etl/etl/core/plugin"
@@ -17,6 +18,19 @@ import (
 
 // statusTimeout bounds the broker requests of Backlog.
 const statusTimeout = 10 * time.Second
+
+// unreachable wraps err, the failure of a request to the brokers while
+// doing what: a broker that answered with an error code says what is
+// wrong; any other failure (no broker reached in time) wraps
+// plugin.ErrUnavailable, so that `etl status` shows the offsets with the
+// lag unknown.
+func unreachable(what string, err error) error {
+	var ke *kerr.Error
+	if errors.As(err, &ke) {
+		return fmt.Errorf("kafka: %s: %w", what, err)
+	}
+	return fmt.Errorf("kafka: %s: %w (%w)", what, err, plugin.ErrUnavailable)
+}
 
 // Backlog reports, for `etl status`, the lag of every partition of the
 // configured topics after positions (the sink's committed ones): its end
@@ -45,7 +59,7 @@ func (s *Source) Backlog(ctx context.Context, positions []record.Position) (plug
 	if s.set.regex != nil {
 		all, err := adm.ListTopics(ctx)
 		if err != nil {
-			return plugin.Backlog{}, fmt.Errorf("kafka: listing the topics of brokers %s: %w", brokers, err)
+			return plugin.Backlog{}, unreachable(fmt.Sprintf("listing the topics of brokers %s", brokers), err)
 		}
 		topics = nil
 		for _, t := range all.Names() {
@@ -59,12 +73,12 @@ func (s *Source) Backlog(ctx context.Context, positions []record.Position) (plug
 	}
 	ends, err := adm.ListEndOffsets(ctx, topics...)
 	if err != nil {
-		return plugin.Backlog{}, fmt.Errorf("kafka: listing the end offsets of %s from brokers %s: %w", strings.Join(topics, ","), brokers, err)
+		return plugin.Backlog{}, unreachable(fmt.Sprintf("listing the end offsets of %s from brokers %s", strings.Join(topics, ","), brokers), err)
 	}
 	var starts kadm.ListedOffsets
 	if s.set.start == StartEarliest {
 		if starts, err = adm.ListStartOffsets(ctx, topics...); err != nil {
-			return plugin.Backlog{}, fmt.Errorf("kafka: listing the start offsets of %s from brokers %s: %w", strings.Join(topics, ","), brokers, err)
+			return plugin.Backlog{}, unreachable(fmt.Sprintf("listing the start offsets of %s from brokers %s", strings.Join(topics, ","), brokers), err)
 		}
 	}
 	committed := map[string]int64{}

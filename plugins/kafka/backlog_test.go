@@ -2,6 +2,7 @@ package kafka
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"strings"
@@ -85,5 +86,9 @@ func TestBacklogNamesUnreachableBrokers(t *testing.T) {
 	_, err := s.Backlog(ctx, nil)
 	if err == nil || !strings.Contains(err.Error(), "127.0.0.1:1") {
 		t.Fatalf("error %v, want one naming the broker 127.0.0.1:1", err)
+	}
+	// etl status then shows the committed offsets with the lag unknown.
+	if !errors.Is(err, plugin.ErrUnavailable) {
+		t.Errorf("error %v does not wrap plugin.ErrUnavailable", err)
 	}
 }
