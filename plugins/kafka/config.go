@@ -123,6 +123,8 @@ type settings struct {
 	delim    byte
 	meta     []metaField
 	maxBytes int
+	// sessionTimeout is session_timeout, for messages.
+	sessionTimeout time.Duration
 	// opts are the client options common to the consumer and the status
 	// client: brokers, TLS, SASL.
 	opts []kgo.Opt
@@ -258,6 +260,7 @@ func parseConfig(raw []byte, pipeline string) (settings, plugin.ConfigErrors) {
 	if m := saslMechanism(c.SASL, &more); m != nil {
 		s.opts = append(s.opts, kgo.SASL(m))
 	}
+	s.sessionTimeout = time.Duration(c.SessionTimeout)
 	s.groupOpts = []kgo.Opt{
 		kgo.ConsumerGroup(s.group),
 		kgo.Balancers(kgo.CooperativeStickyBalancer()),

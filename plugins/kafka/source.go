@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -492,28 +493,57 @@ func (s *Source) Read(ctx context.Context, req plugin.ReadRequest) (plugin.ReadR
 		if fetches.IsClientClosed() {
 			break
 		}
-		s.takeFetches(fetches)
+		if err := s.takeFetches(fetches); err != nil {
+			return plugin.ReadResult{}, err
+		}
 	}
 	return s.finish(bs), nil
 }
 
 // takeFetches keeps the high watermarks and queues the records of
-// fetches; errors are logged (the client retries by itself).
-func (s *Source) takeFetches(fetches kgo.Fetches) {
+// fetches; errors are logged (the client retries by itself), but one
+// that only other settings or rights mend ends the run (fatalFetch).
+func (s *Source) takeFetches(fetches kgo.Fetches) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	var fatal error
 	fetches.EachError(func(topic string, p int32, err error) {
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, kgo.ErrClientClosed) {
 			return
 		}
+		if f := s.fatalFetch(err); f != nil {
+			fatal = f
+			return
+		}
 		s.log.Warn("fetch failed; the client retries", "partition", tp{topic, p}.String(), "error", err)
 	})
+	if fatal != nil {
+		return fatal
+	}
 	fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
 		if pt, ok := s.parts[tp{fp.Topic, fp.Partition}]; ok && fp.Err == nil && fp.HighWatermark >= 0 {
 			pt.hw = fp.HighWatermark
 		}
 		s.leftover = append(s.leftover, fp.Records...)
 	})
+	return nil
+}
+
+// fatalFetch returns the error that ends the run for err, a failure the
+// client would retry forever although only other settings or rights mend
+// it (the group refusing the session timeout, a denied group or topic, a
+// failed login); nil for the others.
+func (s *Source) fatalFetch(err error) error {
+	switch {
+	case errors.Is(err, kerr.InvalidSessionTimeout):
+		return fmt.Errorf("kafka: the brokers refuse session_timeout %s for group %s: it is outside their group.min.session.timeout.ms and group.max.session.timeout.ms: %w",
+			s.set.sessionTimeout, s.set.group, err)
+	case errors.Is(err, kerr.GroupAuthorizationFailed), errors.Is(err, kerr.InvalidGroupID):
+		return fmt.Errorf("kafka: group %s: %w", s.set.group, err)
+	case errors.Is(err, kerr.TopicAuthorizationFailed), errors.Is(err, kerr.SaslAuthenticationFailed):
+		return fmt.Errorf("kafka: brokers %s: %w", strings.Join(s.set.brokers, ","), err)
+	}
+	return nil
 }
 
 // addRecords adds recs to the batch until it is full and returns those

@@ -2,11 +2,16 @@ package kafka
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/seed-etl/etl/core/plugin"
 	"github.com/seed-etl/etl/core/record"
@@ -275,5 +280,29 @@ func TestLostPartitionsAreRevokedWithoutWaiting(t *testing.T) {
 	}
 	if len(got) != 1 || got[0].raw != "kept" {
 		t.Errorf("read %v, want only the message of events/0", got)
+	}
+}
+
+// A session timeout the brokers refuse would have the client retry its
+// join forever: Read ends with an error naming the setting instead.
+func TestReadFailsOnARefusedSessionTimeout(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "events")) // allows 6s to 5m
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	s := openSource(t, fmt.Sprintf("brokers: [%s]\ntopics: [events]\ncolumns: [v]\nsession_timeout: 5s\n", c.ListenAddrs()[0]))
+	deadline := time.Now().Add(testTimeout)
+	for {
+		_, err := s.Read(context.Background(), plugin.ReadRequest{MaxRows: 10, MaxWaitMillis: 200})
+		if err != nil {
+			if !strings.Contains(err.Error(), "refuse session_timeout 5s") || !errors.Is(err, kerr.InvalidSessionTimeout) {
+				t.Fatalf("error %v, want one naming session_timeout 5s", err)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("Read kept returning without an error while the group refuses the session timeout")
+		}
 	}
 }
