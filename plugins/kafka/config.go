@@ -34,7 +34,7 @@ type Config struct {
 	TLS              TLSConfig       `yaml:"tls" doc:"TLS to the brokers."`
 	SASL             SASLConfig      `yaml:"sasl" doc:"SASL authentication to the brokers."`
 	SessionTimeout   plugin.Duration `yaml:"session_timeout" doc:"How long the group waits for a silent member (e.g. a killed process) before handing its partitions on."`
-	RebalanceTimeout plugin.Duration `yaml:"rebalance_timeout" doc:"How long the group waits for every member to rejoin during a rebalance."`
+	RebalanceTimeout plugin.Duration `yaml:"rebalance_timeout" doc:"How long the group waits for every member to rejoin during a rebalance. Revoked partitions whose batches are not committed within four fifths of it are let go and the run ends with an error, so that the group is not held up."`
 	MaxMessageBytes  plugin.Size     `yaml:"max_message_bytes" doc:"The largest message value; a larger one is rejected (MESSAGE_TOO_LARGE) with its first max_message_bytes bytes."`
 }
 
@@ -123,8 +123,9 @@ type settings struct {
 	delim    byte
 	meta     []metaField
 	maxBytes int
-	// sessionTimeout is session_timeout, for messages.
-	sessionTimeout time.Duration
+	// sessionTimeout and rebalanceTimeout are session_timeout and
+	// rebalance_timeout.
+	sessionTimeout, rebalanceTimeout time.Duration
 	// opts are the client options common to the consumer and the status
 	// client: brokers, TLS, SASL.
 	opts []kgo.Opt
@@ -260,7 +261,7 @@ func parseConfig(raw []byte, pipeline string) (settings, plugin.ConfigErrors) {
 	if m := saslMechanism(c.SASL, &more); m != nil {
 		s.opts = append(s.opts, kgo.SASL(m))
 	}
-	s.sessionTimeout = time.Duration(c.SessionTimeout)
+	s.sessionTimeout, s.rebalanceTimeout = time.Duration(c.SessionTimeout), time.Duration(c.RebalanceTimeout)
 	s.groupOpts = []kgo.Opt{
 		kgo.ConsumerGroup(s.group),
 		kgo.Balancers(kgo.CooperativeStickyBalancer()),

@@ -98,6 +98,9 @@ type Source struct {
 	released chan struct{}      // closed (and replaced) when a partition is released or the source closes
 	wake     context.CancelFunc // cancels the poll of a Read waiting for data; nil when none
 	closing  bool
+	// stuck, when set, ends the next Read: revoked partitions were not
+	// released in time (onRevoked).
+	stuck    error
 	leftover []*kgo.Record // polled, not yet in a batch
 
 	commits sync.WaitGroup // group offset commits in flight
@@ -223,13 +226,18 @@ func (s *Source) revoke(m map[string][]int32) []tp {
 // onRevoked is the group's callback for partitions taken from this member
 // in a rebalance. It reports them and waits until the engine released
 // them (every batch of theirs committed), or the source closes, so that
-// the group hands them on only then.
+// the group hands them on only then. It waits at most most of
+// rebalance_timeout: past it the group would drop this member and hand
+// the partitions on anyway. Then it lets them go, and the next Read ends
+// the run, so that no batch of theirs is committed late (releaseWait).
 func (s *Source) onRevoked(ctx context.Context, _ *kgo.Client, m map[string][]int32) {
 	s.mu.Lock()
 	wait := s.revoke(m)
 	if len(wait) > 0 {
 		s.log.Info("partitions revoked by the group; waiting for their batches to commit", "group", s.set.group, "partitions", names(wait))
 	}
+	bound := time.NewTimer(releaseWait(s.set.rebalanceTimeout))
+	defer bound.Stop()
 	for {
 		pending := slices.ContainsFunc(wait, func(t tp) bool {
 			pt, ok := s.parts[t]
@@ -249,6 +257,18 @@ func (s *Source) onRevoked(ctx context.Context, _ *kgo.Client, m map[string][]in
 			}
 			s.mu.Unlock()
 			return
+		case <-bound.C:
+			s.mu.Lock()
+			for _, t := range wait {
+				delete(s.parts, t)
+			}
+			s.stuck = fmt.Errorf("kafka: the group revoked partitions %s, but their batches were not committed within %s (most of rebalance_timeout %s): "+
+				"ending the run so that the group can hand them on; what was not committed is read again by their next owner",
+				names(wait), releaseWait(s.set.rebalanceTimeout), s.set.rebalanceTimeout)
+			s.log.Error("revoked partitions not released in time; the run ends", "group", s.set.group, "partitions", names(wait))
+			s.notify()
+			s.mu.Unlock()
+			return
 		}
 		s.mu.Lock()
 	}
@@ -259,6 +279,12 @@ func (s *Source) onRevoked(ctx context.Context, _ *kgo.Client, m map[string][]in
 	if len(wait) > 0 {
 		s.log.Info("partitions released to the group", "group", s.set.group, "partitions", names(wait))
 	}
+}
+
+// releaseWait is how long onRevoked waits for a release: four fifths of
+// the rebalance timeout, so that this member still rejoins within it.
+func releaseWait(rebalance time.Duration) time.Duration {
+	return rebalance * 4 / 5
 }
 
 // onLost is the group's callback for partitions this member lost without
@@ -469,6 +495,10 @@ func (s *Source) Read(ctx context.Context, req plugin.ReadRequest) (plugin.ReadR
 
 	for {
 		s.mu.Lock()
+		if err := s.stuck; err != nil {
+			s.mu.Unlock()
+			return plugin.ReadResult{}, err
+		}
 		recs := s.leftover
 		s.leftover = nil
 		rest := s.addRecords(bs, recs)

@@ -306,3 +306,28 @@ func TestReadFailsOnARefusedSessionTimeout(t *testing.T) {
 		}
 	}
 }
+
+// Revoked partitions that the engine does not release within most of
+// rebalance_timeout are let go, so that the group is not held up, and the
+// next Read ends the run; the member that joined gets them.
+func TestRevokeNotReleasedInTimeEndsTheRun(t *testing.T) {
+	addr := newCluster(t, "events", 4)
+	cfg := fmt.Sprintf("brokers: [%s]\ntopics: [events]\ncolumns: [v]\ngroup: g\nsession_timeout: 6s\nrebalance_timeout: 2s\n", addr)
+	a := openSource(t, cfg)
+	all := waitAssigned(t, a, 4)
+	if err := a.Assign(context.Background(), all, nil); err != nil {
+		t.Fatal(err)
+	}
+	b := openSource(t, cfg)
+	start := time.Now()
+	var readErr error
+	for readErr == nil && time.Since(start) < testTimeout {
+		_, readErr = a.Read(context.Background(), plugin.ReadRequest{MaxRows: 100, MaxWaitMillis: 500})
+	}
+	if readErr == nil || !strings.Contains(readErr.Error(), "not committed within 1.6s (most of rebalance_timeout 2s)") {
+		t.Fatalf("first member's Read: %v; want the run ended naming rebalance_timeout", readErr)
+	}
+	if got := waitAssigned(t, b, 2); len(got) != 2 {
+		t.Errorf("second member assigned %v, want 2 partitions", got)
+	}
+}
