@@ -145,3 +145,14 @@ func waitGone(t *testing.T, pid int) {
 	}
 	t.Fatalf("backend %d still there after 10 s", pid)
 }
+
+func TestPostgresCPUUnknownWithoutPostmaster(t *testing.T) {
+	var p *pgCPU // localPostgres failed: a remote server
+	if got := p.cpuWindow()(); got != nil {
+		t.Errorf("window without a postmaster = %v, want nil (unknown)", *got)
+	}
+	gone := &pgCPU{postmaster: 1 << 30} // no such process
+	if got := gone.cpuWindow()(); got != nil {
+		t.Errorf("window of a postmaster that is not there = %v, want nil (unknown)", *got)
+	}
+}
