@@ -77,7 +77,7 @@ test-faults: ## the fault suite: the pipeline under kills, outages, locks, a ful
 # bench-results.json. BENCH_FLAGS passes more flags (bin/bench --help).
 BENCH_ROWS ?= 2000000
 BENCH_FLAGS ?=
-bench: build ## measure throughput vs psql \copy, latency and memory; writes bench-results.json
+bench: build ## measure etl vs psql \copy and pgloader (rows/s, own and PostgreSQL CPU), latency and memory; writes bench-results.json
 	$(GO) build -o $(BIN)/bench ./cmd/bench
 	eval "$$(sql/devdb.sh env)" && $(BIN)/bench --rows $(BENCH_ROWS) $(BENCH_FLAGS)
 

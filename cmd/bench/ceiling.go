@@ -11,14 +11,19 @@ import (
 // eventColumns are the columns the pipeline fills, in its order.
 const eventColumns = "user_id, action, product_id, product_name, price, event_time, session_id"
 
-// ceilingResult is PostgreSQL's own bulk load of the rows the pipeline
-// accepted, already clean, by psql's \copy: one stream per file.
+// ceilingResult is a raw loader's bulk load of the rows the pipeline
+// accepted, already clean: psql's \copy, one stream per file, or
+// pgloader.
 type ceilingResult struct {
 	Streams  int     `json:"streams"`
 	Rows     int64   `json:"rows"`
 	CSVBytes int64   `json:"csv_bytes"`
 	Seconds  float64 `json:"seconds"`
 	RowsPerS float64 `json:"rows_per_s"`
+	// CPUSeconds is the user and system time of the loader's processes
+	// (their rusage), PGCPUSeconds PostgreSQL's meanwhile (nil: unknown).
+	CPUSeconds   float64  `json:"cpu_seconds"`
+	PGCPUSeconds *float64 `json:"postgres_cpu_seconds"`
 }
 
 // exportClean writes the rows of events in dsn, in the order they were
@@ -53,19 +58,28 @@ func ceiling(ctx context.Context, b *bench, srv *server, files []string, want in
 		return nil, err
 	}
 	defer drop()
-	errs := make(chan error, len(files))
+	type done struct {
+		cpu float64
+		err error
+	}
+	dones := make(chan done, len(files))
+	stop := srv.cpu.cpuWindow()
 	start := time.Now()
 	for _, f := range files {
 		go func() {
-			errs <- psql(ctx, b.psql, dsn, `\copy events (`+eventColumns+`) FROM '`+f+`' WITH (FORMAT csv)`)
+			cpu, err := psqlCPU(ctx, b.psql, dsn, `\copy events (`+eventColumns+`) FROM '`+f+`' WITH (FORMAT csv)`)
+			dones <- done{cpu, err}
 		}()
 	}
 	for range files {
-		if e := <-errs; e != nil && err == nil {
-			err = e
+		d := <-dones
+		if d.err != nil && err == nil {
+			err = d.err
 		}
+		r.CPUSeconds += d.cpu
 	}
 	took := time.Since(start)
+	r.PGCPUSeconds = stop()
 	if err != nil {
 		return nil, err
 	}

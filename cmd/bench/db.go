@@ -20,6 +20,7 @@ import (
 type server struct {
 	admin string // DSN of a maintenance database, as a role that may CREATE DATABASE
 	setup string // the text of sql/postgres_setup.sql
+	cpu   *pgCPU // its processes' CPU; nil when they cannot be read (remote)
 }
 
 // createDB creates a fresh database bench_<random> with the tables and
@@ -105,10 +106,23 @@ func findPsql() (string, error) {
 
 // psql runs one psql command (e.g. a \copy) against dsn.
 func psql(ctx context.Context, bin, dsn, command string) error {
+	_, err := psqlCPU(ctx, bin, dsn, command)
+	return err
+}
+
+// psqlCPU runs one psql command against dsn and returns psql's CPU
+// seconds (user and system, its rusage).
+func psqlCPU(ctx context.Context, bin, dsn, command string) (float64, error) {
 	cmd := exec.CommandContext(ctx, bin, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", dsn, "-c", command)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return fmt.Errorf("psql -c %q: %v\n%s", command, err, strings.TrimSpace(string(out)))
+		return 0, fmt.Errorf("psql -c %q: %v\n%s", command, err, strings.TrimSpace(string(out)))
 	}
-	return nil
+	return cpuOf(cmd.ProcessState), nil
+}
+
+// cpuOf returns the user and system seconds of an exited process and of
+// the children it waited for.
+func cpuOf(ps *os.ProcessState) float64 {
+	return (ps.UserTime() + ps.SystemTime()).Seconds()
 }

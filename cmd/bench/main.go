@@ -1,17 +1,22 @@
 // Command bench measures the e-commerce pipeline on the local PostgreSQL,
-// in one go (`make bench`), and prints one table beside the targets of
-// issue 9, also written as JSON (--out):
+// in one go (`make bench`), and prints its figures, the contenders side by
+// side and the targets of issue 18 with PASS or MISS, also written as JSON
+// (--out):
 //
 //   - throughput: `etl run configs/ecommerce.yaml --once` over --rows
 //     pre-generated rows (about 5% dirty) in files of --rows-per-file rows,
 //     into a fresh database with the schema of sql/postgres_setup.sql,
 //     timed from start to exit: rows/s and MB/s of input, rows/s into
 //     events;
-//   - the ceiling, in the same run: psql's \copy of the rows the pipeline
-//     put into events, exported as clean CSV, into another fresh database
-//     with the same table and indexes; the ratio of the two, both counted
-//     in rows into events; beside it, psql with two \copy streams at once
-//     (the file's two halves), what PostgreSQL itself reaches in parallel;
+//   - the other contenders, in the same run, each into another fresh
+//     database with the same table and indexes, on the rows the pipeline
+//     put into events, exported as clean CSV: psql's \copy (one stream, the
+//     ceiling the pipeline is compared with), psql with two \copy streams
+//     at once (the file's two halves), and pgloader when it is on the PATH;
+//   - for every contender: rows/s into events, its own CPU (etl and its
+//     plugins, psql or pgloader: their rusage) and PostgreSQL's meanwhile
+//     (its postmaster's and every child's, from /proc, when the server runs
+//     on this machine: pgcpu.go; else "unknown"), both per row in us;
 //   - each of these --repeat times, alternating, the table showing the
 //     medians (a single run on a shared machine can be 15% off);
 //   - latency: `etl run` with datagen writing --latency-rate events/s, a
@@ -47,6 +52,7 @@ import (
 // bench holds the settings of a run.
 type bench struct {
 	etl, config, psql string
+	pgloader          string // "": not installed
 	etlArgs           []string
 	rows, perFile     int
 	repeat            int
@@ -59,13 +65,6 @@ type bench struct {
 	latencyPoll     time.Duration
 }
 
-// Targets of issue 9.
-const (
-	targetRatio = 1.3
-	targetP99MS = 1000.0
-	targetRSSMB = 150.0
-)
-
 // results is the JSON document --out gets.
 type results struct {
 	Time       string            `json:"time"`
@@ -76,13 +75,13 @@ type results struct {
 	// Streams2 is psql with two \copy streams at once: not the target's
 	// ceiling, but what PostgreSQL itself reaches with parallel writers.
 	Streams2 *ceilingResult `json:"psql_2_streams,omitempty"`
-	// Rounds are the figures of every round; the ones above are medians.
-	Rounds []round `json:"rounds,omitempty"`
-	// Ratio is the pipeline's rows/s into events over psql's.
-	Ratio   float64        `json:"ratio,omitempty"`
-	Latency *latencyResult `json:"latency,omitempty"`
-	Upsert  *upsertResult  `json:"upsert,omitempty"` // upsert.go
-	Targets []target       `json:"targets"`
+	Pgloader *ceilingResult `json:"pgloader,omitempty"`
+	// Contenders are etl, psql (1 and 2 streams) and pgloader side by
+	// side: medians, per-row figures, every round.
+	Contenders []contender    `json:"contenders,omitempty"`
+	Latency    *latencyResult `json:"latency,omitempty"`
+	Upsert     *upsertResult  `json:"upsert,omitempty"` // upsert.go
+	Targets    []target       `json:"targets"`          // targets.go
 }
 
 type machine struct {
@@ -90,13 +89,6 @@ type machine struct {
 	OS       string `json:"os"`
 	Go       string `json:"go"`
 	Postgres string `json:"postgres"`
-}
-
-type target struct {
-	Name  string  `json:"name"`
-	Value float64 `json:"value"`
-	Want  string  `json:"want"`
-	Pass  bool    `json:"pass"`
 }
 
 func main() {
@@ -121,7 +113,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&b.config, "config", "configs/ecommerce.yaml", "the pipeline file (its engine: settings are the ones measured)")
 	fs.Func("etl-arg", "one more argument for `etl run` (repeatable)", func(s string) error { b.etlArgs = append(b.etlArgs, s); return nil })
 	fs.IntVar(&b.rows, "rows", 2_000_000, "rows pre-generated for the throughput run (0 skips it, the ceiling and the memory)")
-	fs.IntVar(&b.repeat, "repeat", 3, "rounds of pipeline, psql and psql with 2 streams; the table shows each one's median")
+	fs.IntVar(&b.repeat, "repeat", 3, "rounds of the contenders (etl, psql, psql with 2 streams, pgloader); the table shows their medians")
 	fs.IntVar(&b.perFile, "rows-per-file", 100_000, "rows per file of the throughput run")
 	fs.Float64Var(&b.dirty, "dirty", 0.05, "share of dirty rows (datagen --dirty)")
 	fs.Int64Var(&b.seed, "seed", 1, "datagen's seed")
@@ -176,6 +168,12 @@ func measure(ctx context.Context, b *bench, serverURL, setupPath, tmp string, st
 	if err != nil {
 		return nil, fmt.Errorf("PostgreSQL at --server: %w", err)
 	}
+	if srv.cpu, err = localPostgres(ctx, serverURL); err != nil {
+		logf("PostgreSQL's CPU: unknown (%v)", err)
+	}
+	if b.pgloader = findPgloader(); b.pgloader == "" {
+		logf("pgloader: not installed")
+	}
 	dir, err := os.MkdirTemp(tmp, "etl-bench-")
 	if err != nil {
 		return nil, err
@@ -187,7 +185,7 @@ func measure(ctx context.Context, b *bench, serverURL, setupPath, tmp string, st
 		Machine: machine{CPUs: runtime.NumCPU(), OS: runtime.GOOS + "/" + runtime.GOARCH, Go: runtime.Version(), Postgres: pgVersion},
 		Settings: map[string]any{"config": b.config, "etl_args": b.etlArgs, "rows": b.rows, "rows_per_file": b.perFile, "repeat": b.repeat,
 			"dirty": b.dirty, "seed": b.seed, "latency_rate": b.latencyRate, "latency_interval": b.latencyInterval.String(),
-			"latency_duration": b.latencyDuration.String()},
+			"latency_duration": b.latencyDuration.String(), "pgloader": b.pgloader},
 	}
 
 	if b.rows > 0 {
@@ -195,8 +193,7 @@ func measure(ctx context.Context, b *bench, serverURL, setupPath, tmp string, st
 		if err != nil {
 			return nil, err
 		}
-		res.Throughput, res.Ceiling, res.Streams2, res.Rounds = l.Pipeline, l.Ceiling, l.Streams2, l.Rounds
-		res.Ratio = res.Throughput.EventsRowsPerS / res.Ceiling.RowsPerS
+		res.Throughput, res.Ceiling, res.Streams2, res.Pgloader, res.Contenders = l.Pipeline, l.Ceiling, l.Streams2, l.Pgloader, l.Contenders
 		if res.Upsert, err = upsertMeasure(ctx, b, srv, dir, logf); err != nil {
 			return nil, err
 		}
@@ -215,17 +212,7 @@ func measure(ctx context.Context, b *bench, serverURL, setupPath, tmp string, st
 		drop()
 	}
 
-	if res.Throughput != nil {
-		res.Targets = append(res.Targets, target{Name: "ratio pipeline/ceiling", Value: res.Ratio,
-			Want: fmt.Sprintf(">= %.1f", targetRatio), Pass: res.Ratio >= targetRatio})
-		together := float64(res.Throughput.PSSPeakBytes) / 1e6
-		res.Targets = append(res.Targets, target{Name: "peak resident together (MB)", Value: together,
-			Want: fmt.Sprintf("<= %.0f MB", targetRSSMB), Pass: together <= targetRSSMB})
-	}
-	if res.Latency != nil {
-		res.Targets = append(res.Targets, target{Name: "latency p99 (ms)", Value: res.Latency.P99MS,
-			Want: fmt.Sprintf("<= %.0f ms", targetP99MS), Pass: res.Latency.P99MS <= targetP99MS})
-	}
+	res.Targets = judge(res)
 	return res, nil
 }
 
@@ -237,56 +224,23 @@ func memSum(ps []procPeak) int64 {
 	return n
 }
 
-// printTable prints the results as one table, the targets beside.
+// printTable prints the results: the pipeline's figures, the contenders
+// side by side, then the targets.
 func printTable(w io.Writer, r *results) {
 	fmt.Fprintf(w, "\n%d CPUs, %s, PostgreSQL %s, %s, config %v\n", r.Machine.CPUs, r.Machine.OS, r.Machine.Postgres, r.Machine.Go, r.Settings["config"])
-	row := func(what, value, want string, pass *bool) {
-		verdict := ""
-		if pass != nil {
-			verdict = "MISS"
-			if *pass {
-				verdict = "PASS"
-			}
-		}
-		fmt.Fprintf(w, "  %-47s %-28s %-16s %s\n", what, value, want, verdict)
-	}
-	verdict := func(name string) (string, *bool) {
-		for _, t := range r.Targets {
-			if t.Name == name {
-				return t.Want, &t.Pass
-			}
-		}
-		return "", nil
-	}
+	row := func(what, value string) { fmt.Fprintf(w, "  %-47s %s\n", what, value) }
 	fmt.Fprintln(w)
-	row("what", "value", "target", nil)
 	if t := r.Throughput; t != nil {
-		row("input", fmt.Sprintf("%s rows, %.1f MB, %d files", thousands(t.InputRows), float64(t.InputBytes)/1e6, t.Files), "", nil)
-		row("pipeline time (etl run --once, start to exit)", fmt.Sprintf("%.2f s", t.Seconds), "", nil)
-		row("pipeline rows/s (input rows, rejects incl.)", thousands(int64(t.InputRowsPerS)), "", nil)
-		row("pipeline MB/s (input)", fmt.Sprintf("%.1f", t.InputMBPerS), "", nil)
-		row("pipeline rows/s (rows into events)", thousands(int64(t.EventsRowsPerS)), "", nil)
-		row("etl + plugins CPU (user+sys)", fmt.Sprintf("%.1f s, %.2f of %d cores", t.CPUSeconds, t.CPUSeconds/t.Seconds, r.Machine.CPUs), "", nil)
-		c := r.Ceiling
-		row("psql \\copy rows/s (same rows, clean; ceiling)", fmt.Sprintf("%s (%.2f s)", thousands(int64(c.RowsPerS)), c.Seconds), "", nil)
-		if c2 := r.Streams2; c2 != nil {
-			row("psql \\copy, 2 streams at once rows/s", fmt.Sprintf("%s (%.2f s), %.2f x 1 stream", thousands(int64(c2.RowsPerS)), c2.Seconds, c2.RowsPerS/c.RowsPerS), "", nil)
-		}
-		if len(r.Rounds) > 1 {
-			var ps, cs []string
-			for _, rd := range r.Rounds {
-				ps = append(ps, thousands(int64(rd.Pipeline)))
-				cs = append(cs, thousands(int64(rd.Ceiling)))
-			}
-			row("rounds (medians above): pipeline / psql", strings.Join(ps, " ")+" / "+strings.Join(cs, " "), "", nil)
-		}
-		want, pass := verdict("ratio pipeline/ceiling")
-		row("ratio pipeline/ceiling (rows into events)", fmt.Sprintf("%.2f", r.Ratio), want, pass)
+		row("input", fmt.Sprintf("%s rows, %.1f MB, %d files", thousands(t.InputRows), float64(t.InputBytes)/1e6, t.Files))
+		row("pipeline time (etl run --once, start to exit)", fmt.Sprintf("%.2f s", t.Seconds))
+		row("pipeline rows/s (input rows, rejects incl.)", thousands(int64(t.InputRowsPerS)))
+		row("pipeline MB/s (input)", fmt.Sprintf("%.1f", t.InputMBPerS))
+		row("etl + plugins CPU (user+sys)", fmt.Sprintf("%.1f s, %.2f of %d cores, %.2f us per input row",
+			t.CPUSeconds, t.CPUSeconds/t.Seconds, r.Machine.CPUs, perRowUS(t.CPUSeconds, t.InputRows)))
 	}
 	if l := r.Latency; l != nil {
-		want, pass := verdict("latency p99 (ms)")
 		row(fmt.Sprintf("latency p50/p95/p99 (%s ev/s, %d files)", thousands(int64(l.Rate)), l.Files),
-			fmt.Sprintf("%.0f / %.0f / %.0f ms", l.P50MS, l.P95MS, l.P99MS), want, pass)
+			fmt.Sprintf("%.0f / %.0f / %.0f ms", l.P50MS, l.P95MS, l.P99MS))
 	}
 	if t := r.Throughput; t != nil {
 		var etl int64
@@ -299,9 +253,52 @@ func printTable(w io.Writer, r *results) {
 			plugins = append(plugins, fmt.Sprintf("%s %.0f", strings.TrimPrefix(p.Name, "plugin "), float64(p.PeakBytes)/1e6))
 		}
 		row("peak RSS etl / plugins / sum (MB)", fmt.Sprintf("%.0f / %s / %.0f", float64(etl)/1e6, strings.Join(plugins, ", "),
-			float64(memSum(t.Memory))/1e6), "", nil)
-		want, pass := verdict("peak resident together (MB)")
-		row("peak resident together (summed PSS) (MB)", fmt.Sprintf("%.0f", float64(t.PSSPeakBytes)/1e6), want, pass)
+			float64(memSum(t.Memory))/1e6))
+		row("peak resident together (summed PSS) (MB)", fmt.Sprintf("%.0f", float64(t.PSSPeakBytes)/1e6))
+	}
+	printContenders(w, r)
+	if len(r.Targets) > 0 {
+		fmt.Fprintf(w, "\n  %-47s %-10s %-26s %s\n", "target (issue 18)", "value", "want", "")
+		for _, t := range r.Targets {
+			value := fmt.Sprintf("%.2f", t.Value)
+			if t.NotMeasured {
+				value = "unknown"
+			}
+			fmt.Fprintf(w, "  %-47s %-10s %-26s %s\n", t.Name, value, t.Want, t.verdict())
+		}
+	}
+}
+
+// printContenders prints the contenders side by side, then every round's
+// rows/s.
+func printContenders(w io.Writer, r *results) {
+	if len(r.Contenders) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\n  %-24s %10s %7s %9s %7s %9s %7s\n", fmt.Sprintf("contender (median of %d)", len(r.Contenders[0].Rounds)),
+		"rows/s", "x psql", "own CPU", "us/row", "PG CPU", "us/row")
+	unknown := "unknown"
+	for _, c := range r.Contenders {
+		pg, pgRow := unknown, unknown
+		if c.PGCPUSeconds != nil {
+			pg, pgRow = fmt.Sprintf("%.2f s", *c.PGCPUSeconds), fmt.Sprintf("%.2f", *c.PGCPUPerRowUS)
+		}
+		fmt.Fprintf(w, "  %-24s %10s %7.2f %9s %7.2f %9s %7s\n", c.Name, thousands(int64(c.RowsPerS)), c.XPsql,
+			fmt.Sprintf("%.2f s", c.CPUSeconds), c.CPUPerRowUS, pg, pgRow)
+	}
+	if r.Settings["pgloader"] == "" {
+		fmt.Fprintf(w, "  %-24s not installed\n", namePgloader)
+	}
+	fmt.Fprintf(w, "  (rows/s and per row: rows into events, %s of them)\n", thousands(r.Contenders[0].Rows))
+	if len(r.Contenders[0].Rounds) > 1 {
+		fmt.Fprintln(w, "  rounds, rows/s into events:")
+		for _, c := range r.Contenders {
+			var rs []string
+			for _, rd := range c.Rounds {
+				rs = append(rs, thousands(int64(rd.RowsPerS)))
+			}
+			fmt.Fprintf(w, "    %-22s %s\n", c.Name, strings.Join(rs, " "))
+		}
 	}
 }
 

@@ -26,6 +26,8 @@ type throughputResult struct {
 	// CPUSeconds is the user and system time of etl and of the plugin
 	// processes it waited for (wait4's rusage), not PostgreSQL's.
 	CPUSeconds float64 `json:"etl_and_plugins_cpu_seconds"`
+	// PGCPUSeconds is PostgreSQL's CPU time during the run (nil: unknown).
+	PGCPUSeconds *float64 `json:"postgres_cpu_seconds"`
 	// ETLDone is etl's own "pipeline done" log line.
 	ETLDone map[string]any `json:"etl_done,omitempty"`
 	// Memory is the peak resident memory of etl and of each plugin
@@ -73,10 +75,12 @@ func generate(ctx context.Context, dir string, rows, perFile int, dirty float64,
 
 // throughput runs `etl run CONFIG --once` over the files of m in
 // dir/inbox, into the database dsn, timing it from start to exit and
-// sampling the memory of etl and its plugins every 100 ms. The database
-// must then hold exactly the manifest's accepted and rejected rows.
-func throughput(ctx context.Context, b *bench, dir string, m *events.Manifest, size int64, dsn string) (*throughputResult, error) {
+// sampling the memory of etl and its plugins every 100 ms and measuring
+// the server's CPU meanwhile. The database must then hold exactly the
+// manifest's accepted and rejected rows.
+func throughput(ctx context.Context, b *bench, srv *server, dir string, m *events.Manifest, size int64, dsn string) (*throughputResult, error) {
 	r := &throughputResult{Files: len(m.Files), InputRows: m.Rows, InputBytes: size}
+	stop := srv.cpu.cpuWindow()
 	start := time.Now()
 	p, err := startETL(ctx, b.etl, b.config, b.etlArgs, dsn, filepath.Join(dir, "inbox"), filepath.Join(dir, "archive"), true)
 	if err != nil {
@@ -85,6 +89,7 @@ func throughput(ctx context.Context, b *bench, dir string, m *events.Manifest, s
 	rss := startRSS(p.cmd.Process.Pid, 100*time.Millisecond)
 	err = p.wait()
 	took := time.Since(start)
+	r.PGCPUSeconds = stop()
 	r.Memory = rss.Stop()
 	r.PSSPeakBytes = rss.PSSPeak()
 	if ctx.Err() != nil { // interrupted: the counts mean nothing
@@ -94,7 +99,7 @@ func throughput(ctx context.Context, b *bench, dir string, m *events.Manifest, s
 		return nil, err
 	}
 	r.ETLDone = p.done()
-	r.CPUSeconds = (p.cmd.ProcessState.UserTime() + p.cmd.ProcessState.SystemTime()).Seconds()
+	r.CPUSeconds = cpuOf(p.cmd.ProcessState)
 	r.Seconds = took.Seconds()
 
 	ev, rej, err := counts(ctx, dsn)
