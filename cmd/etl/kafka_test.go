@@ -44,6 +44,22 @@ type kafkaChaos struct {
 	logs    []string
 }
 
+// newKafkaChaos starts a kfake broker with a topic "events" of partitions
+// partitions (sessions from 1s allowed) and makes a fresh database with
+// the schema, for workers to be started.
+func newKafkaChaos(t *testing.T, partitions int32) (*kafkaChaos, *kfake.Cluster) {
+	t.Helper()
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(partitions, "events"), kfake.GroupMinSessionTimeout(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := &kafkaChaos{t: t, dir: t.TempDir(), broker: cluster.ListenAddrs()[0],
+		marker: fmt.Sprintf("ETL_FAULT_MARKER=%d", time.Now().UnixNano())}
+	k.dsn = pgtest.NewDatabase(t)
+	pgtest.ApplySetup(t, k.dsn)
+	return k, cluster
+}
+
 // start starts a new worker.
 func (k *kafkaChaos) start() *kafkaWorker {
 	k.t.Helper()
@@ -177,16 +193,8 @@ func TestKafkaWorkersUnderChaos(t *testing.T) {
 	t.Logf("chaos seed %d (ETL_TEST_KAFKA_SEED=%d repeats it)", seed, seed)
 	rng := rand.New(rand.NewPCG(uint64(seed), 17))
 
-	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(12, "events"),
-		kfake.GroupMinSessionTimeout(time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
+	k, cluster := newKafkaChaos(t, 12)
 	defer cluster.Close()
-	k := &kafkaChaos{t: t, dir: t.TempDir(), broker: cluster.ListenAddrs()[0],
-		marker: fmt.Sprintf("ETL_FAULT_MARKER=%d", time.Now().UnixNano())}
-	k.dsn = pgtest.NewDatabase(t)
-	pgtest.ApplySetup(t, k.dsn)
 	defer func() {
 		for _, w := range append([]*kafkaWorker(nil), k.live...) {
 			k.kill(w)
@@ -311,15 +319,8 @@ func TestKafkaWorkersUnderChaos(t *testing.T) {
 // while the brokers answer, how many messages wait beyond it; with the
 // brokers gone it still prints the offsets and says the lag is unknown.
 func TestKafkaStatusAndValidate(t *testing.T) {
-	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(3, "events"), kfake.GroupMinSessionTimeout(time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
+	k, cluster := newKafkaChaos(t, 3)
 	defer cluster.Close()
-	k := &kafkaChaos{t: t, dir: t.TempDir(), broker: cluster.ListenAddrs()[0],
-		marker: fmt.Sprintf("ETL_FAULT_MARKER=%d", time.Now().UnixNano())}
-	k.dsn = pgtest.NewDatabase(t)
-	pgtest.ApplySetup(t, k.dsn)
 	defer func() {
 		for _, w := range append([]*kafkaWorker(nil), k.live...) {
 			k.kill(w)

@@ -95,6 +95,20 @@ func (r *supervised) waitFor(what string, cond func(engine.StatsSnapshot) bool) 
 	return time.Since(start)
 }
 
+// waitCommitted waits until the sink's file holds at least n rows and
+// rejects and nothing is in flight.
+func (r *supervised) waitCommitted(what string, n int) {
+	r.t.Helper()
+	r.waitFor(what, func(s engine.StatsSnapshot) bool {
+		commits, _, _ := readCommits(r.sinkPath)
+		got := 0
+		for _, c := range commits {
+			got += len(c.Users) + len(c.Rejects)
+		}
+		return got >= n && s.InFlight == 0
+	})
+}
+
 // TestPluginDeadWhileIdleIsRestarted: a plugin process killed (or
 // stopped) while the pipeline waits for input is noticed within seconds,
 // the pipeline is not ready meanwhile, it is restarted and counted, and
@@ -138,14 +152,7 @@ func TestPluginDeadWhileIdleIsRestarted(t *testing.T) {
 			}
 			// New input after the restart arrives exactly once.
 			r.setRows(700)
-			r.waitFor("the new rows committed", func(s engine.StatsSnapshot) bool {
-				commits, _, _ := readCommits(r.sinkPath)
-				n := 0
-				for _, c := range commits {
-					n += len(c.Users) + len(c.Rejects)
-				}
-				return n >= 1400 && s.InFlight == 0
-			})
+			r.waitCommitted("the new rows committed", 1400)
 			if err := r.finish(); err != nil {
 				t.Fatalf("stopped run: %v", err)
 			}
@@ -184,14 +191,7 @@ func TestPluginDeadAsItRestartsIsRestartedAgain(t *testing.T) {
 		t.Fatalf("the restarted plugin did not die configuring (marker: %v)", err)
 	}
 	r.setRows(700)
-	r.waitFor("the new rows committed", func(s engine.StatsSnapshot) bool {
-		commits, _, _ := readCommits(r.sinkPath)
-		n := 0
-		for _, c := range commits {
-			n += len(c.Users) + len(c.Rejects)
-		}
-		return n >= 1400 && s.InFlight == 0
-	})
+	r.waitCommitted("the new rows committed", 1400)
 	if err := r.finish(); err != nil {
 		t.Fatalf("stopped run: %v", err)
 	}

@@ -221,47 +221,27 @@ func (c *proxyConn) clientToServer() {
 			stmt, _ := cString(rest)
 			bindsCommit = commits[stmt]
 		}
+		commit := (typ == 'Q' && isCommit(msg[5:])) || bindsCommit
 		switch {
-		case cutAfterSync && typ == 'S':
-			c.server.Write(msg)
-			c.client.Close()
-			select {
-			case <-c.commitSent:
-				c.p.fired <- faultCutAfterCommit
-			case <-time.After(10 * time.Second):
-				c.p.t.Errorf("proxy: the server never answered the COMMIT")
-			}
-			return
-		case bindsCommit && c.p.take(faultCutAfterCommit):
+		case commit && c.p.take(faultCutAfterCommit):
 			c.mu.Lock()
 			c.dropReplies = true
 			c.mu.Unlock()
+			if typ == 'Q' { // a simple query is answered by itself
+				c.cutAfterAnswer(msg)
+				return
+			}
 			cutAfterSync = true
-		case (typ == 'Q' && isCommit(msg[5:])) || bindsCommit:
-			if c.p.take(faultCutBeforeCommit) {
-				c.p.fired <- faultCutBeforeCommit
-				return
-			}
-			if c.p.take(faultVanishBeforeCommit) {
-				keepServer = true // closed with the proxy
-				c.p.fired <- faultVanishBeforeCommit
-				return
-			}
-			if c.p.take(faultCutAfterCommit) {
-				c.mu.Lock()
-				c.dropReplies = true
-				c.mu.Unlock()
-				c.server.Write(msg)
-				c.client.Close()
-				// serverToClient cuts the server side once it answered.
-				select {
-				case <-c.commitSent:
-					c.p.fired <- faultCutAfterCommit
-				case <-time.After(10 * time.Second):
-					c.p.t.Errorf("proxy: the server never answered the COMMIT")
-				}
-				return
-			}
+		case cutAfterSync && typ == 'S':
+			c.cutAfterAnswer(msg)
+			return
+		case commit && c.p.take(faultCutBeforeCommit):
+			c.p.fired <- faultCutBeforeCommit
+			return
+		case commit && c.p.take(faultVanishBeforeCommit):
+			keepServer = true // closed with the proxy
+			c.p.fired <- faultVanishBeforeCommit
+			return
 		case typ == 'd' && c.p.take(faultTerminateMidCopy):
 			c.mu.Lock()
 			pid := c.pid
@@ -274,6 +254,20 @@ func (c *proxyConn) clientToServer() {
 		if _, err := c.server.Write(msg); err != nil {
 			return
 		}
+	}
+}
+
+// cutAfterAnswer forwards msg, the last message of a COMMIT, closes the
+// client's side and waits until the server has answered (serverToClient
+// drops the answer and cuts the server side).
+func (c *proxyConn) cutAfterAnswer(msg []byte) {
+	c.server.Write(msg)
+	c.client.Close()
+	select {
+	case <-c.commitSent:
+		c.p.fired <- faultCutAfterCommit
+	case <-time.After(10 * time.Second):
+		c.p.t.Errorf("proxy: the server never answered the COMMIT")
 	}
 }
 
