@@ -57,6 +57,8 @@ type bench struct {
 	latencyInterval time.Duration
 	latencyDuration time.Duration
 	latencyPoll     time.Duration
+
+	kafka kafkaLatencyOpts // kafkalatency.go
 }
 
 // Targets of issue 9.
@@ -83,6 +85,9 @@ type results struct {
 	Latency *latencyResult `json:"latency,omitempty"`
 	Upsert  *upsertResult  `json:"upsert,omitempty"` // upsert.go
 	Targets []target       `json:"targets"`
+
+	// KafkaLatency is produce to commit through the Kafka pipeline (kafkalatency.go).
+	KafkaLatency *kafkaLatencyResult `json:"kafka_latency,omitempty"`
 }
 
 type machine struct {
@@ -129,6 +134,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&b.latencyInterval, "latency-interval", 250*time.Millisecond, "time between two files of the latency run")
 	fs.DurationVar(&b.latencyDuration, "latency-duration", 30*time.Second, "length of the latency run (0 skips it)")
 	fs.DurationVar(&b.latencyPoll, "latency-poll", 10*time.Millisecond, "how often the latency run polls etl_offsets for committed files")
+	b.kafka.flags(fs)
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
 			return 0
@@ -215,6 +221,10 @@ func measure(ctx context.Context, b *bench, serverURL, setupPath, tmp string, st
 		drop()
 	}
 
+	if res.KafkaLatency, err = kafkaLatencyMeasure(ctx, b, srv, dir, logf); err != nil {
+		return nil, err
+	}
+
 	if res.Throughput != nil {
 		res.Targets = append(res.Targets, target{Name: "ratio pipeline/ceiling", Value: res.Ratio,
 			Want: fmt.Sprintf(">= %.1f", targetRatio), Pass: res.Ratio >= targetRatio})
@@ -287,6 +297,9 @@ func printTable(w io.Writer, r *results) {
 		want, pass := verdict("latency p99 (ms)")
 		row(fmt.Sprintf("latency p50/p95/p99 (%s ev/s, %d files)", thousands(int64(l.Rate)), l.Files),
 			fmt.Sprintf("%.0f / %.0f / %.0f ms", l.P50MS, l.P95MS, l.P99MS), want, pass)
+	}
+	if k := r.KafkaLatency; k != nil {
+		row(k.label(), k.value(), "", nil)
 	}
 	if t := r.Throughput; t != nil {
 		var etl int64
