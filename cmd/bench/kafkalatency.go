@@ -39,7 +39,7 @@ func (o *kafkaLatencyOpts) flags(fs *flag.FlagSet) {
 	fs.StringVar(&o.config, "kafka-config", "configs/ecommerce-kafka.yaml", "the Kafka pipeline file of the Kafka latency run")
 	fs.Float64Var(&o.rate, "kafka-latency-rate", 20_000, "events per second datagen --kafka publishes in the Kafka latency run")
 	fs.DurationVar(&o.interval, "kafka-latency-interval", 250*time.Millisecond, "datagen --interval of the Kafka latency run: rate*interval messages are produced, then flushed, each interval")
-	fs.DurationVar(&o.duration, "kafka-latency-duration", 0, "length of the Kafka latency run: bin/devkafka, one `etl run` of --kafka-config, datagen --kafka (0 skips it)")
+	fs.DurationVar(&o.duration, "kafka-latency-duration", 0, "length of the Kafka latency run: bin/devkafka, one etl run of --kafka-config, datagen --kafka (0 skips it)")
 	fs.IntVar(&o.partitions, "kafka-latency-partitions", 12, "partitions of the topic of the Kafka latency run")
 }
 
