@@ -26,17 +26,18 @@ type etlProc struct {
 
 // startETL starts `ETL run CONFIG --metrics-addr "" --log-format json`
 // (with --once when once), reading from inbox, archiving into archive and
-// writing to dsn, plus any extra arguments.
+// writing to dsn, plus any extra arguments, with env (KEY=value) added to
+// its environment.
 //
 // When ctx ends first, etl gets a SIGINT. Call wait in any case.
-func startETL(ctx context.Context, etl, config string, extra []string, dsn, inbox, archive string, once bool) (*etlProc, error) {
+func startETL(ctx context.Context, etl, config string, extra []string, dsn, inbox, archive string, once bool, env ...string) (*etlProc, error) {
 	args := []string{"run", config, "--metrics-addr", "", "--log-format", "json"}
 	if once {
 		args = append(args, "--once")
 	}
 	args = append(args, extra...)
 	cmd := exec.Command(etl, args...)
-	cmd.Env = append(os.Environ(), "DATABASE_URL="+dsn, "EVENTS_DIR="+inbox, "ARCHIVE_DIR="+archive)
+	cmd.Env = append(append(os.Environ(), "DATABASE_URL="+dsn, "EVENTS_DIR="+inbox, "ARCHIVE_DIR="+archive), env...)
 	// Its own process group: a Ctrl-C at the terminal reaches the
 	// benchmark, which then stops etl itself.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

@@ -23,6 +23,11 @@
 //     file every --latency-interval, for --latency-duration: p50, p95 and
 //     p99 over the files, from a file's rename into the inbox to its last
 //     rows being committed;
+//   - Kafka latency (only with --kafka-latency-duration): bin/devkafka,
+//     one `etl run configs/ecommerce-kafka.yaml` and datagen --kafka at
+//     --kafka-latency-rate events/s: p50, p95 and p99 over the messages,
+//     from a message's produce timestamp to its offset being committed
+//     (kafkalatency.go);
 //   - the peak resident memory (VmHWM) of etl and of each plugin process
 //     during the throughput runs, and the peak of what they hold resident
 //     together: their summed PSS, which counts the pages they share (the
@@ -63,6 +68,8 @@ type bench struct {
 	latencyInterval time.Duration
 	latencyDuration time.Duration
 	latencyPoll     time.Duration
+
+	kafka kafkaLatencyOpts // kafkalatency.go
 }
 
 // results is the JSON document --out gets.
@@ -82,6 +89,8 @@ type results struct {
 	Latency    *latencyResult `json:"latency,omitempty"`
 	Upsert     *upsertResult  `json:"upsert,omitempty"` // upsert.go
 	Targets    []target       `json:"targets"`          // targets.go
+	// KafkaLatency is produce to commit through the Kafka pipeline (kafkalatency.go).
+	KafkaLatency *kafkaLatencyResult `json:"kafka_latency,omitempty"`
 }
 
 type machine struct {
@@ -121,6 +130,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&b.latencyInterval, "latency-interval", 250*time.Millisecond, "time between two files of the latency run")
 	fs.DurationVar(&b.latencyDuration, "latency-duration", 30*time.Second, "length of the latency run (0 skips it)")
 	fs.DurationVar(&b.latencyPoll, "latency-poll", 10*time.Millisecond, "how often the latency run polls etl_offsets for committed files")
+	b.kafka.flags(fs)
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
 			return 0
@@ -212,6 +222,9 @@ func measure(ctx context.Context, b *bench, serverURL, setupPath, tmp string, st
 		drop()
 	}
 
+	if res.KafkaLatency, err = kafkaLatencyMeasure(ctx, b, srv, dir, logf); err != nil {
+		return nil, err
+	}
 	res.Targets = judge(res)
 	return res, nil
 }
@@ -241,6 +254,9 @@ func printTable(w io.Writer, r *results) {
 	if l := r.Latency; l != nil {
 		row(fmt.Sprintf("latency p50/p95/p99 (%s ev/s, %d files)", thousands(int64(l.Rate)), l.Files),
 			fmt.Sprintf("%.0f / %.0f / %.0f ms", l.P50MS, l.P95MS, l.P99MS))
+	}
+	if k := r.KafkaLatency; k != nil {
+		row(k.label(), k.value())
 	}
 	if t := r.Throughput; t != nil {
 		var etl int64
