@@ -106,7 +106,15 @@ func StartAt(ctx context.Context, step string, loc Location, opts StartOptions) 
 	})
 	rpc, err := p.client.Client()
 	if err != nil {
+		// A process that ended by itself before its handshake (killed,
+		// or it exited) died: a restart may mend that, unlike a plugin
+		// that answers wrongly or not at all (go-plugin kills those
+		// itself, so only its error tells the two apart).
 		p.client.Kill()
+		if diedStarting(err) {
+			return nil, &CrashError{Step: step, Plugin: loc.Name, Doing: "start",
+				Err: fmt.Errorf("start plugin %s (%s): %w", loc.Name, loc.Where(), err), Stderr: p.stderr.Tail()}
+		}
 		return nil, p.startError(err)
 	}
 	p.rpc = rpc
@@ -122,6 +130,14 @@ func StartAt(ctx context.Context, step string, loc Location, opts StartOptions) 
 	}
 	p.Info = info
 	return p, nil
+}
+
+// diedStarting says whether err, go-plugin's error from starting a
+// plugin, means the process ended before its handshake: it exited, or its
+// stdout closed before it printed a line.
+func diedStarting(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "plugin exited before we could connect") || strings.Contains(msg, "Failed to read any lines from plugin's stdout")
 }
 
 // pluginVersionRE finds the version a plugin announced in go-plugin's
@@ -189,6 +205,14 @@ func (p *Process) Pid() int {
 	return 0
 }
 
+// exitedWithin reports whether the process ends within d.
+func (p *Process) exitedWithin(d time.Duration) bool {
+	for end := time.Now().Add(d); !p.client.Exited() && time.Now().Before(end); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	return p.client.Exited()
+}
+
 // Err wraps err, from doing what, with the plugin's name; when the process
 // has died it says so and adds the tail of its stderr.
 func (p *Process) Err(doing string, err error) error {
@@ -199,10 +223,7 @@ func (p *Process) Err(doing string, err error) error {
 		return fmt.Errorf("%s (%s): %s: %w", p.Step, p.Location.Name, doing, err)
 	}
 	// The RPC may fail a moment before go-plugin notices the exit.
-	for i := 0; i < 20 && !p.client.Exited(); i++ {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if p.client.Exited() {
+	if p.exitedWithin(200 * time.Millisecond) {
 		return &CrashError{Step: p.Step, Plugin: p.Location.Name, Doing: doing, Err: err, Stderr: p.stderr.Tail()}
 	}
 	return fmt.Errorf("%s (%s): %s: %w", p.Step, p.Location.Name, doing, err)

@@ -198,19 +198,24 @@ func TestStartFailuresSayWhy(t *testing.T) {
 	cases := []struct {
 		name, script string
 		want         []string
+		// died: the process ended by itself, a CrashError (the engine
+		// restarts a plugin that dies as it starts again).
+		died bool
 	}{
 		{"exits before the handshake", "echo 'cannot open /etc/tiny.conf' >&2\nexit 1\n",
-			[]string{"start plugin bad", "its stderr ends with:", "cannot open /etc/tiny.conf"}},
+			[]string{"start plugin bad", "its stderr ends with:", "cannot open /etc/tiny.conf"}, true},
+		{"killed before the handshake", "kill -9 $$\n",
+			[]string{"t: plugin bad crashed while it had to start", "start plugin bad"}, true},
 		{"prints something else", "echo hello\nexec sleep 10\n",
-			[]string{"start plugin bad", "Unrecognized remote plugin message: hello"}},
+			[]string{"start plugin bad", "Unrecognized remote plugin message: hello"}, false},
 		{"speaks version 1", "echo \"1|1|unix|$PLUGIN_UNIX_SOCKET_DIR/plugin1|grpc\"\nexec sleep 10\n",
-			[]string{`plugin "bad"`, "speaks protocol version 1, this etl speaks 2"}},
+			[]string{`plugin "bad"`, "speaks protocol version 1, this etl speaks 2"}, false},
 		{"wrong core version", "echo \"2|2|unix|$PLUGIN_UNIX_SOCKET_DIR/plugin1|grpc\"\nexec sleep 10\n",
-			[]string{"start plugin bad", "incompatible core API version"}},
+			[]string{"start plugin bad", "incompatible core API version"}, false},
 		{"net/rpc instead of gRPC", "echo \"1|2|unix|$PLUGIN_UNIX_SOCKET_DIR/plugin1|netrpc\"\nexec sleep 10\n",
-			[]string{"start plugin bad", `unsupported plugin protocol "netrpc"`}},
+			[]string{"start plugin bad", `unsupported plugin protocol "netrpc"`}, false},
 		{"silent", "exec sleep 10\n",
-			[]string{"start plugin bad", "timeout while waiting for plugin to start"}},
+			[]string{"start plugin bad", "timeout while waiting for plugin to start"}, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -226,6 +231,10 @@ func TestStartFailuresSayWhy(t *testing.T) {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error %q lacks %q", err, w)
 				}
+			}
+			var ce *CrashError
+			if errors.As(err, &ce) != c.died {
+				t.Errorf("error %q: a crash %v, want %v", err, !c.died, c.died)
 			}
 			if d := time.Since(start); d > 5*time.Second {
 				t.Errorf("Start took %s to fail", d)
