@@ -302,8 +302,11 @@ type item struct {
 	batch     *record.Batch
 	rejects   []record.Reject
 	positions []record.Position
-	bytes     int
-	readAt    time.Time
+	// from is where the batch starts in its partitions (see
+	// plugin.WriteRequest.From).
+	from   []record.Position
+	bytes  int
+	readAt time.Time
 }
 
 func (it *item) empty() bool {
@@ -369,7 +372,8 @@ func Run(ctx context.Context, p Pipeline, opts Options, stop <-chan struct{}, st
 	p.Sink.Plugin = &lockedSink{Sink: p.Sink.Plugin}
 	ids := &batchIDs{}
 	ids.raise(cp.BatchID)
-	rb := &rebalance{sink: p.Sink, opts: opts, out: out, ids: ids, held: map[string]int{}}
+	rb := &rebalance{sink: p.Sink, opts: opts, out: out, ids: ids, held: map[string]int{}, at: map[string]record.Position{}}
+	rb.start(cp.Positions)
 	if err := p.Source.Plugin.Open(ctx, cp.Positions); err != nil {
 		return p.Source.err("open", err)
 	}
@@ -518,7 +522,7 @@ func readLoop(ctx context.Context, src Step[plugin.Source], opts Options, rb *re
 			}
 			return nil, src.err("read", err)
 		}
-		it := &item{batch: res.Batch, rejects: res.Rejects, positions: res.Positions, readAt: start}
+		it := &item{batch: res.Batch, rejects: res.Rejects, positions: res.Positions, from: rb.advance(res.Positions), readAt: start}
 		rows := 0
 		if res.Batch != nil {
 			it.bytes = res.Batch.Size()
@@ -740,7 +744,7 @@ func commit(ctx context.Context, sink Step[plugin.Sink], opts Options, out *outa
 		rows = it.batch.Len()
 	}
 	start := time.Now()
-	req := plugin.WriteRequest{BatchID: j.id, Batch: it.batch, Rejects: it.rejects, Positions: it.positions}
+	req := plugin.WriteRequest{BatchID: j.id, Batch: it.batch, Rejects: it.rejects, Positions: it.positions, From: it.from}
 	err := retryUnavailable(ctx, opts, out, sink.Name, fmt.Sprintf("commit batch %d", j.id), func(ctx context.Context) error {
 		return sink.Plugin.Write(ctx, req)
 	})

@@ -396,6 +396,9 @@ func (s *fileSink) Write(_ context.Context, req plugin.WriteRequest) error {
 	if req.BatchID <= s.last {
 		return nil
 	}
+	if err := s.fence(req.From); err != nil {
+		return fmt.Errorf("batch %d: %w", req.BatchID, err)
+	}
 	c := commitLine{BatchID: req.BatchID, Positions: req.Positions}
 	if req.Batch != nil {
 		for i := 0; i < req.Batch.Len(); i++ {
@@ -416,6 +419,35 @@ func (s *fileSink) Write(_ context.Context, req plugin.WriteRequest) error {
 		return err
 	}
 	s.last = req.BatchID
+	return nil
+}
+
+// fence checks the engine's From against what the file holds (written by
+// any instance of the sink): every test that commits through a fileSink
+// checks that the engine says where each batch starts exactly.
+func (s *fileSink) fence(from []record.Position) error {
+	if len(from) == 0 {
+		return nil
+	}
+	commits, _, err := readCommits(s.cfg.Path)
+	if err != nil {
+		return err
+	}
+	at := map[string]int64{}
+	for _, c := range commits {
+		for _, p := range c.Positions {
+			at[p.Partition] = p.Offset
+		}
+	}
+	for _, p := range from {
+		off, ok := at[p.Partition]
+		if !ok {
+			off = plugin.NothingCommitted
+		}
+		if off != p.Offset {
+			return fmt.Errorf("fence: partition %s is committed at %d, the batch starts from %d", p.Partition, off, p.Offset)
+		}
+	}
 	return nil
 }
 

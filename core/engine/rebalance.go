@@ -78,6 +78,35 @@ type rebalance struct {
 	// held counts, per partition, the batches sent on and not yet
 	// acknowledged by a writer.
 	held map[string]int
+	// at is the position each partition is at: committed (as the sink
+	// said at the start or on assign), or reached by the last batch read.
+	// Batches of a partition are committed in the order they are read, so
+	// it is where the next batch starts (plugin.WriteRequest.From).
+	at map[string]record.Position
+}
+
+// start sets where the partitions are: the sink's committed positions.
+func (r *rebalance) start(committed []record.Position) {
+	for _, p := range committed {
+		r.at[p.Partition] = p
+	}
+}
+
+// advance returns where a batch reaching positions starts, and moves the
+// partitions there.
+func (r *rebalance) advance(positions []record.Position) []record.Position {
+	var from []record.Position
+	for _, p := range positions {
+		at, ok := r.at[p.Partition]
+		if !ok {
+			at = record.Position{Partition: p.Partition, Offset: plugin.NothingCommitted}
+		}
+		from = append(from, at)
+	}
+	for _, p := range positions {
+		r.at[p.Partition] = p
+	}
+	return from
 }
 
 // hold counts a batch sent on with positions.
@@ -140,6 +169,9 @@ func (r *rebalance) release(ctx context.Context, src Step[plugin.Source], partit
 	if err := rb.Release(ctx, partitions); err != nil {
 		return nil, src.err(fmt.Sprintf("release partitions %v", partitions), err)
 	}
+	for _, p := range partitions {
+		delete(r.at, p) // the next owner moves it on
+	}
 	log.Info("partitions released", "partitions", partitions)
 	return nil, nil
 }
@@ -169,9 +201,13 @@ func (r *rebalance) assign(ctx context.Context, src Step[plugin.Source], partiti
 	// this one has not reached: go above all of them.
 	r.ids.raise(cp.BatchID)
 	var positions []record.Position
+	for _, p := range partitions {
+		delete(r.at, p) // what another owner left, not what this process saw
+	}
 	for _, p := range cp.Positions {
 		if slices.Contains(partitions, p.Partition) {
 			positions = append(positions, p)
+			r.at[p.Partition] = p
 		}
 	}
 	rb, ok := src.Plugin.(plugin.Rebalancer)

@@ -55,6 +55,16 @@ func (s *sharedSink) Write(_ context.Context, req plugin.WriteRequest) error {
 		s.skipped = append(s.skipped, req.BatchID)
 		return nil
 	}
+	// The fence: the engine must say where the batch starts, exactly.
+	for _, p := range req.From {
+		at, ok := s.offsets[p.Partition]
+		if !ok {
+			at.Offset = plugin.NothingCommitted
+		}
+		if at.Offset != p.Offset {
+			return fmt.Errorf("fenced: batch %d starts %s from %d, committed at %d", req.BatchID, p.Partition, p.Offset, at.Offset)
+		}
+	}
 	for _, p := range req.Positions {
 		s.offsets[p.Partition] = p
 		s.ids[p.Partition] = req.BatchID
@@ -183,6 +193,35 @@ func TestTakenOverPartitionIsWrittenAboveItsLastBatchID(t *testing.T) {
 	}
 	if want := []string{"assign [events/1]", "release [events/0]"}; !slices.Equal(src.calls, want) {
 		t.Errorf("calls %v, want %v", src.calls, want)
+	}
+}
+
+// TestZombieBatchIsFenced: a process that still writes a partition
+// another process has committed since (it lost the partition without
+// hearing of it: its group session expired) tells the sink where its
+// batch starts, and the sink refuses it: the run ends with the sink's
+// error, and the other process's commit stands.
+func TestZombieBatchIsFenced(t *testing.T) {
+	sink := newSharedSink()
+	sink.commitAs(100, record.Position{Partition: "events/9", Offset: 1}) // this process's ids start above 100
+	src := &groupSource{assigned: map[string]int64{}}
+	src.steps = []func() plugin.ReadResult{
+		func() plugin.ReadResult { return plugin.ReadResult{Positions: at("events/0", 5)} },
+		func() plugin.ReadResult {
+			// Another process, behind in its batch ids, took events/0 over
+			// and committed it up to 50.
+			sink.commitAs(60, record.Position{Partition: "events/0", Offset: 50})
+			return plugin.ReadResult{Positions: at("events/0", 10), CaughtUp: true}
+		},
+	}
+	p := Pipeline{Source: Step[plugin.Source]{Name: "source", Plugin: src}, Sink: Step[plugin.Sink]{Name: "sink", Plugin: sink}}
+	opts := Options{Once: true, BatchMaxWait: 10 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)}
+	err := Run(context.Background(), p, opts, nil, nil)
+	if err == nil || !strings.Contains(err.Error(), "fenced") {
+		t.Fatalf("Run: %v, want the sink's fence error", err)
+	}
+	if got := sink.offset("events/0"); got != 50 {
+		t.Errorf("events/0 committed at %d, want 50: the other process's commit", got)
 	}
 }
 

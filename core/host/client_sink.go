@@ -80,7 +80,8 @@ func (c *sinkClient) Write(ctx context.Context, req plugin.WriteRequest) error {
 	if err != nil {
 		return err
 	}
-	_, err = c.c.Write(ctx, &pb.WriteRequest{BatchId: req.BatchID, Batch: data, Rejects: wire.RejectsToPB(req.Rejects), Positions: wire.PositionsToPB(req.Positions)})
+	_, err = c.c.Write(ctx, &pb.WriteRequest{BatchId: req.BatchID, Batch: data, Rejects: wire.RejectsToPB(req.Rejects), Positions: wire.PositionsToPB(req.Positions),
+		From: wire.PositionsToPB(req.From)})
 	return wire.UnwrapStatus(err)
 }
 

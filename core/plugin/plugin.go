@@ -200,7 +200,19 @@ type WriteRequest struct {
 	Batch     *record.Batch
 	Rejects   []record.Reject
 	Positions []record.Position
+	// From is where the batch starts, an entry for each partition of
+	// Positions: the position the engine knows was committed, or reached
+	// by the batch before this one; Offset NothingCommitted when nothing
+	// was. Empty when the engine does not know. A sink may fence with it:
+	// when what it has committed for a partition differs (another
+	// process wrote the partition since), it refuses the batch with an
+	// error instead of writing rows twice.
+	From []record.Position
 }
+
+// NothingCommitted is the Offset of a WriteRequest.From entry for a
+// partition with nothing committed.
+const NothingCommitted = -1
 
 // Sink writes batches out, exactly once.
 type Sink interface {

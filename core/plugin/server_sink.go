@@ -93,7 +93,8 @@ func (s *sinkServer) Write(ctx context.Context, req *pb.WriteRequest) (*pb.Empty
 	if err != nil {
 		return nil, wire.StatusOf(err)
 	}
-	err = s.impl.Write(ctx, WriteRequest{BatchID: req.BatchId, Batch: b, Rejects: wire.RejectsFromPB(req.Rejects), Positions: wire.PositionsFromPB(req.Positions)})
+	err = s.impl.Write(ctx, WriteRequest{BatchID: req.BatchId, Batch: b, Rejects: wire.RejectsFromPB(req.Rejects), Positions: wire.PositionsFromPB(req.Positions),
+		From: wire.PositionsFromPB(req.From)})
 	return &pb.Empty{}, wire.StatusOf(err)
 }
 

@@ -145,9 +145,10 @@ func (s *Sink) Configure(ctx context.Context, cfg plugin.Config, in record.Schem
 		claim: `INSERT INTO ` + off + ` (pipeline, partition, "offset", done, batch_id)
 			SELECT $1, p, 0, false, 0 FROM unnest($2::text[]) AS p ORDER BY p
 			ON CONFLICT (pipeline, partition) DO NOTHING`,
-		lock: `SELECT coalesce(max(batch_id), 0) FROM (
-			SELECT batch_id FROM ` + off + ` WHERE pipeline = $1 AND partition = ANY($2::text[])
-			ORDER BY partition FOR UPDATE) AS locked`,
+		// lock locks the rows of the partitions and returns what is
+		// committed there: batch id 0 for a row claim added.
+		lock: `SELECT partition, "offset", batch_id FROM ` + off + ` WHERE pipeline = $1 AND partition = ANY($2::text[])
+			ORDER BY partition FOR UPDATE`,
 		upsert: `INSERT INTO ` + off + ` AS o (pipeline, partition, "offset", done, batch_id, committed_at)
 			SELECT $1, t.p, t.o, t.d, $5, now() FROM unnest($2::text[], $3::bigint[], $4::boolean[]) AS t(p, o, d)
 			ON CONFLICT (pipeline, partition) DO UPDATE SET "offset" = EXCLUDED."offset", done = EXCLUDED.done,
@@ -333,9 +334,12 @@ func (s *Sink) writeOnce(ctx context.Context, req plugin.WriteRequest, pos []rec
 	if err != nil {
 		return err
 	}
-	if committed >= req.BatchID {
+	if committed.batchID >= req.BatchID {
 		out.skipped = true
 		return nil // the deferred rollback releases the locks
+	}
+	if err := committed.fence(req.From); err != nil {
+		return fmt.Errorf("batch %d: %w", req.BatchID, err)
 	}
 
 	var dbRejects []record.Reject
@@ -361,10 +365,50 @@ func (s *Sink) writeOnce(ctx context.Context, req plugin.WriteRequest, pos []rec
 	return s.commit(ctx, conn, req.BatchID, rejects, names, offsets, dones)
 }
 
+// committedRows is what the offsets table holds for the partitions of a
+// batch, their rows locked.
+type committedRows struct {
+	// batchID is the highest batch id committed for them.
+	batchID int64
+	// offsets are the committed offsets, by partition; a partition with
+	// nothing committed is not there.
+	offsets map[string]int64
+}
+
+// fence checks that what is committed is where the batch starts (from,
+// plugin.WriteRequest.From; empty: not known, nothing to check): each
+// partition committed at the offset from gives it, or nothing committed
+// where from says so. Otherwise another process wrote a partition since
+// this one was given it (this one is a zombie that lost it, say): the
+// batch must not be written.
+func (c committedRows) fence(from []record.Position) error {
+	for _, p := range from {
+		off, ok := c.offsets[p.Partition]
+		switch {
+		case p.Offset == plugin.NothingCommitted && !ok, ok && off == p.Offset:
+			continue
+		case !ok:
+			return fmt.Errorf("%w: partition %q has nothing committed, but the batch starts from offset %d",
+				errFenced, p.Partition, p.Offset)
+		}
+		start := "nothing committed"
+		if p.Offset != plugin.NothingCommitted {
+			start = fmt.Sprintf("offset %d", p.Offset)
+		}
+		return fmt.Errorf("%w: partition %q is committed at offset %d, but the batch starts from %s: "+
+			"another process has written the partition since this one was given it", errFenced, p.Partition, off, start)
+	}
+	return nil
+}
+
+// errFenced marks a batch refused because its partitions moved on under
+// another writer.
+var errFenced = errors.New("fenced")
+
 // begin opens the transaction of batch batchID, claims and locks the
 // offsets rows of its partitions (names), in one round trip, and returns
-// the highest batch id committed for them.
-func (s *Sink) begin(ctx context.Context, conn *pgx.Conn, batchID int64, names []string) (int64, error) {
+// what is committed for them.
+func (s *Sink) begin(ctx context.Context, conn *pgx.Conn, batchID int64, names []string) (committedRows, error) {
 	var b pgx.Batch
 	b.Queue("BEGIN ISOLATION LEVEL READ COMMITTED")
 	b.Queue("SET CONSTRAINTS ALL IMMEDIATE")
@@ -372,23 +416,40 @@ func (s *Sink) begin(ctx context.Context, conn *pgx.Conn, batchID int64, names [
 	b.Queue(s.sqlOff.lock, s.pipeline, names)
 	br := conn.SendBatch(ctx, &b)
 	defer br.Close()
+	c := committedRows{offsets: map[string]int64{}}
 	if _, err := br.Exec(); err != nil {
-		return 0, fmt.Errorf("begin: %w", err)
+		return c, fmt.Errorf("begin: %w", err)
 	}
 	if _, err := br.Exec(); err != nil {
-		return 0, fmt.Errorf("begin: %w", err)
+		return c, fmt.Errorf("begin: %w", err)
 	}
 	if _, err := br.Exec(); err != nil {
-		return 0, fmt.Errorf("claim the offsets of batch %d: %w", batchID, err)
+		return c, fmt.Errorf("claim the offsets of batch %d: %w", batchID, err)
 	}
-	var committed int64
-	if err := br.QueryRow().Scan(&committed); err != nil {
-		return 0, fmt.Errorf("lock the offsets of batch %d: %w", batchID, err)
+	rows, err := br.Query()
+	if err != nil {
+		return c, fmt.Errorf("lock the offsets of batch %d: %w", batchID, err)
+	}
+	for rows.Next() {
+		var name string
+		var off, id int64
+		if err := rows.Scan(&name, &off, &id); err != nil {
+			rows.Close()
+			return c, fmt.Errorf("lock the offsets of batch %d: %w", batchID, err)
+		}
+		if id > 0 {
+			c.offsets[name] = off
+			c.batchID = max(c.batchID, id)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return c, fmt.Errorf("lock the offsets of batch %d: %w", batchID, err)
 	}
 	if err := br.Close(); err != nil {
-		return 0, fmt.Errorf("begin batch %d: %w", batchID, err)
+		return c, fmt.Errorf("begin batch %d: %w", batchID, err)
 	}
-	return committed, nil
+	return c, nil
 }
 
 // commit stores the rejects and the offsets of batch batchID and commits,

@@ -433,3 +433,64 @@ func TestPostgresOtherErrorsFailAtOnce(t *testing.T) {
 		t.Errorf("corrupt_records holds %d rows of a failed batch", n)
 	}
 }
+
+// A batch whose From does not match what is committed for its partitions
+// is refused, nothing of it written: another process wrote the partition
+// since this one was given it (a zombie's late batch after its group
+// session expired). A batch id at or below the committed one is still a
+// replay, skipped before the fence; an empty From is not checked.
+func TestPostgresFencesABatchThatDoesNotStartAtTheCommittedPosition(t *testing.T) {
+	dsn := pgtest.NewDatabase(t)
+	pgtest.ApplySetup(t, dsn)
+	ctx := ctxT(t)
+	s, _ := newSink(t, dsn, "")
+	// events/0 committed up to 110 by batch 7.
+	first := genRequest(7, 100, 10, "events/0")
+	first.From = []record.Position{{Partition: "events/0", Offset: plugin.NothingCommitted}}
+	if err := s.Write(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	from := func(part string, off int64) []record.Position { return []record.Position{{Partition: part, Offset: off}} }
+	tests := []struct {
+		name    string
+		req     plugin.WriteRequest
+		from    []record.Position
+		fenced  bool
+		written bool
+	}{
+		{"starts where committed", genRequest(8, 110, 5, "events/0"), from("events/0", 110), false, true},
+		{"starts before the committed offset", genRequest(20, 112, 5, "events/0"), from("events/0", 112), true, false},
+		{"thinks nothing committed", genRequest(21, 100, 5, "events/0"), from("events/0", plugin.NothingCommitted), true, false},
+		{"a replay, its From stale", genRequest(8, 110, 5, "events/0"), from("events/0", 110), false, false},
+		{"a new partition", genRequest(22, 500, 5, "events/1"), from("events/1", plugin.NothingCommitted), false, true},
+		{"a partition nothing committed, From says otherwise", genRequest(23, 600, 5, "events/2"), from("events/2", 600), true, false},
+		{"no From: not checked", genRequest(24, 115, 5, "events/0"), nil, false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := queryInt(t, dsn, "SELECT count(*) FROM events")
+			tt.req.From = tt.from
+			err := s.Write(ctx, tt.req)
+			if tt.fenced != errors.Is(err, errFenced) {
+				t.Fatalf("Write: %v; fenced: want %v", err, tt.fenced)
+			}
+			if tt.fenced && !strings.Contains(err.Error(), "another process has written the partition") && !strings.Contains(err.Error(), "has nothing committed") {
+				t.Errorf("error %q does not say why", err)
+			}
+			if !tt.fenced && err != nil {
+				t.Fatal(err)
+			}
+			after := queryInt(t, dsn, "SELECT count(*) FROM events")
+			if got := after > before; got != tt.written {
+				t.Errorf("rows written: %v (%d -> %d), want %v", got, before, after, tt.written)
+			}
+		})
+	}
+	cp, err := s.Checkpoint(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cp.BatchID != 24 || len(cp.Positions) != 2 {
+		t.Errorf("Checkpoint = %+v, want batch 24 and partitions events/0 and events/1", cp)
+	}
+}

@@ -1824,7 +1824,17 @@ type WriteRequest struct {
 	Rejects []*Reject `protobuf:"bytes,3,rep,name=rejects,proto3" json:"rejects,omitempty"`
 	// The positions the rows reach, to be stored in the same transaction
 	// (and returned by Checkpoint).
-	Positions     []*Position `protobuf:"bytes,4,rep,name=positions,proto3" json:"positions,omitempty"`
+	Positions []*Position `protobuf:"bytes,4,rep,name=positions,proto3" json:"positions,omitempty"`
+	// Where the batch starts, one entry for each partition of positions:
+	// the position the engine knows was committed there, or reached by the
+	// batch before this one; offset -1 when nothing was committed. Empty
+	// when the engine does not know. A sink that stores positions may fence
+	// with it: when what is committed for a partition is not this (another
+	// process wrote it since this process was given it: a zombie's late
+	// batch), refuse the batch with an error (never as a replay) instead of
+	// writing rows twice. Sinks that ignore it stay correct wherever one
+	// process owns each partition.
+	From          []*Position `protobuf:"bytes,5,rep,name=from,proto3" json:"from,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1883,6 +1893,13 @@ func (x *WriteRequest) GetRejects() []*Reject {
 func (x *WriteRequest) GetPositions() []*Position {
 	if x != nil {
 		return x.Positions
+	}
+	return nil
+}
+
+func (x *WriteRequest) GetFrom() []*Position {
+	if x != nil {
+		return x.From
 	}
 	return nil
 }
@@ -1998,12 +2015,13 @@ const file_plugin_proto_rawDesc = "" +
 	"\tpositions\x18\x02 \x03(\v2\x17.etl.plugin.v1.PositionR\tpositions\x123\n" +
 	"\x16committed_at_unix_nano\x18\x03 \x01(\x03R\x13committedAtUnixNano\x124\n" +
 	"\arejects\x18\x04 \x03(\v2\x1a.etl.plugin.v1.RejectCountR\arejects\x12#\n" +
-	"\rrejects_known\x18\x05 \x01(\bR\frejectsKnown\"\xbd\x01\n" +
+	"\rrejects_known\x18\x05 \x01(\bR\frejectsKnown\"\xea\x01\n" +
 	"\fWriteRequest\x12\x19\n" +
 	"\bbatch_id\x18\x01 \x01(\x03R\abatchId\x12*\n" +
 	"\x05batch\x18\x02 \x01(\v2\x14.etl.plugin.v1.BatchR\x05batch\x12/\n" +
 	"\arejects\x18\x03 \x03(\v2\x15.etl.plugin.v1.RejectR\arejects\x125\n" +
-	"\tpositions\x18\x04 \x03(\v2\x17.etl.plugin.v1.PositionR\tpositions*\x98\x02\n" +
+	"\tpositions\x18\x04 \x03(\v2\x17.etl.plugin.v1.PositionR\tpositions\x12+\n" +
+	"\x04from\x18\x05 \x03(\v2\x17.etl.plugin.v1.PositionR\x04from*\x98\x02\n" +
 	"\tFieldType\x12\x15\n" +
 	"\x11FIELD_TYPE_STRING\x10\x00\x12\x14\n" +
 	"\x10FIELD_TYPE_INT64\x10\x01\x12\x16\n" +
@@ -2112,47 +2130,48 @@ var file_plugin_proto_depIdxs = []int32{
 	6,  // 22: etl.plugin.v1.WriteRequest.batch:type_name -> etl.plugin.v1.Batch
 	5,  // 23: etl.plugin.v1.WriteRequest.rejects:type_name -> etl.plugin.v1.Reject
 	4,  // 24: etl.plugin.v1.WriteRequest.positions:type_name -> etl.plugin.v1.Position
-	1,  // 25: etl.plugin.v1.Info.Describe:input_type -> etl.plugin.v1.Empty
-	9,  // 26: etl.plugin.v1.Source.Configure:input_type -> etl.plugin.v1.ConfigureRequest
-	13, // 27: etl.plugin.v1.Source.Open:input_type -> etl.plugin.v1.OpenRequest
-	14, // 28: etl.plugin.v1.Source.Read:input_type -> etl.plugin.v1.ReadRequest
-	21, // 29: etl.plugin.v1.Source.Ack:input_type -> etl.plugin.v1.AckRequest
-	1,  // 30: etl.plugin.v1.Source.Close:input_type -> etl.plugin.v1.Empty
-	20, // 31: etl.plugin.v1.Source.Backlog:input_type -> etl.plugin.v1.BacklogRequest
-	18, // 32: etl.plugin.v1.Source.Assign:input_type -> etl.plugin.v1.AssignRequest
-	19, // 33: etl.plugin.v1.Source.Release:input_type -> etl.plugin.v1.ReleaseRequest
-	9,  // 34: etl.plugin.v1.Transform.Configure:input_type -> etl.plugin.v1.ConfigureRequest
-	22, // 35: etl.plugin.v1.Transform.Process:input_type -> etl.plugin.v1.ProcessRequest
-	1,  // 36: etl.plugin.v1.Transform.Close:input_type -> etl.plugin.v1.Empty
-	9,  // 37: etl.plugin.v1.Sink.Configure:input_type -> etl.plugin.v1.ConfigureRequest
-	1,  // 38: etl.plugin.v1.Sink.Checkpoint:input_type -> etl.plugin.v1.Empty
-	27, // 39: etl.plugin.v1.Sink.Write:input_type -> etl.plugin.v1.WriteRequest
-	1,  // 40: etl.plugin.v1.Sink.Close:input_type -> etl.plugin.v1.Empty
-	1,  // 41: etl.plugin.v1.Sink.Status:input_type -> etl.plugin.v1.Empty
-	1,  // 42: etl.plugin.v1.Sink.Check:input_type -> etl.plugin.v1.Empty
-	11, // 43: etl.plugin.v1.Info.Describe:output_type -> etl.plugin.v1.DescribeResponse
-	10, // 44: etl.plugin.v1.Source.Configure:output_type -> etl.plugin.v1.ConfigureResponse
-	1,  // 45: etl.plugin.v1.Source.Open:output_type -> etl.plugin.v1.Empty
-	15, // 46: etl.plugin.v1.Source.Read:output_type -> etl.plugin.v1.ReadResponse
-	1,  // 47: etl.plugin.v1.Source.Ack:output_type -> etl.plugin.v1.Empty
-	1,  // 48: etl.plugin.v1.Source.Close:output_type -> etl.plugin.v1.Empty
-	16, // 49: etl.plugin.v1.Source.Backlog:output_type -> etl.plugin.v1.Backlog
-	1,  // 50: etl.plugin.v1.Source.Assign:output_type -> etl.plugin.v1.Empty
-	1,  // 51: etl.plugin.v1.Source.Release:output_type -> etl.plugin.v1.Empty
-	10, // 52: etl.plugin.v1.Transform.Configure:output_type -> etl.plugin.v1.ConfigureResponse
-	23, // 53: etl.plugin.v1.Transform.Process:output_type -> etl.plugin.v1.ProcessResponse
-	1,  // 54: etl.plugin.v1.Transform.Close:output_type -> etl.plugin.v1.Empty
-	10, // 55: etl.plugin.v1.Sink.Configure:output_type -> etl.plugin.v1.ConfigureResponse
-	24, // 56: etl.plugin.v1.Sink.Checkpoint:output_type -> etl.plugin.v1.CheckpointResponse
-	1,  // 57: etl.plugin.v1.Sink.Write:output_type -> etl.plugin.v1.Empty
-	1,  // 58: etl.plugin.v1.Sink.Close:output_type -> etl.plugin.v1.Empty
-	26, // 59: etl.plugin.v1.Sink.Status:output_type -> etl.plugin.v1.StatusResponse
-	8,  // 60: etl.plugin.v1.Sink.Check:output_type -> etl.plugin.v1.CheckResponse
-	43, // [43:61] is the sub-list for method output_type
-	25, // [25:43] is the sub-list for method input_type
-	25, // [25:25] is the sub-list for extension type_name
-	25, // [25:25] is the sub-list for extension extendee
-	0,  // [0:25] is the sub-list for field type_name
+	4,  // 25: etl.plugin.v1.WriteRequest.from:type_name -> etl.plugin.v1.Position
+	1,  // 26: etl.plugin.v1.Info.Describe:input_type -> etl.plugin.v1.Empty
+	9,  // 27: etl.plugin.v1.Source.Configure:input_type -> etl.plugin.v1.ConfigureRequest
+	13, // 28: etl.plugin.v1.Source.Open:input_type -> etl.plugin.v1.OpenRequest
+	14, // 29: etl.plugin.v1.Source.Read:input_type -> etl.plugin.v1.ReadRequest
+	21, // 30: etl.plugin.v1.Source.Ack:input_type -> etl.plugin.v1.AckRequest
+	1,  // 31: etl.plugin.v1.Source.Close:input_type -> etl.plugin.v1.Empty
+	20, // 32: etl.plugin.v1.Source.Backlog:input_type -> etl.plugin.v1.BacklogRequest
+	18, // 33: etl.plugin.v1.Source.Assign:input_type -> etl.plugin.v1.AssignRequest
+	19, // 34: etl.plugin.v1.Source.Release:input_type -> etl.plugin.v1.ReleaseRequest
+	9,  // 35: etl.plugin.v1.Transform.Configure:input_type -> etl.plugin.v1.ConfigureRequest
+	22, // 36: etl.plugin.v1.Transform.Process:input_type -> etl.plugin.v1.ProcessRequest
+	1,  // 37: etl.plugin.v1.Transform.Close:input_type -> etl.plugin.v1.Empty
+	9,  // 38: etl.plugin.v1.Sink.Configure:input_type -> etl.plugin.v1.ConfigureRequest
+	1,  // 39: etl.plugin.v1.Sink.Checkpoint:input_type -> etl.plugin.v1.Empty
+	27, // 40: etl.plugin.v1.Sink.Write:input_type -> etl.plugin.v1.WriteRequest
+	1,  // 41: etl.plugin.v1.Sink.Close:input_type -> etl.plugin.v1.Empty
+	1,  // 42: etl.plugin.v1.Sink.Status:input_type -> etl.plugin.v1.Empty
+	1,  // 43: etl.plugin.v1.Sink.Check:input_type -> etl.plugin.v1.Empty
+	11, // 44: etl.plugin.v1.Info.Describe:output_type -> etl.plugin.v1.DescribeResponse
+	10, // 45: etl.plugin.v1.Source.Configure:output_type -> etl.plugin.v1.ConfigureResponse
+	1,  // 46: etl.plugin.v1.Source.Open:output_type -> etl.plugin.v1.Empty
+	15, // 47: etl.plugin.v1.Source.Read:output_type -> etl.plugin.v1.ReadResponse
+	1,  // 48: etl.plugin.v1.Source.Ack:output_type -> etl.plugin.v1.Empty
+	1,  // 49: etl.plugin.v1.Source.Close:output_type -> etl.plugin.v1.Empty
+	16, // 50: etl.plugin.v1.Source.Backlog:output_type -> etl.plugin.v1.Backlog
+	1,  // 51: etl.plugin.v1.Source.Assign:output_type -> etl.plugin.v1.Empty
+	1,  // 52: etl.plugin.v1.Source.Release:output_type -> etl.plugin.v1.Empty
+	10, // 53: etl.plugin.v1.Transform.Configure:output_type -> etl.plugin.v1.ConfigureResponse
+	23, // 54: etl.plugin.v1.Transform.Process:output_type -> etl.plugin.v1.ProcessResponse
+	1,  // 55: etl.plugin.v1.Transform.Close:output_type -> etl.plugin.v1.Empty
+	10, // 56: etl.plugin.v1.Sink.Configure:output_type -> etl.plugin.v1.ConfigureResponse
+	24, // 57: etl.plugin.v1.Sink.Checkpoint:output_type -> etl.plugin.v1.CheckpointResponse
+	1,  // 58: etl.plugin.v1.Sink.Write:output_type -> etl.plugin.v1.Empty
+	1,  // 59: etl.plugin.v1.Sink.Close:output_type -> etl.plugin.v1.Empty
+	26, // 60: etl.plugin.v1.Sink.Status:output_type -> etl.plugin.v1.StatusResponse
+	8,  // 61: etl.plugin.v1.Sink.Check:output_type -> etl.plugin.v1.CheckResponse
+	44, // [44:62] is the sub-list for method output_type
+	26, // [26:44] is the sub-list for method input_type
+	26, // [26:26] is the sub-list for extension type_name
+	26, // [26:26] is the sub-list for extension extendee
+	0,  // [0:26] is the sub-list for field type_name
 }
 
 func init() { file_plugin_proto_init() }
