@@ -61,6 +61,7 @@ type bench struct {
 	etlArgs           []string
 	rows, perFile     int
 	repeat            int
+	upsert            bool // measure configs/ecommerce-latest.yaml too
 	dirty             float64
 	seed              int64
 
@@ -122,6 +123,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&b.config, "config", "configs/ecommerce.yaml", "the pipeline file (its engine: settings are the ones measured)")
 	fs.Func("etl-arg", "one more argument for `etl run` (repeatable)", func(s string) error { b.etlArgs = append(b.etlArgs, s); return nil })
 	fs.IntVar(&b.rows, "rows", 2_000_000, "rows pre-generated for the throughput run (0 skips it, the ceiling and the memory)")
+	fs.BoolVar(&b.upsert, "upsert", true, "measure upsert mode (configs/ecommerce-latest.yaml) beside append on the same rows; false skips it\n(e.g. for an etl binary older than upsert mode)")
 	fs.IntVar(&b.repeat, "repeat", 3, "rounds of the contenders (etl, psql, psql with 2 streams, pgloader); the table shows their medians")
 	fs.IntVar(&b.perFile, "rows-per-file", 100_000, "rows per file of the throughput run")
 	fs.Float64Var(&b.dirty, "dirty", 0.05, "share of dirty rows (datagen --dirty)")
@@ -204,8 +206,10 @@ func measure(ctx context.Context, b *bench, serverURL, setupPath, tmp string, st
 			return nil, err
 		}
 		res.Throughput, res.Ceiling, res.Streams2, res.Pgloader, res.Contenders = l.Pipeline, l.Ceiling, l.Streams2, l.Pgloader, l.Contenders
-		if res.Upsert, err = upsertMeasure(ctx, b, srv, dir, logf); err != nil {
-			return nil, err
+		if b.upsert {
+			if res.Upsert, err = upsertMeasure(ctx, b, srv, dir, logf); err != nil {
+				return nil, err
+			}
 		}
 	}
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/seed-etl/etl/core/plugin"
 	"github.com/seed-etl/etl/core/record"
+	"github.com/seed-etl/etl/core/spec"
 )
 
 // Options tune a run.
@@ -457,10 +458,10 @@ func Run(ctx context.Context, p Pipeline, opts Options, stop <-chan struct{}, st
 
 func withDefaults(o Options) Options {
 	if o.BatchMaxRows <= 0 {
-		o.BatchMaxRows = 5000
+		o.BatchMaxRows = spec.DefaultBatchMaxRows
 	}
 	if o.BatchMaxBytes <= 0 {
-		o.BatchMaxBytes = 1 << 20
+		o.BatchMaxBytes = spec.DefaultBatchMaxBytes
 	}
 	if o.BatchMaxWait <= 0 {
 		o.BatchMaxWait = 250 * time.Millisecond

@@ -53,7 +53,10 @@ type Engine struct {
 // Defaults of the engine settings.
 const (
 	DefaultBatchMaxRows  = 5000
-	DefaultBatchMaxBytes = 1 << 20
+	// DefaultBatchMaxBytes holds DefaultBatchMaxRows rows of about 400
+	// bytes of input each (as an Arrow batch: the raw text and the
+	// columns), so that rows, not bytes, close a batch of the usual row.
+	DefaultBatchMaxBytes = 2 << 20
 	DefaultBatchMaxWait  = 250 * time.Millisecond
 	DefaultQueueDepth    = 2
 	DefaultWriters       = 1
