@@ -52,7 +52,7 @@ type Engine struct {
 
 // Defaults of the engine settings.
 const (
-	DefaultBatchMaxRows  = 5000
+	DefaultBatchMaxRows = 5000
 	// DefaultBatchMaxBytes holds DefaultBatchMaxRows rows of about 400
 	// bytes of input each (as an Arrow batch: the raw text and the
 	// columns), so that rows, not bytes, close a batch of the usual row.

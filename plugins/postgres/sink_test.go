@@ -450,7 +450,9 @@ func TestPostgresFencesABatchThatDoesNotStartAtTheCommittedPosition(t *testing.T
 	if err := s.Write(ctx, first); err != nil {
 		t.Fatal(err)
 	}
-	from := func(part string, off int64) []record.Position { return []record.Position{{Partition: part, Offset: off}} }
+	from := func(part string, off int64) []record.Position {
+		return []record.Position{{Partition: part, Offset: off}}
+	}
 	tests := []struct {
 		name    string
 		req     plugin.WriteRequest
