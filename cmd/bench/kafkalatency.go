@@ -285,37 +285,21 @@ type offsetPoller struct {
 // first seen.
 func pollOffsets(ctx context.Context, dsn, topic string, interval time.Duration) *offsetPoller {
 	p := &offsetPoller{done: make(chan struct{}), seen: map[int32][]commitSeen{}}
-	go func() {
-		defer close(p.done)
-		conn, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			p.err = err
-			return
+	type row struct {
+		part string
+		off  int64
+	}
+	var got []row
+	go pollEvery(ctx, dsn, interval, p.done, &p.err, func(conn *pgx.Conn) (func(time.Time), error) {
+		got = got[:0]
+		rows, err := conn.Query(ctx, `SELECT partition, "offset" FROM etl_offsets`)
+		if err == nil {
+			var r row
+			_, err = pgx.ForEachRow(rows, []any{&r.part, &r.off}, func() error { got = append(got, r); return nil })
 		}
-		defer conn.Close(context.Background())
-		t := time.NewTicker(interval)
-		defer t.Stop()
-		type row struct {
-			part string
-			off  int64
-		}
-		var got []row
-		for {
-			got = got[:0]
-			rows, err := conn.Query(ctx, `SELECT partition, "offset" FROM etl_offsets`)
-			if err == nil {
-				var r row
-				_, err = pgx.ForEachRow(rows, []any{&r.part, &r.off}, func() error { got = append(got, r); return nil })
-			}
-			now := time.Now()
-			switch {
-			case ctx.Err() != nil:
-				return
-			case err != nil && !isUndefinedTable(err):
-				p.err = fmt.Errorf("poll etl_offsets: %w", err)
-				return
-			}
+		return func(now time.Time) {
 			p.mu.Lock()
+			defer p.mu.Unlock()
 			for _, r := range got {
 				part, ok := kafkaPartition(r.part, topic)
 				if !ok {
@@ -325,14 +309,8 @@ func pollOffsets(ctx context.Context, dsn, topic string, interval time.Duration)
 					p.seen[part] = append(cs, commitSeen{next: r.off, at: now})
 				}
 			}
-			p.mu.Unlock()
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-		}
-	}()
+		}, err
+	})
 	return p
 }
 

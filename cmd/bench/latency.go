@@ -180,47 +180,59 @@ type donePoller struct {
 // done.
 func pollDone(ctx context.Context, dsn string, interval time.Duration) *donePoller {
 	p := &donePoller{done: make(chan struct{}), seen: map[string]time.Time{}}
-	go func() {
-		defer close(p.done)
-		conn, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			p.err = err
-			return
+	var parts []string
+	go pollEvery(ctx, dsn, interval, p.done, &p.err, func(conn *pgx.Conn) (func(time.Time), error) {
+		parts = parts[:0]
+		rows, err := conn.Query(ctx, "SELECT partition FROM etl_offsets WHERE done")
+		if err == nil {
+			var s string
+			_, err = pgx.ForEachRow(rows, []any{&s}, func() error { parts = append(parts, s); return nil })
 		}
-		defer conn.Close(context.Background())
-		t := time.NewTicker(interval)
-		defer t.Stop()
-		var parts []string
-		for {
-			parts = parts[:0]
-			rows, err := conn.Query(ctx, "SELECT partition FROM etl_offsets WHERE done")
-			if err == nil {
-				var s string
-				_, err = pgx.ForEachRow(rows, []any{&s}, func() error { parts = append(parts, s); return nil })
-			}
-			now := time.Now()
-			switch {
-			case ctx.Err() != nil:
-				return
-			case err != nil && !isUndefinedTable(err):
-				p.err = fmt.Errorf("poll etl_offsets: %w", err)
-				return
-			}
+		return func(now time.Time) {
 			p.mu.Lock()
+			defer p.mu.Unlock()
 			for _, part := range parts {
 				if name := fileOf(part); p.seen[name].IsZero() {
 					p.seen[name] = now
 				}
 			}
-			p.mu.Unlock()
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-		}
-	}()
+		}, err
+	})
 	return p
+}
+
+// pollEvery runs query on one connection to dsn every interval until ctx
+// ends, and the function it returns with the time of the answer; it closes
+// done when it stops and sets *errp when it stops for a failure (an
+// etl_offsets not created yet is none).
+func pollEvery(ctx context.Context, dsn string, interval time.Duration, done chan struct{}, errp *error,
+	query func(conn *pgx.Conn) (func(time.Time), error)) {
+	defer close(done)
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		*errp = err
+		return
+	}
+	defer conn.Close(context.Background())
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		record, err := query(conn)
+		now := time.Now()
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil && !isUndefinedTable(err):
+			*errp = fmt.Errorf("poll etl_offsets: %w", err)
+			return
+		}
+		record(now)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // snapshot copies what was seen so far.
