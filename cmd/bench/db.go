@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/seed-etl/etl/cmd/datagen/events"
 )
 
 // server is the PostgreSQL server the benchmark creates its databases on.
@@ -83,6 +85,19 @@ func (s *server) version(ctx context.Context) (string, error) {
 }
 
 // counts returns the rows in events and in corrupt_records.
+// checkCounts says whether events and corrupt_records of dsn hold what the
+// manifest m says, after what; it returns the two counts.
+func checkCounts(ctx context.Context, dsn string, m *events.Manifest, after string) (ev, rej int64, err error) {
+	if ev, rej, err = counts(ctx, dsn); err != nil {
+		return 0, 0, err
+	}
+	if ev != m.Accepted || rej != m.Rejected {
+		return 0, 0, fmt.Errorf("wrong counts after %s: events %d, corrupt_records %d; the manifest says %d accepted, %d rejected",
+			after, ev, rej, m.Accepted, m.Rejected)
+	}
+	return ev, rej, nil
+}
+
 func counts(ctx context.Context, dsn string) (events, rejects int64, err error) {
 	conn, err := pgx.Connect(ctx, dsn)
 	if err != nil {

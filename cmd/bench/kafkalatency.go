@@ -206,13 +206,8 @@ func kafkaLatency(ctx context.Context, b *bench, dir, dsn string) (*kafkaLatency
 	if uncommitted > 0 {
 		return nil, fmt.Errorf("%d of %d messages read back have no commit seen", uncommitted, len(produced))
 	}
-	ev, rej, err := counts(ctx, dsn)
-	if err != nil {
+	if _, _, err := checkCounts(ctx, dsn, m, "the Kafka latency run"); err != nil {
 		return nil, err
-	}
-	if ev != m.Accepted || rej != m.Rejected {
-		return nil, fmt.Errorf("wrong counts after the Kafka latency run: events %d, corrupt_records %d; the manifest says %d accepted, %d rejected",
-			ev, rej, m.Accepted, m.Rejected)
 	}
 	return &kafkaLatencyResult{
 		Config: o.config, Rate: o.rate, Interval: o.interval.String(), Duration: o.duration.String(),

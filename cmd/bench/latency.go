@@ -139,13 +139,8 @@ func latency(ctx context.Context, b *bench, dir, dsn string) (*latencyResult, er
 		}
 		lat = append(lat, float64(c.Sub(r))/float64(time.Millisecond))
 	}
-	ev, rej, err := counts(ctx, dsn)
-	if err != nil {
+	if _, _, err := checkCounts(ctx, dsn, m, "the latency run"); err != nil {
 		return nil, err
-	}
-	if ev != m.Accepted || rej != m.Rejected {
-		return nil, fmt.Errorf("wrong counts after the latency run: events %d, corrupt_records %d; the manifest says %d accepted, %d rejected",
-			ev, rej, m.Accepted, m.Rejected)
 	}
 	return &latencyResult{
 		Rate: b.latencyRate, Interval: b.latencyInterval.String(), Files: len(m.Files), Rows: m.Rows,

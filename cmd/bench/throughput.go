@@ -102,13 +102,9 @@ func throughput(ctx context.Context, b *bench, srv *server, dir string, m *event
 	r.CPUSeconds = cpuOf(p.cmd.ProcessState)
 	r.Seconds = took.Seconds()
 
-	ev, rej, err := counts(ctx, dsn)
+	ev, rej, err := checkCounts(ctx, dsn, m, "the pipeline")
 	if err != nil {
 		return nil, err
-	}
-	if ev != m.Accepted || rej != m.Rejected {
-		return nil, fmt.Errorf("wrong counts after the pipeline: events %d, corrupt_records %d; the manifest says %d accepted, %d rejected",
-			ev, rej, m.Accepted, m.Rejected)
 	}
 	r.Accepted, r.Rejected = ev, rej
 	r.InputRowsPerS = float64(m.Rows) / r.Seconds

@@ -647,8 +647,8 @@ func (s *Sink) rejectText(c string, r record.Reject) string {
 		return raw
 	case "reason":
 		reason, _ := textSafe(r.Reason)
-		if _, escaped := textSafe(r.Raw); escaped {
-			reason += escapedNote
+		if !rawIsText(r.Raw) {
+			reason += escapedNote // textSafe escapes the raw text
 		}
 		return reason
 	case "source":

@@ -9,13 +9,19 @@ import (
 // escaped, so that a reader knows how to read it back.
 const escapedNote = ` [raw text escaped: \xNN is a byte that is not UTF-8 or a NUL, \\ is a backslash]`
 
+// rawIsText says whether s goes into a TEXT column as it is: valid UTF-8
+// without NUL bytes; textSafe escapes any other string.
+func rawIsText(s string) bool {
+	return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0
+}
+
 // textSafe returns s as it can be stored in a TEXT column, which takes
 // neither NUL bytes nor invalid UTF-8. Text that needs no change is
 // returned as it is (escaped false). Otherwise every byte that is NUL or
 // not part of valid UTF-8 becomes \xNN and every backslash \\, so that the
 // original bytes can be recovered exactly; nothing is dropped.
 func textSafe(s string) (out string, escaped bool) {
-	if utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 {
+	if rawIsText(s) {
 		return s, false
 	}
 	const hex = "0123456789abcdef"

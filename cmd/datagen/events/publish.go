@@ -35,18 +35,8 @@ func Publish(ctx context.Context, opts Options, topic string, p Publisher, logf 
 	g := New(opts.Config)
 	cfg := g.Config()
 	rows, interval, span := opts.plan()
-	m := &Manifest{
-		Seed: cfg.Seed, Topic: topic, RowsPerFile: rows, Users: cfg.Users, Products: cfg.Products,
-		Rates: cfg.Rates, Files: []string{}, Kinds: map[string]int64{}, Rejects: map[string]int64{},
-		Samples: []Sample{},
-	}
-	if !cfg.Start.IsZero() {
-		m.StartTime = cfg.Start.UTC().Format(time.RFC3339Nano)
-	}
-	m.SampleEvery = 1
-	if opts.Files > 0 && opts.MaxSamples > 0 {
-		m.SampleEvery = max(1, int64(opts.Files)*int64(rows)/int64(opts.MaxSamples))
-	}
+	m := newManifest(cfg, opts, rows)
+	m.Topic = topic
 	// pending counts what is published but not yet flushed into m.
 	type pendingChunk struct {
 		kinds   map[string]KindInfo

@@ -64,6 +64,24 @@ func DefaultManifestPath(dir string) string {
 
 // plan returns the rows of each file, the time between files and the
 // simulated time one file covers.
+// newManifest is the empty manifest of a run of opts with generator
+// config cfg, rows rows a file (or a flush).
+func newManifest(cfg Config, opts Options, rows int) *Manifest {
+	m := &Manifest{
+		Seed: cfg.Seed, RowsPerFile: rows, Users: cfg.Users, Products: cfg.Products,
+		Rates: cfg.Rates, Files: []string{}, Kinds: map[string]int64{}, Rejects: map[string]int64{},
+		Samples: []Sample{},
+	}
+	if !cfg.Start.IsZero() {
+		m.StartTime = cfg.Start.UTC().Format(time.RFC3339Nano)
+	}
+	m.SampleEvery = 1
+	if opts.Files > 0 && opts.MaxSamples > 0 {
+		m.SampleEvery = max(1, int64(opts.Files)*int64(rows)/int64(opts.MaxSamples))
+	}
+	return m
+}
+
 func (o Options) plan() (rows int, interval, span time.Duration) {
 	rows, interval = o.RowsPerFile, o.Interval
 	switch {
@@ -208,18 +226,8 @@ func Run(ctx context.Context, opts Options, logf func(format string, args ...any
 	g := New(opts.Config)
 	cfg := g.Config()
 	rows, interval, span := opts.plan()
-	m := &Manifest{
-		Seed: cfg.Seed, Dir: opts.Dir, RowsPerFile: rows, Users: cfg.Users, Products: cfg.Products,
-		Rates: cfg.Rates, Files: []string{}, Kinds: map[string]int64{}, Rejects: map[string]int64{},
-		Samples: []Sample{},
-	}
-	if !cfg.Start.IsZero() {
-		m.StartTime = cfg.Start.UTC().Format(time.RFC3339Nano)
-	}
-	m.SampleEvery = 1
-	if opts.Files > 0 && opts.MaxSamples > 0 {
-		m.SampleEvery = max(1, int64(opts.Files)*int64(rows)/int64(opts.MaxSamples))
-	}
+	m := newManifest(cfg, opts, rows)
+	m.Dir = opts.Dir
 	kindIndex := map[string]int{KindClean: 0}
 	infos := []KindInfo{{Name: KindClean, Accept: true}}
 	for _, k := range Kinds {
