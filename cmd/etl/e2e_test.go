@@ -90,8 +90,15 @@ func TestEcommerceEndToEnd(t *testing.T) {
 
 	var m *events.Manifest
 	for k := 0; k < kills || m == nil; k++ {
+		before := lastBatchID(t, dsn)
 		cmd := start()
-		time.Sleep(time.Duration(100+rng.IntN(1400)) * time.Millisecond)
+		// Kill at a random moment, but once this run has committed
+		// something (up to 5 s): a kill while etl still starts its plugins
+		// tests nothing new, and on a loaded machine that is most of them.
+		for end := time.Now().Add(5 * time.Second); lastBatchID(t, dsn) == before && time.Now().Before(end); {
+			time.Sleep(20 * time.Millisecond)
+		}
+		time.Sleep(time.Duration(rng.IntN(700)) * time.Millisecond)
 		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 			t.Fatalf("kill etl: %v", err)
 		}
@@ -267,4 +274,22 @@ func startDatagen(ctx context.Context, t *testing.T, opts events.Options) <-chan
 		ch <- produced{m, err}
 	}()
 	return ch
+}
+
+// lastBatchID is the highest batch id committed in dsn's etl_offsets (0
+// before the table exists).
+func lastBatchID(t *testing.T, dsn string) int64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var id int64
+	if err := conn.QueryRow(ctx, `SELECT coalesce(max(batch_id), 0) FROM etl_offsets`).Scan(&id); err != nil {
+		return 0 // no etl_offsets yet
+	}
+	return id
 }
