@@ -20,7 +20,7 @@ type Config struct {
 	Header           bool            `yaml:"header" doc:"The first line of each file names its columns; they are checked against columns, in any order."`
 	Columns          []string        `yaml:"columns" doc:"The field names. Optional with a header (learnt from the oldest file's header otherwise), required without one, in file order."`
 	Delimiter        string          `yaml:"delimiter" doc:"The one ASCII character that separates fields."`
-	PollInterval     plugin.Duration `yaml:"poll_interval" doc:"How often the folder is listed while waiting for files."`
+	PollInterval     plugin.Duration `yaml:"poll_interval" doc:"How often the folder is listed while waiting for files. On Linux a file closed or moved into the folder is also seen at once (inotify); the poll finds the rest, e.g. files written from another machine."`
 	MaxFilesPerBatch int             `yaml:"max_files_per_batch" default:"0" doc:"The most files one batch touches; 0: no bound."`
 	Interleave       int             `yaml:"interleave" default:"1" doc:"How many files are read at once, a batch from each in turn, so that parallel writers (engine.writers) commit them side by side; the batches of one file are committed in order."`
 	// MaxLineBytes: a longer line is rejected with its first MaxLineBytes

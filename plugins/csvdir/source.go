@@ -144,6 +144,7 @@ type Source struct {
 	active     []*openFile       // the files being read, at most interleave
 	next       int               // the index in active of the file the next batch starts with
 	lastScan   time.Time
+	arrivals   *arrivals // wakes Read when a file arrives; nil: polling only
 	sp         splitter
 	hsp        splitter // for headers
 
@@ -347,6 +348,11 @@ func (s *Source) Open(_ context.Context, positions []record.Position) error {
 	s.parts.filesStay = s.set.afterRead == AfterReadKeep
 	s.opened = true
 	s.scan()
+	if a, err := watchArrivals(s.set.dir); err != nil {
+		s.log.Warn("files are found by polling only, every poll_interval", "folder", s.set.dir, "error", err)
+	} else {
+		s.arrivals = a
+	}
 	return nil
 }
 
@@ -986,6 +992,8 @@ func (s *Source) Read(ctx context.Context, req plugin.ReadRequest) (plugin.ReadR
 			select {
 			case <-ctx.Done():
 			case <-t.C:
+			case <-s.arrivals.C():
+				s.lastScan = time.Time{} // a file arrived: list the folder now
 			}
 			t.Stop()
 		}
@@ -1327,7 +1335,7 @@ func (s *Source) Ack(_ context.Context, positions []record.Position) error {
 	return nil
 }
 
-// Close closes the file being read.
+// Close closes the files being read and the watch of the folder.
 func (s *Source) Close(context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -1335,7 +1343,9 @@ func (s *Source) Close(context.Context) error {
 		of.f.Close()
 	}
 	s.active = nil
-	return nil
+	err := s.arrivals.Close()
+	s.arrivals = nil
+	return err
 }
 
 // drop removes of from the files being read.
