@@ -496,3 +496,42 @@ func TestPostgresFencesABatchThatDoesNotStartAtTheCommittedPosition(t *testing.T
 		t.Errorf("Checkpoint = %+v, want batch 24 and partitions events/0 and events/1", cp)
 	}
 }
+
+// Checkpoint readies the statements of a batch, so that the first batch
+// does not wait for the server to parse and plan them: they are prepared
+// on the sink's connection, and nothing is written or left open.
+func TestPostgresCheckpointPreparesTheBatchStatements(t *testing.T) {
+	dsn := pgtest.NewDatabase(t)
+	pgtest.ApplySetup(t, dsn)
+	ctx := ctxT(t)
+	s, _ := newSink(t, dsn, "")
+	if _, err := s.Checkpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st := s.conn.PgConn().TxStatus(); st != 'I' {
+		t.Fatalf("after Checkpoint the connection is in transaction state %q, want idle", st)
+	}
+	prepared := map[string]bool{}
+	rows, err := s.conn.Query(ctx, `SELECT statement FROM pg_prepared_statements`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var sql string
+		if err := rows.Scan(&sql); err != nil {
+			t.Fatal(err)
+		}
+		prepared[sql] = true
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	for name, sql := range map[string]string{"claim": s.sqlOff.claim, "lock": s.sqlOff.lock, "rejects": s.rejectsSQL, "offsets": s.sqlOff.upsert} {
+		if !prepared[sql] {
+			t.Errorf("the %s statement is not prepared after Checkpoint", name)
+		}
+	}
+	if n := queryInt(t, dsn, `SELECT count(*) FROM events`) + queryInt(t, dsn, `SELECT count(*) FROM etl_offsets`) + queryInt(t, dsn, `SELECT count(*) FROM corrupt_records`); n != 0 {
+		t.Fatalf("Checkpoint left %d rows in the tables, want none", n)
+	}
+}
