@@ -752,7 +752,7 @@ func (s *Sink) warmUp(ctx context.Context, conn *pgx.Conn) {
 		return
 	}
 	if s.up == nil {
-		empty := &copyReader{parts: [3][]byte{copyHeader, nil, copyTrailer}}
+		empty := newCopyReader(&copyData{off: []int{0}}, 0, 0) // header and trailer only
 		if _, err := conn.PgConn().CopyFrom(ctx, empty, s.copySQL); err != nil {
 			return
 		}
