@@ -148,11 +148,15 @@ type plan struct {
 	rules   []rule
 	// all is the rules joined by &&, run first: when it holds, as for
 	// nearly every row, one program run checks them all.
-	all    *vm.Program
-	schema record.Schema
-	env    map[string]any
-	vm     vm.VM
-	vals   []value // the current row: fields, then derived
+	all *vm.Program
+	// fillEnv says the environment is filled for every row, because
+	// some derived field or rule has no predicate; otherwise it is
+	// filled only for a rule whose predicate leaves it undecided.
+	fillEnv bool
+	schema  record.Schema
+	env     map[string]any
+	vm      vm.VM
+	vals    []value // the current row: fields, then derived
 	// lastRows and lastBytes are the rows of the last output batch and
 	// the bytes of each of its columns' values; hint is grow's scratch.
 	lastRows  int
@@ -182,6 +186,14 @@ func (e *envBuilder) finish(p *plan) map[string]any {
 			r.refs = append(r.refs, slots[name])
 		}
 		srcs[k] = "(\n" + r.src + "\n)"
+		if pred, can := compilePredicate(r.src, slots); can {
+			r.pred = pred
+		} else {
+			p.fillEnv = true
+		}
+	}
+	if len(p.derived) > 0 {
+		p.fillEnv = true
 	}
 	if len(p.rules) > 1 {
 		// Should the joined rules not compile (they always should), the
@@ -203,7 +215,7 @@ func (p *plan) row(b *record.Batch, row int, now int64) (string, string) {
 		if fail := f.read(b, row, now, v); fail != ok {
 			return fail.errorType(), f.reason(fail, b, row, v)
 		}
-		if f.inEnv {
+		if f.inEnv && p.fillEnv {
 			p.env[f.name] = box(f.typ, f.scale, v)
 		}
 	}
@@ -221,13 +233,26 @@ func (p *plan) row(b *record.Batch, row int, now int64) (string, string) {
 			p.env[d.name] = box(d.typ, d.scale, v)
 		}
 	}
-	if p.all != nil {
+	if p.all != nil && p.fillEnv {
 		if out, err := p.vm.Run(p.all, p.env); err == nil && out == true {
 			return "", ""
 		}
 	}
+	filled := p.fillEnv
 	for k := range p.rules {
 		r := &p.rules[k]
+		if r.pred != nil {
+			switch r.pred(p.vals) {
+			case holds:
+				continue
+			case fails:
+				return r.errorType, p.ruleReason(r, nil)
+			}
+		}
+		if !filled {
+			p.boxFields()
+			filled = true
+		}
 		out, err := p.vm.Run(r.prog, p.env)
 		if err == nil && out == true {
 			continue
@@ -235,6 +260,15 @@ func (p *plan) row(b *record.Batch, row int, now int64) (string, string) {
 		return r.errorType, p.ruleReason(r, err)
 	}
 	return "", ""
+}
+
+// boxFields puts the current row's fields into the environment.
+func (p *plan) boxFields() {
+	for i, f := range p.fields {
+		if f.inEnv {
+			p.env[f.name] = box(f.typ, f.scale, &p.vals[i])
+		}
+	}
 }
 
 // ruleReason explains a broken rule with the values it read, e.g.

@@ -215,6 +215,7 @@ type ref struct {
 type rule struct {
 	name, src, message, errorType string
 	prog                          *vm.Program
+	pred                          predicate // nil: only prog decides
 	refNames                      []string
 	refs                          []ref
 }
