@@ -106,7 +106,12 @@
 // `price == nil || price >= 0`. A row for which a rule is false, or fails
 // to evaluate (`price >= 0` with a null price), is refused with the rule's
 // error_type (default RULE_VIOLATION) and a reason naming the rule and the
-// values it read.
+// values it read. A rule made only of comparisons between fields and
+// constants (==, !=, <, <=, >, >=, joined by &&, || and !), as most are,
+// is also compiled to a Go function over the typed row, which decides it
+// without building expr's environment of the row; what that function
+// cannot decide (a null in an ordering, a string against a number) expr
+// evaluates as written, so a rule means what expr says in every case.
 //
 // In expressions a string field is a string, an int64, int32 or int16 an
 // int64, a float64 and a decimal a float64 (the stored value stays exact),
