@@ -147,3 +147,59 @@ func BenchmarkUnmarshalArrow(b *testing.B) {
 	}
 	b.ReportMetric(float64(time.Since(start).Nanoseconds())/float64(b.N*10_000), "ns/row")
 }
+
+// TestSizesGrowTheNextBatchOnce: a batch grown by the Sizes of one like
+// it takes the same rows without growing any column again, and reserves
+// little more than they need; before Learn, Sizes grows as Grow does.
+func TestSizesGrowTheNextBatchOnce(t *testing.T) {
+	caps := func(b *Batch) []int {
+		out := []int{cap(b.raw), cap(b.rawOff), cap(b.lines)}
+		for _, c := range b.cols {
+			out = append(out, cap(c.data), cap(c.offsets), cap(c.i64))
+		}
+		return out
+	}
+	last := NewBatch(growSchema)
+	growRows(last, 1000)
+	for _, tc := range []struct {
+		name    string
+		learned bool
+		rows    int
+	}{
+		{"learned, same rows", true, 1000},
+		{"learned, half the rows", true, 500},
+		{"nothing learned", false, 1000},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var s Sizes
+			if tc.learned {
+				s.Learn(last)
+			}
+			b, plain := NewBatch(growSchema), NewBatch(growSchema)
+			s.Grow(b, tc.rows, last.Size())
+			plain.Grow(tc.rows, last.Size())
+			if !tc.learned {
+				if got, want := caps(b), caps(plain); fmt.Sprint(got) != fmt.Sprint(want) {
+					t.Fatalf("capacities %v, want Grow's %v", got, want)
+				}
+				return
+			}
+			before := caps(b)
+			growRows(b, tc.rows)
+			if after := caps(b); fmt.Sprint(after) != fmt.Sprint(before) {
+				t.Errorf("capacities grew while appending: %v -> %v", before, after)
+			}
+			// A sixteenth to spare, then the allocator's size classes (up to
+			// a quarter above a request of 32 KiB): Grow's even split leaves
+			// a short column far more.
+			for i, c := range b.cols {
+				if spare := cap(c.data) - len(c.data); spare > len(c.data)/2+64 {
+					t.Errorf("column %d: %d bytes to spare for %d used", i, spare, len(c.data))
+				}
+			}
+			if spare := cap(b.raw) - len(b.raw); spare > len(b.raw)/2+64 {
+				t.Errorf("raw text: %d bytes to spare for %d used", spare, len(b.raw))
+			}
+		})
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -92,7 +91,7 @@ func (c *Cleanser) Process(ctx context.Context, b *record.Batch) (*record.Batch,
 		return nil, nil, fmt.Errorf("cleanser: batch has %d columns, the input schema %d", b.Cols(), p.inCols)
 	}
 	out := record.NewBatch(p.schema)
-	p.grow(out, b)
+	p.sizes.Grow(out, b.Len(), b.Size())
 	var rejects []record.Reject
 	now := time.Now().UnixMicro()
 	for row := 0; row < b.Len(); row++ {
@@ -103,38 +102,8 @@ func (c *Cleanser) Process(ctx context.Context, b *record.Batch) (*record.Batch,
 		out.StartRow(b.Origin(row), b.Raw(row))
 		p.emit(out)
 	}
-	p.learn(out)
+	p.sizes.Learn(out)
 	return out, rejects, nil
-}
-
-// grow makes room in out for the rows of in: the text columns as much as
-// they took per row in the last batch, with a sixteenth more, and the raw
-// text all of in's (the rows that pass keep theirs). The first batch
-// guesses from in's size.
-func (p *plan) grow(out, in *record.Batch) {
-	n := in.Len()
-	if p.lastRows == 0 {
-		out.Grow(n, in.Size())
-		return
-	}
-	p.hint = slices.Grow(p.hint[:0], len(p.lastBytes))[:len(p.lastBytes)]
-	for i, total := range p.lastBytes {
-		per := float64(total) / float64(p.lastRows)
-		p.hint[i] = int(per*float64(n)*17/16) + 64
-	}
-	out.GrowBytes(n, p.hint, in.ValueBytes(in.Cols()+2))
-}
-
-// learn keeps the sizes of out's text columns, for the next batch's grow.
-func (p *plan) learn(out *record.Batch) {
-	if out.Len() == 0 {
-		return
-	}
-	p.lastBytes = slices.Grow(p.lastBytes[:0], out.Cols())[:out.Cols()]
-	for i := range p.lastBytes {
-		p.lastBytes[i] = out.ValueBytes(i)
-	}
-	p.lastRows = out.Len()
 }
 
 // Close releases nothing: the cleanser holds no resources.
@@ -157,11 +126,8 @@ type plan struct {
 	env     map[string]any
 	vm      vm.VM
 	vals    []value // the current row: fields, then derived
-	// lastRows and lastBytes are the rows of the last output batch and
-	// the bytes of each of its columns' values; hint is grow's scratch.
-	lastRows  int
-	lastBytes []int
-	hint      []int
+	// sizes are the last output batch's, to grow the next one once.
+	sizes record.Sizes
 }
 
 // finish completes a plan whose configuration had no mistakes.

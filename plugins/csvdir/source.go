@@ -148,7 +148,8 @@ type Source struct {
 	sp         splitter
 	hsp        splitter // for headers
 
-	hintRows, hintBytes int // the size of the last batch, to size the next
+	hintRows int          // the rows of the last batch
+	sizes    record.Sizes // its columns' sizes, to size the next
 }
 
 // openFile is a file being read.
@@ -936,7 +937,7 @@ func (s *Source) Read(ctx context.Context, req plugin.ReadRequest) (plugin.ReadR
 		bs.maxBytes = defaultMaxBytes
 	}
 	if s.hintRows > 0 {
-		bs.b.Grow(min(s.hintRows, bs.maxRows), min(s.hintBytes, bs.maxBytes+bs.maxBytes/8))
+		s.sizes.Grow(bs.b, min(s.hintRows, bs.maxRows), 0)
 	}
 	scanned := false
 	for {
@@ -1005,7 +1006,8 @@ func (s *Source) Read(ctx context.Context, req plugin.ReadRequest) (plugin.ReadR
 // arrived while the queue was busy count too.
 func (s *Source) result(bs *batchState, caughtUp bool) plugin.ReadResult {
 	if bs.b.Len() > 0 {
-		s.hintRows, s.hintBytes = bs.b.Len(), bs.b.Size()
+		s.hintRows = bs.b.Len()
+		s.sizes.Learn(bs.b)
 	}
 	if time.Since(s.lastScan) >= s.set.poll {
 		s.scan()
