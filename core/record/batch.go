@@ -271,7 +271,7 @@ func (b *Batch) StartRow(o Origin, raw []byte) {
 	}
 	b.srcIdx = append(b.srcIdx, idx)
 	b.lines = append(b.lines, o.Line)
-	b.raw = append(b.raw, raw...)
+	appendTo(&b.raw, raw)
 	b.rawOff = append(b.rawOff, int32(len(b.raw)))
 	b.size += 16 + len(raw)
 	b.rows++
@@ -384,9 +384,22 @@ func (b *Batch) AppendNull() {
 // possibly empty). For JSON, v must be valid JSON text.
 func (b *Batch) AppendBytes(v []byte) {
 	c := b.next(varWidth, "a text value")
-	c.data = append(c.data, v...)
+	appendTo(&c.data, v)
 	c.offsets = append(c.offsets, int32(len(c.data)))
 	b.size += 4 + len(v)
+}
+
+// appendTo appends v to *s. Where *s has room it writes only the length:
+// `s = append(s, v...)` writes the pointer back as well, and a pointer
+// written to the heap while the garbage collector marks goes through its
+// write barrier, which cost csvdir an eighth of its CPU.
+func appendTo(s *[]byte, v []byte) {
+	if n := len(*s); len(v) <= cap(*s)-n {
+		*s = (*s)[:n+len(v)]
+		copy((*s)[n:], v)
+		return
+	}
+	*s = append(*s, v...)
 }
 
 // AppendString appends a String cell holding v.
