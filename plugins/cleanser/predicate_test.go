@@ -57,6 +57,13 @@ var predicateRules = []string{
 	"qty > 0 and price > 0",
 	"qty > 0 || price > 0",
 	"(qty > 0 || kind == nil) && !(price < 0)",
+	"0 < price",
+	"2 >= small",
+	"ratio < 3",
+	"qty == 1.5",
+	"price <= -0.5",
+	"nil != kind",
+	`"gift" > kind`,
 }
 
 // Rules only expr runs: they use what a predicate does not do.
