@@ -3,6 +3,7 @@ package record
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -478,6 +479,10 @@ func TestDecimal(t *testing.T) {
 		got, err := ParseDecimal(c.in, c.prec, c.sc)
 		if (err != nil) != c.wantError || got != c.want {
 			t.Errorf("ParseDecimal(%q, %d, %d) = %d, %v; want %d, error %v", c.in, c.prec, c.sc, got, err, c.want, c.wantError)
+		}
+		gotB, errB := ParseDecimalBytes([]byte(c.in), c.prec, c.sc)
+		if gotB != got || fmt.Sprint(errB) != fmt.Sprint(err) || errors.Is(errB, ErrDecimalRange) != errors.Is(err, ErrDecimalRange) {
+			t.Errorf("ParseDecimalBytes(%q, %d, %d) = %d, %v; ParseDecimal gives %d, %v", c.in, c.prec, c.sc, gotB, errB, got, err)
 		}
 	}
 	for _, c := range []struct {

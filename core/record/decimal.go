@@ -22,6 +22,16 @@ var ErrDecimalRange = errors.New("out of range")
 // in all (precision 0 means 18). Exponents, spaces and thousands separators
 // are not accepted.
 func ParseDecimal(s string, precision, scale int) (int64, error) {
+	return parseDecimal(s, precision, scale)
+}
+
+// ParseDecimalBytes is ParseDecimal for text held in bytes, which it does
+// not keep: a stage that parses cells in place needs no string for each.
+func ParseDecimalBytes(b []byte, precision, scale int) (int64, error) {
+	return parseDecimal(b, precision, scale)
+}
+
+func parseDecimal[T string | []byte](s T, precision, scale int) (int64, error) {
 	if scale < 0 || scale > 18 {
 		return 0, fmt.Errorf("decimal %q: scale %d not in [0,18]", s, scale)
 	}

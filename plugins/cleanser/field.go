@@ -559,7 +559,7 @@ func parseInt(b []byte) (int64, failure) {
 // parseDecimal parses b exactly with record.ParseDecimal: more digits than
 // precision or scale allow is an error, never a rounding.
 func parseDecimal(b []byte, precision, scale int) (int64, failure) {
-	n, err := record.ParseDecimal(string(b), precision, scale)
+	n, err := record.ParseDecimalBytes(b, precision, scale)
 	if err != nil {
 		if errors.Is(err, record.ErrDecimalRange) {
 			return 0, failDecimalRange
