@@ -26,6 +26,9 @@ func (s *Sizes) Learn(b *Batch) {
 	s.rows = b.Len()
 }
 
+// Rows is the number of rows of the batch learned last, 0 before any.
+func (s *Sizes) Rows() int { return s.rows }
+
 // Grow makes room in b for rows more rows, each column as much as it took
 // per row in the batch learned last, with a sixteenth to spare. Before
 // anything was learned it calls b.Grow(rows, guess), guess being the
@@ -35,10 +38,9 @@ func (s *Sizes) Grow(b *Batch, rows, guess int) {
 		b.Grow(rows, guess)
 		return
 	}
-	s.hint = append(s.hint[:0], s.bytes...)
-	for i, total := range s.bytes {
-		s.hint[i] = int(float64(total)/float64(s.rows)*float64(rows)*17/16) + 64
-
+	s.hint = s.hint[:0]
+	for _, total := range s.bytes {
+		s.hint = append(s.hint, int(float64(total)/float64(s.rows)*float64(rows)*17/16)+64)
 	}
 	n := b.Cols()
 	b.GrowBytes(rows, s.hint[:n], s.hint[n])

@@ -143,17 +143,18 @@ func compileComparison(n *ast.BinaryNode, slots map[string]ref) (predicate, bool
 	if !canL || !canR {
 		return nil, false
 	}
-	op := n.Operator
-	return func(vals []value) verdict { return compare(op, l(vals), r(vals)) }, true
+	code := opCode(n.Operator)
+	return func(vals []value) verdict { return compare(code, l(vals), r(vals)) }, true
 }
 
 // compare decides a op b as expr does, or gives undecided where expr
 // would fail (an order with a null or with a bool) or mixes kinds.
-func compare(op string, a, b scalar) verdict {
+func compare(op comparison, a, b scalar) verdict {
 	var c int // -1, 0 or 1: a against b
+	equality := op == opEq || op == opNe
 	switch {
 	case a.kind == kindNil || b.kind == kindNil:
-		if op != "==" && op != "!=" {
+		if !equality {
 			return undecided
 		}
 		c = 1
@@ -165,12 +166,12 @@ func compare(op string, a, b scalar) verdict {
 	case isNumber(a.kind) && isNumber(b.kind):
 		x, y := a.float(), b.float()
 		if x != x || y != y { // NaN: every order is false, != true
-			return verdictOf(op == "!=")
+			return verdictOf(op == opNe)
 		}
 		c = cmpOrdered(x, y)
 	case a.kind == kindString && b.kind == kindString:
 		c = bytes.Compare(a.s, b.s)
-	case a.kind == kindBool && b.kind == kindBool && (op == "==" || op == "!="):
+	case a.kind == kindBool && b.kind == kindBool && equality:
 		c = 1
 		if a.i == b.i {
 			c = 0
@@ -178,19 +179,7 @@ func compare(op string, a, b scalar) verdict {
 	default:
 		return undecided
 	}
-	switch op {
-	case "==":
-		return verdictOf(c == 0)
-	case "!=":
-		return verdictOf(c != 0)
-	case "<":
-		return verdictOf(c < 0)
-	case "<=":
-		return verdictOf(c <= 0)
-	case ">":
-		return verdictOf(c > 0)
-	}
-	return verdictOf(c >= 0)
+	return verdictOf(op.holds(c))
 }
 
 func verdictOf(b bool) verdict {
@@ -269,9 +258,20 @@ func compileFieldTest(n *ast.BinaryNode, slots map[string]ref) (predicate, bool)
 			}
 			return verdictOf(code.holds(cmpOrdered(v.i, k)))
 		}, true
-	case (isInt(rf.typ) || rf.typ == record.Decimal || rf.typ == record.Float64) && isNumber(c.kind):
+	case rf.typ == record.Float64 && isNumber(c.kind):
 		k := c.float()
-		div, isFloat := 1.0, rf.typ == record.Float64
+		return func(vals []value) verdict {
+			v := &vals[slot]
+			switch {
+			case v.null:
+				return null
+			case v.f != v.f: // NaN: every order is false, != true
+				return verdictOf(code == opNe)
+			}
+			return verdictOf(code.holds(cmpOrdered(v.f, k)))
+		}, true
+	case (isInt(rf.typ) || rf.typ == record.Decimal) && isNumber(c.kind):
+		k, div := c.float(), 1.0
 		if rf.typ == record.Decimal {
 			div = pow10f[rf.scale]
 		}
@@ -280,13 +280,7 @@ func compileFieldTest(n *ast.BinaryNode, slots map[string]ref) (predicate, bool)
 			if v.null {
 				return null
 			}
-			x := float64(v.i) / div
-			if isFloat {
-				if x = v.f; x != x { // NaN: every order is false, != true
-					return verdictOf(code == opNe)
-				}
-			}
-			return verdictOf(code.holds(cmpOrdered(x, k)))
+			return verdictOf(code.holds(cmpOrdered(float64(v.i)/div, k)))
 		}, true
 	case rf.typ == record.String && c.kind == kindString:
 		k := c.s

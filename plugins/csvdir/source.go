@@ -148,8 +148,7 @@ type Source struct {
 	sp         splitter
 	hsp        splitter // for headers
 
-	hintRows int          // the rows of the last batch
-	sizes    record.Sizes // its columns' sizes, to size the next
+	sizes record.Sizes // the last batch's rows and column sizes, to size the next
 }
 
 // openFile is a file being read.
@@ -936,8 +935,8 @@ func (s *Source) Read(ctx context.Context, req plugin.ReadRequest) (plugin.ReadR
 	if bs.maxBytes <= 0 {
 		bs.maxBytes = defaultMaxBytes
 	}
-	if s.hintRows > 0 {
-		s.sizes.Grow(bs.b, min(s.hintRows, bs.maxRows), 0)
+	if last := s.sizes.Rows(); last > 0 {
+		s.sizes.Grow(bs.b, min(last, bs.maxRows), 0)
 	}
 	scanned := false
 	for {
@@ -1005,10 +1004,7 @@ func (s *Source) Read(ctx context.Context, req plugin.ReadRequest) (plugin.ReadR
 // folder first when the poll interval has passed, so that files that
 // arrived while the queue was busy count too.
 func (s *Source) result(bs *batchState, caughtUp bool) plugin.ReadResult {
-	if bs.b.Len() > 0 {
-		s.hintRows = bs.b.Len()
-		s.sizes.Learn(bs.b)
-	}
+	s.sizes.Learn(bs.b)
 	if time.Since(s.lastScan) >= s.set.poll {
 		s.scan()
 	}
