@@ -49,15 +49,14 @@ func TestUpsertPipelineSurvivesRandomKills(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// topUp drops 20 new files of 6,000 rows each (datagen's, seeded)
+	// topUp drops 40 new files of 6,000 rows each (datagen's, seeded)
 	// into the inbox, and the same files into the baseline's, whenever
-	// fewer than 20 are left to load: a run of etl upserts about 100,000
-	// rows a second here and kills come after 150-850 ms, so a run always
-	// has work left when its kill comes. A simulated clock, 1 ms a row and
-	// each drop after the last, so that no two rows tie on event_time:
-	// between two files (two partitions, committed in no fixed order) a tie
-	// has no defined winner, in a clean run as after kills.
-	const dropFiles, rowsPerFile = 20, 6000
+	// fewer than 40 are left to load: a run of etl upserts up to about
+	// 150,000 rows a second here and kills come after 150-850 ms, so a run
+	// always has work left when its kill comes (with drops of 20, one run
+	// in CI finished them before its kill). Each drop follows the last on
+	// datagen's simulated clock, 1 ms a row.
+	const dropFiles, rowsPerFile = 40, 6000
 	start := time.Now().UTC().Add(-2 * time.Hour).Truncate(time.Millisecond)
 	var drops, rows, rejected int64
 	topUp := func() {
@@ -123,8 +122,8 @@ func TestUpsertPipelineSurvivesRandomKills(t *testing.T) {
 			if err != nil {
 				t.Fatalf("etl exited by itself: %v\n%s", err, tail())
 			}
-			t.Fatalf("run %d finished before its kill after %s with %d files of %d rows left: only %d kills, want 20 (larger drops, or shorter waits)",
-				kills+1, wait, dropFiles, rowsPerFile, kills)
+			t.Fatalf("run %d finished before its kill after %s with %d files of %d rows left: only %d kills, want 20 (larger drops, or shorter waits)\n%s",
+				kills+1, wait, dropFiles, rowsPerFile, kills, tail())
 		case <-time.After(wait):
 		}
 		_ = cmd.Process.Signal(syscall.SIGKILL)
