@@ -154,7 +154,10 @@ type proxyConn struct {
 	mu          sync.Mutex
 	pid         uint32
 	dropReplies bool
-	commitSent  chan struct{}
+	// vanished says the client is gone without the server knowing: what
+	// the server still sends goes nowhere, as into a dead network.
+	vanished   bool
+	commitSent chan struct{}
 }
 
 // readMessage reads one typed protocol message.
@@ -240,6 +243,9 @@ func (c *proxyConn) clientToServer() {
 			return
 		case commit && c.p.take(faultVanishBeforeCommit):
 			keepServer = true // closed with the proxy
+			c.mu.Lock()
+			c.vanished = true
+			c.mu.Unlock()
 			c.p.fired <- faultVanishBeforeCommit
 			return
 		case typ == 'd' && c.p.take(faultTerminateMidCopy):
@@ -257,14 +263,16 @@ func (c *proxyConn) clientToServer() {
 	}
 }
 
-// cutAfterAnswer forwards msg, the last message of a COMMIT, closes the
-// client's side and waits until the server has answered (serverToClient
-// drops the answer and cuts the server side).
+// cutAfterAnswer forwards msg, the last message of a COMMIT, waits until
+// the server has answered (serverToClient drops the answer and cuts the
+// server side) and closes the client's side. Closing it sooner would let
+// the client's driver cancel the COMMIT: pgx sends a CancelRequest for a
+// connection it finds lost.
 func (c *proxyConn) cutAfterAnswer(msg []byte) {
 	c.server.Write(msg)
-	c.client.Close()
 	select {
 	case <-c.commitSent:
+		c.client.Close()
 		c.p.fired <- faultCutAfterCommit
 	case <-time.After(10 * time.Second):
 		c.p.t.Errorf("proxy: the server never answered the COMMIT")
@@ -283,19 +291,32 @@ func (c *proxyConn) serverToClient() {
 		if typ == 'K' && len(msg) >= 9 {
 			c.pid = binary.BigEndian.Uint32(msg[5:9])
 		}
-		drop := c.dropReplies
 		c.mu.Unlock()
-		if drop {
-			if typ == 'Z' { // the server has answered the COMMIT
-				close(c.commitSent)
-				return
-			}
+		// The server flushes some replies (BindComplete) before the Sync
+		// of a pipeline, so a message may arrive after a fault has closed
+		// the client, or while one is closing it: then it is dropped, and
+		// the server's connection lives on, as the fault intends.
+		drop, vanished := c.silenced()
+		if drop && typ == 'Z' { // the server has answered the COMMIT
+			close(c.commitSent)
+			return
+		}
+		if drop || vanished {
 			continue
 		}
 		if _, err := c.client.Write(msg); err != nil {
-			return
+			if drop, vanished := c.silenced(); !drop && !vanished {
+				return
+			}
 		}
 	}
+}
+
+// silenced says which fault, if any, has taken the client's replies away.
+func (c *proxyConn) silenced() (drop, vanished bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.dropReplies, c.vanished
 }
 
 // cString splits b after its first NUL: the string before it, the rest.
