@@ -181,11 +181,10 @@ func (c *proxyConn) cut() {
 }
 
 func (c *proxyConn) clientToServer() {
-	keepServer := false
 	defer func() {
 		c.client.Close()
-		if !keepServer {
-			c.server.Close()
+		if _, vanished := c.silenced(); !vanished {
+			c.server.Close() // else closed with the proxy
 		}
 	}()
 	r := bufio.NewReader(c.client)
@@ -242,7 +241,6 @@ func (c *proxyConn) clientToServer() {
 			c.p.fired <- faultCutBeforeCommit
 			return
 		case commit && c.p.take(faultVanishBeforeCommit):
-			keepServer = true // closed with the proxy
 			c.mu.Lock()
 			c.vanished = true
 			c.mu.Unlock()
@@ -287,16 +285,16 @@ func (c *proxyConn) serverToClient() {
 		if err != nil {
 			return
 		}
-		c.mu.Lock()
-		if typ == 'K' && len(msg) >= 9 {
-			c.pid = binary.BigEndian.Uint32(msg[5:9])
-		}
-		c.mu.Unlock()
 		// The server flushes some replies (BindComplete) before the Sync
 		// of a pipeline, so a message may arrive after a fault has closed
 		// the client, or while one is closing it: then it is dropped, and
 		// the server's connection lives on, as the fault intends.
-		drop, vanished := c.silenced()
+		c.mu.Lock()
+		if typ == 'K' && len(msg) >= 9 {
+			c.pid = binary.BigEndian.Uint32(msg[5:9])
+		}
+		drop, vanished := c.dropReplies, c.vanished
+		c.mu.Unlock()
 		if drop && typ == 'Z' { // the server has answered the COMMIT
 			close(c.commitSent)
 			return
