@@ -3,6 +3,7 @@ package host
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -114,3 +115,37 @@ func TestEnvironmentOrderAndOwnSettings(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// unsetEnv unsets name for the test, as t.Setenv sets it.
+func unsetEnv(t *testing.T, name string) {
+	t.Helper()
+	t.Setenv(name, "") // restores the old value after the test
+	os.Unsetenv(name)
+}
+
+func TestBundledProcs(t *testing.T) {
+	for _, c := range []struct{ procs, want int }{{1, 1}, {2, 1}, {4, 1}, {7, 1}, {8, 2}, {16, 4}, {64, 16}} {
+		if got := BundledProcs(c.procs); got != c.want {
+			t.Errorf("BundledProcs(%d) = %d, want %d", c.procs, got, c.want)
+		}
+	}
+}
+
+// A bundled plugin runs with GOMAXPROCS=BundledProcs of etl's unless etl's
+// environment sets GOMAXPROCS, which it then gets as it is.
+func TestBundledPluginGetsItsGOMAXPROCS(t *testing.T) {
+	want := strconv.Itoa(BundledProcs(runtime.GOMAXPROCS(0)))
+	for _, c := range []struct{ etl, want string }{{"", want}, {"3", "3"}} {
+		t.Run("GOMAXPROCS="+c.etl, func(t *testing.T) {
+			if c.etl == "" {
+				unsetEnv(t, "GOMAXPROCS")
+			} else {
+				t.Setenv("GOMAXPROCS", c.etl)
+			}
+			env := procEnviron(t, startProbe(t, Ref{}, StartOptions{}).Pid())
+			if env["GOMAXPROCS"] != c.want {
+				t.Errorf("the bundled plugin's GOMAXPROCS = %q, want %q", env["GOMAXPROCS"], c.want)
+			}
+		})
+	}
+}

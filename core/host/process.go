@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"os/exec"
 	"regexp"
+	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -77,6 +80,9 @@ func StartAt(ctx context.Context, step string, loc Location, opts StartOptions) 
 	own := []string{SocketDirEnv + "=" + sockDir, wire.LogLevelEnv + "=" + wire.MinLevel(ctx, opts.Logger)}
 	if loc.Bundled {
 		own = append(own, BundledEnv+"="+loc.Name)
+		if _, set := os.LookupEnv("GOMAXPROCS"); !set {
+			own = append(own, "GOMAXPROCS="+strconv.Itoa(BundledProcs(runtime.GOMAXPROCS(0))))
+		}
 	}
 	cmd := exec.Command(loc.Path)
 	cmd.Env = environment(opts.Env, own...)

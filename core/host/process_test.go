@@ -156,6 +156,7 @@ func writeScript(t *testing.T, dir, name, body string) string {
 // plugin; it writes its environment out and speaks no protocol.
 func TestPluginGetsTheDocumentedHandshakeEnvironment(t *testing.T) {
 	t.Setenv("DATABASE_URL", "postgres://etl:hunter2@db/prod")
+	unsetEnv(t, "GOMAXPROCS")
 	dir := t.TempDir()
 	envFile := filepath.Join(dir, "env")
 	writeScript(t, dir, "dump", "env > '"+envFile+"'\n")
@@ -188,6 +189,9 @@ func TestPluginGetsTheDocumentedHandshakeEnvironment(t *testing.T) {
 	}
 	if _, ok := env[BundledEnv]; ok {
 		t.Errorf("an external plugin got %s", BundledEnv)
+	}
+	if v, ok := env["GOMAXPROCS"]; ok {
+		t.Errorf("an external plugin got GOMAXPROCS=%s, which only bundled plugins get", v)
 	}
 }
 
