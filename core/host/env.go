@@ -35,8 +35,8 @@ var allowedEnv = []string{
 // bundled plugin has one goroutine of work beside gRPC's of I/O; more Ps
 // than that mostly add the scheduler's wake-ups of idle threads, which on
 // a machine shared with PostgreSQL take CPU from it. On 2 cores (make
-// bench, 2,000,000 rows) etl and its plugins took 3.86 us of CPU per row
-// with 1 against 4.90 with Go's default of 2.
+// bench, 2,000,000 rows) etl and its plugins took 4.08 us of CPU per input
+// row with 1 against 4.82 with Go's default of 2 (README, Performance).
 func BundledProcs(procs int) int { return max(1, procs/4) }
 
 // allowedEnvPrefixes are allowed as a whole family.
