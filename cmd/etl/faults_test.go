@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -1036,6 +1037,13 @@ func checkConstraint(r *faultRun, w want) {
 	if named != refused {
 		t.Errorf("%d of %d DB_REJECTED rows have a reason naming the constraint events_price_under_200", named, refused)
 	}
+	// The cleanser leaves the raw text out of what it sends the sink
+	// (the engine holds it): the sink must have asked for it.
+	var noRaw int64
+	queryRow(t, r.dsn, `SELECT count(*) FROM corrupt_records WHERE error_type = 'DB_REJECTED' AND coalesce(corrupt_record, '') = ''`, &noRaw)
+	if noRaw > 0 {
+		t.Errorf("%d of %d DB_REJECTED rows have no raw text", noRaw, refused)
+	}
 	var dupLines int64
 	queryRow(t, r.dsn, `SELECT count(*) FROM (SELECT source, line FROM corrupt_records GROUP BY 1, 2 HAVING count(*) > 1) d`, &dupLines)
 	if dupLines > 0 {
@@ -1045,6 +1053,7 @@ func checkConstraint(r *faultRun, w want) {
 	for _, s := range m.Samples {
 		w := s.Want
 		var inEvents, inRejects int
+		var raw string
 		if err := conn.QueryRow(ctx, `SELECT count(*) FROM events
 			WHERE user_id = $1 AND action = $2 AND product_id = $3
 			  AND product_name IS NOT DISTINCT FROM NULLIF($4, '')
@@ -1054,8 +1063,8 @@ func checkConstraint(r *faultRun, w want) {
 			w.UserID, w.Action, w.ProductID, w.ProductName, w.Price, w.EventTime, w.SessionID).Scan(&inEvents); err != nil {
 			t.Fatal(err)
 		}
-		if err := conn.QueryRow(ctx, `SELECT count(*) FROM corrupt_records WHERE error_type = 'DB_REJECTED' AND line = $1 AND source LIKE '%/' || $2`,
-			s.Line, s.File).Scan(&inRejects); err != nil {
+		if err := conn.QueryRow(ctx, `SELECT count(*), coalesce(max(corrupt_record), '') FROM corrupt_records WHERE error_type = 'DB_REJECTED' AND line = $1 AND source LIKE '%/' || $2`,
+			s.Line, s.File).Scan(&inRejects, &raw); err != nil {
 			t.Fatal(err)
 		}
 		var price float64
@@ -1066,6 +1075,8 @@ func checkConstraint(r *faultRun, w want) {
 			high++
 			if inEvents != 0 || inRejects != 1 {
 				t.Errorf("%s line %d (price %s): %d rows in events and %d DB_REJECTED in corrupt_records, want 0 and 1", s.File, s.Line, w.Price, inEvents, inRejects)
+			} else if !strings.Contains(raw, strconv.FormatInt(w.ProductID, 10)) || !strings.Contains(raw, strconv.FormatInt(w.UserID, 10)) {
+				t.Errorf("%s line %d: DB_REJECTED raw text %q, want the input line (user %d, product %d)", s.File, s.Line, raw, w.UserID, w.ProductID)
 			}
 		} else if inEvents == 0 || inRejects != 0 {
 			t.Errorf("%s line %d (price %q): %d rows in events and %d DB_REJECTED, want the row in events only", s.File, s.Line, w.Price, inEvents, inRejects)

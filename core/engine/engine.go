@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/seed-etl/etl/core/host"
 	"github.com/seed-etl/etl/core/plugin"
 	"github.com/seed-etl/etl/core/record"
 	"github.com/seed-etl/etl/core/spec"
@@ -100,6 +101,11 @@ type Pipeline struct {
 	// writer its partitions belong to, so that each partition is always
 	// committed by the same writer, in order. Sink is the first writer.
 	MoreWriters []Step[plugin.Sink]
+	// SinkAsksForRaw says the sink asks for the raw text of the rows it
+	// stores as rejects (plugin.Plugin.SinkAsksForRaw). The engine then
+	// holds each batch's raw text, as the source read it, until the batch
+	// commits, and lets the last transform leave it out of its output.
+	SinkAsksForRaw bool
 }
 
 // writers returns every instance of the sink.
@@ -308,6 +314,10 @@ type item struct {
 	from   []record.Position
 	bytes  int
 	readAt time.Time
+	// held is the batch as the source read it, kept until the commit for
+	// its rows' raw text when the last transform was told it may leave
+	// the raw text out (rawHeld); nil otherwise.
+	held *record.Batch
 }
 
 func (it *item) empty() bool {
@@ -424,7 +434,7 @@ func Run(ctx context.Context, p Pipeline, opts Options, stop <-chan struct{}, st
 	go func() {
 		defer wg.Done()
 		defer close(transformed)
-		if err := transformLoop(ctx, p.Transforms, read, transformed); err != nil {
+		if err := transformLoop(ctx, p.Transforms, p.SinkAsksForRaw, read, transformed); err != nil {
 			fail(err)
 		}
 	}()
@@ -564,14 +574,21 @@ func readLoop(ctx context.Context, src Step[plugin.Source], opts Options, rb *re
 }
 
 // transformLoop passes each batch through every transform in order; the
-// rejects of each travel on with the batch.
-func transformLoop(ctx context.Context, ts []Step[plugin.Transform], in <-chan *item, out chan<- *item) error {
+// rejects of each travel on with the batch. When the sink asks for raw
+// text (holdRaw), the last transform may leave it out of its output: the
+// item holds the source's batch for it until the commit.
+func transformLoop(ctx context.Context, ts []Step[plugin.Transform], holdRaw bool, in <-chan *item, out chan<- *item) error {
 	for it := range in {
-		for _, t := range ts {
+		for i, t := range ts {
 			if it.batch == nil || it.batch.Len() == 0 {
 				break
 			}
-			b, rejects, err := t.Plugin.Process(ctx, it.batch)
+			callCtx := ctx
+			if holdRaw && i == len(ts)-1 && rawFindable(it.batch) {
+				it.held = it.batch
+				callCtx = host.WithRawHeld(ctx)
+			}
+			b, rejects, err := t.Plugin.Process(callCtx, it.batch)
 			if err != nil {
 				return t.err("process a batch", err)
 			}
@@ -746,9 +763,21 @@ func commit(ctx context.Context, sink Step[plugin.Sink], opts Options, out *outa
 	}
 	start := time.Now()
 	req := plugin.WriteRequest{BatchID: j.id, Batch: it.batch, Rejects: it.rejects, Positions: it.positions, From: it.from}
+	req.RawHeld = it.held != nil && it.batch != nil && !it.batch.HasRaw()
 	err := retryUnavailable(ctx, opts, out, sink.Name, fmt.Sprintf("commit batch %d", j.id), func(ctx context.Context) error {
-		return sink.Plugin.Write(ctx, req)
+		err := sink.Plugin.Write(ctx, req)
+		if need, ok := errors.AsType[*plugin.NeedRaw](err); ok && req.RawHeld {
+			// Nothing was committed: the same batch again, with the raw
+			// text it asked for (and a retry after an outage has it too).
+			req.RawHeld, req.Raw = false, rawOf(it.held, need.Origins)
+			err = sink.Plugin.Write(ctx, req)
+		}
+		if _, ok := errors.AsType[*plugin.NeedRaw](err); ok {
+			return errors.New("asked for raw text the engine did not offer, or again after it was given")
+		}
+		return err
 	})
+	it.held = nil
 	if err == errStoppedInOutage {
 		return err
 	}
@@ -793,4 +822,35 @@ func merge(batches [][]record.Position) []record.Position {
 		}
 	}
 	return out
+}
+
+// rawFindable reports whether the raw text of b's rows can be found again
+// by origin, so that the engine can hold it for the sink: b carries raw
+// text and every row has a line (a source's origins are unique; line 0
+// means unknown).
+func rawFindable(b *record.Batch) bool {
+	if !b.HasRaw() {
+		return false
+	}
+	for i := range b.Len() {
+		if b.Origin(i).Line <= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// rawOf returns the raw text of the rows of held that come from origins.
+func rawOf(held *record.Batch, origins []record.Origin) map[record.Origin]string {
+	want := make(map[record.Origin]bool, len(origins))
+	for _, o := range origins {
+		want[o] = true
+	}
+	raw := make(map[record.Origin]string, len(origins))
+	for i := 0; held != nil && i < held.Len() && len(raw) < len(want); i++ {
+		if o := held.Origin(i); want[o] {
+			raw[o] = string(held.Raw(i))
+		}
+	}
+	return raw
 }

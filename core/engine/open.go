@@ -128,6 +128,7 @@ func configureSteps(ctx context.Context, s *spec.Spec, h *host.Host, logger *slo
 			c.fail(&s.Sink, err)
 		} else {
 			in.Pipeline.Sink = Step[plugin.Sink]{Name: s.Sink.Name, Plugin: sink, Wrap: p.Err}
+			in.Pipeline.SinkAsksForRaw = p.Info.SinkAsksForRaw
 			if known {
 				in.SinkConfigured = c.configured(&s.Sink, p, sink.Configure(ctx, c.config(&s.Sink), schema))
 				in.sinkGotConfig = true

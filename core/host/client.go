@@ -40,6 +40,12 @@ func clientPlugins() map[int]goplugin.PluginSet {
 // crosses to the plugin process as gRPC metadata.
 func WithEngineRetry(ctx context.Context) context.Context { return wire.WithEngineRetry(ctx) }
 
+// WithRawHeld marks ctx for a transform's Process call whose rows' raw
+// text the engine holds until they are committed: the transform may leave
+// it out of its output (see plugin.RawHeld). It crosses to the plugin
+// process as pb.ProcessRequest.raw_held.
+func WithRawHeld(ctx context.Context) context.Context { return wire.WithRawHeld(ctx) }
+
 // StartProfile starts etl's own CPU profile when ETL_CPUPROFILE names a
 // folder (see README, Performance); call the function it returns at exit.
 func StartProfile(name string) (stop func()) { return wire.StartProfile(name) }

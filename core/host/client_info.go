@@ -18,6 +18,9 @@ type Info struct {
 	Kinds   []string
 	// Settings describe the keys of its config block.
 	Settings []plugin.Setting
+	// SinkAsksForRaw says its sink asks for the raw text of the rows it
+	// stores as rejects (plugin.Plugin.SinkAsksForRaw).
+	SinkAsksForRaw bool
 }
 
 // infoDispenser dispenses an Info client in the engine.
@@ -41,7 +44,7 @@ func (c *infoClient) Describe(ctx context.Context) (Info, error) {
 	if err != nil {
 		return Info{}, wire.UnwrapStatus(err)
 	}
-	return Info{Name: r.Name, Version: r.Version, Kinds: r.Kinds, Settings: settingsFromPB(r.Settings)}, nil
+	return Info{Name: r.Name, Version: r.Version, Kinds: r.Kinds, Settings: settingsFromPB(r.Settings), SinkAsksForRaw: r.SinkAsksForRaw}, nil
 }
 
 // settingsFromPB is the settings a Describe answer holds.

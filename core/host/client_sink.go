@@ -2,6 +2,7 @@ package host
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	goplugin "github.com/hashicorp/go-plugin"
@@ -80,9 +81,18 @@ func (c *sinkClient) Write(ctx context.Context, req plugin.WriteRequest) error {
 	if err != nil {
 		return err
 	}
-	_, err = c.c.Write(ctx, &pb.WriteRequest{BatchId: req.BatchID, Batch: data, Rejects: wire.RejectsToPB(req.Rejects), Positions: wire.PositionsToPB(req.Positions),
-		From: wire.PositionsToPB(req.From)})
-	return wire.UnwrapStatus(err)
+	r, err := c.c.Write(ctx, &pb.WriteRequest{BatchId: req.BatchID, Batch: data, Rejects: wire.RejectsToPB(req.Rejects), Positions: wire.PositionsToPB(req.Positions),
+		From: wire.PositionsToPB(req.From), RawHeld: req.RawHeld, Raw: wire.RawToPB(req.Raw)})
+	if err != nil {
+		return wire.UnwrapStatus(err)
+	}
+	if len(r.NeedRaw) > 0 {
+		if !req.RawHeld {
+			return fmt.Errorf("asked for the raw text of %d rows, which the engine did not offer (WriteRequest.raw_held unset)", len(r.NeedRaw))
+		}
+		return &plugin.NeedRaw{Origins: wire.OriginsFromPB(r.NeedRaw)}
+	}
+	return nil
 }
 
 func (c *sinkClient) Close(ctx context.Context) error {

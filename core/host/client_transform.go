@@ -40,7 +40,7 @@ func (c *transformClient) Process(ctx context.Context, b *record.Batch) (*record
 	if err != nil {
 		return nil, nil, err
 	}
-	r, err := c.c.Process(ctx, &pb.ProcessRequest{Batch: data})
+	r, err := c.c.Process(ctx, &pb.ProcessRequest{Batch: data, RawHeld: wire.RawHeld(ctx)})
 	if err != nil {
 		return nil, nil, wire.UnwrapStatus(err)
 	}

@@ -208,6 +208,14 @@ type WriteRequest struct {
 	// process wrote the partition since), it refuses the batch with an
 	// error instead of writing rows twice.
 	From []record.Position
+	// RawHeld says the engine holds the raw text of the rows of a Batch
+	// without it (Batch.HasRaw false) and gives it on request: a sink that
+	// must store such rows as rejects returns NeedRaw with their origins,
+	// committing nothing, and gets the request again with Raw.
+	RawHeld bool
+	// Raw is the raw text of the rows a NeedRaw named, by origin; a row the
+	// engine could not find is not in it (store it with empty raw text).
+	Raw map[record.Origin]string
 }
 
 // NothingCommitted is the Offset of a WriteRequest.From entry for a

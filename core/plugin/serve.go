@@ -29,6 +29,11 @@ type Plugin struct {
 	Source    func() Source
 	Transform func() Transform
 	Sink      func() Sink
+	// SinkAsksForRaw says the sink takes batches whose rows lack their raw
+	// text and returns NeedRaw from Write for the rows it must store as
+	// rejects. The engine then lets the last transform leave raw text out
+	// of its output (RawHeld) and keeps it itself until the batch commits.
+	SinkAsksForRaw bool
 }
 
 // Kinds returns the kinds the plugin implements, e.g. ["source"].

@@ -31,5 +31,6 @@ type infoServer struct {
 }
 
 func (s *infoServer) Describe(context.Context, *pb.Empty) (*pb.DescribeResponse, error) {
-	return &pb.DescribeResponse{Name: s.p.Name, Version: s.p.Version, Kinds: s.p.Kinds(), Settings: settingsToPB(s.p.Settings)}, nil
+	return &pb.DescribeResponse{Name: s.p.Name, Version: s.p.Version, Kinds: s.p.Kinds(), Settings: settingsToPB(s.p.Settings),
+		SinkAsksForRaw: s.p.Sink != nil && s.p.SinkAsksForRaw}, nil
 }

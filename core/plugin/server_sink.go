@@ -88,14 +88,17 @@ func (s *sinkServer) Check(ctx context.Context, _ *pb.Empty) (*pb.CheckResponse,
 	return &pb.CheckResponse{Errors: configErrorsToPB(err), Notes: res.Notes}, nil
 }
 
-func (s *sinkServer) Write(ctx context.Context, req *pb.WriteRequest) (*pb.Empty, error) {
+func (s *sinkServer) Write(ctx context.Context, req *pb.WriteRequest) (*pb.WriteResponse, error) {
 	b, err := wire.DecodeBatch(req.Batch, true)
 	if err != nil {
 		return nil, wire.StatusOf(err)
 	}
 	err = s.impl.Write(ctx, WriteRequest{BatchID: req.BatchId, Batch: b, Rejects: wire.RejectsFromPB(req.Rejects), Positions: wire.PositionsFromPB(req.Positions),
-		From: wire.PositionsFromPB(req.From)})
-	return &pb.Empty{}, wire.StatusOf(err)
+		From: wire.PositionsFromPB(req.From), RawHeld: req.RawHeld, Raw: wire.RawFromPB(req.Raw)})
+	if need, ok := errors.AsType[*NeedRaw](err); ok && req.RawHeld && len(need.Origins) > 0 {
+		return &pb.WriteResponse{NeedRaw: wire.OriginsToPB(need.Origins)}, nil
+	}
+	return &pb.WriteResponse{}, wire.StatusOf(err)
 }
 
 func (s *sinkServer) Close(ctx context.Context, _ *pb.Empty) (*pb.Empty, error) {

@@ -42,6 +42,9 @@ func (s *transformServer) Process(ctx context.Context, req *pb.ProcessRequest) (
 	if err != nil {
 		return nil, wire.StatusOf(err)
 	}
+	if req.RawHeld {
+		ctx = wire.WithRawHeld(ctx)
+	}
 	out, rejects, err := s.impl.Process(ctx, in)
 	if err != nil {
 		return nil, wire.StatusOf(err)

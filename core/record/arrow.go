@@ -204,7 +204,7 @@ func bytesOf[T any](s []T) []byte {
 func buffer[T any](s []T) *memory.Buffer { return memory.NewBufferBytes(bytesOf(s)) }
 
 // Record returns the batch as an Arrow record: the fields, then the
-// reserved columns. The record aliases the batch; it stays valid while the
+// reserved columns (without _etl_raw when the batch carries no raw text). The record aliases the batch; it stays valid while the
 // batch is not changed (appending rows makes a new one).
 func (b *Batch) Record() arrow.RecordBatch {
 	if b.rec != nil {
@@ -268,20 +268,27 @@ func (b *Batch) Record() arrow.RecordBatch {
 	if len(lines) < n {
 		lines = make([]int64, n)
 	}
-	if len(rawOff) < n+1 {
-		rawOff = make([]int32, n+1)
-	}
 	cols = append(cols,
 		array.MakeFromData(array.NewDataWithDictionary(sourceType, n, []*memory.Buffer{nil, buffer(srcIdx[:n])}, 0, 0, dict)),
-		array.MakeFromData(array.NewData(arrow.PrimitiveTypes.Int64, n, []*memory.Buffer{nil, buffer(lines[:n])}, nil, 0, 0)),
-		array.MakeFromData(array.NewData(arrow.BinaryTypes.Binary, n, []*memory.Buffer{nil, buffer(rawOff[:n+1]), memory.NewBufferBytes(b.raw)}, nil, 0, 0)))
-	b.rec = array.NewRecordBatch(ArrowSchema(b.schema), cols, int64(n))
+		array.MakeFromData(array.NewData(arrow.PrimitiveTypes.Int64, n, []*memory.Buffer{nil, buffer(lines[:n])}, nil, 0, 0)))
+	schema := ArrowSchema(b.schema)
+	if b.noRaw {
+		fields := schema.Fields()
+		schema = arrow.NewSchema(fields[:len(fields)-1], nil)
+	} else {
+		if len(rawOff) < n+1 {
+			rawOff = make([]int32, n+1)
+		}
+		cols = append(cols, array.MakeFromData(array.NewData(arrow.BinaryTypes.Binary, n, []*memory.Buffer{nil, buffer(rawOff[:n+1]), memory.NewBufferBytes(b.raw)}, nil, 0, 0)))
+	}
+	b.rec = array.NewRecordBatch(schema, cols, int64(n))
 	return b.rec
 }
 
 // Column returns column i of the batch as an Arrow array (i may name a
 // reserved column: Cols(), Cols()+1 and Cols()+2 are _etl_source,
-// _etl_line and _etl_raw). It aliases the batch, as Record does.
+// _etl_line and, when HasRaw, _etl_raw). It aliases the batch, as Record
+// does.
 func (b *Batch) Column(i int) arrow.Array { return b.Record().Column(i) }
 
 // MarshalArrow encodes the batch as an Arrow IPC stream. A batch decoded
@@ -426,7 +433,7 @@ func fromRecord(rec arrow.RecordBatch) (*Batch, error) {
 		return nil, fmt.Errorf("%d rows", n64)
 	}
 	n := int(n64)
-	b := &Batch{rows: n, rec: rec, lastIdx: -1}
+	b := &Batch{rows: n, rec: rec, lastIdx: -1, noRaw: true}
 	b.cur = 0
 	for i, f := range rec.Schema().Fields() {
 		d := rec.Column(i).Data()
@@ -457,7 +464,7 @@ func fromRecord(rec arrow.RecordBatch) (*Batch, error) {
 			if err != nil {
 				return nil, fmt.Errorf("column %s: %w", f.Name, err)
 			}
-			b.rawOff, b.raw = off, data
+			b.rawOff, b.raw, b.noRaw = off, data, false
 			continue
 		}
 		fld, err := fieldFromArrow(f)
@@ -472,8 +479,11 @@ func fromRecord(rec arrow.RecordBatch) (*Batch, error) {
 		b.cols = append(b.cols, c)
 	}
 	b.cur = len(b.cols)
-	fs := rec.Schema().Fields()
-	if len(fs) != len(b.cols)+3 || fs[len(b.cols)].Name != SourceColumn || fs[len(b.cols)+1].Name != LineColumn || fs[len(b.cols)+2].Name != RawColumn {
+	fs, want := rec.Schema().Fields(), len(b.cols)+3
+	if b.noRaw {
+		want--
+	}
+	if len(fs) != want || fs[len(b.cols)].Name != SourceColumn || fs[len(b.cols)+1].Name != LineColumn || !b.noRaw && fs[len(b.cols)+2].Name != RawColumn {
 		b.rec = nil // Record makes one with the reserved columns at the end
 	}
 	return b, nil

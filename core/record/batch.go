@@ -39,6 +39,9 @@ type Batch struct {
 	lines   []int64
 	rawOff  []int32 // rows+1 offsets into raw
 	raw     []byte
+	// noRaw says the batch carries no raw text (LeaveOutRaw, or decoded
+	// without an _etl_raw column).
+	noRaw bool
 
 	// data is the IPC stream the batch was decoded from or last encoded
 	// to, while the batch is unchanged since; rec the Arrow record of
@@ -155,9 +158,27 @@ func (b *Batch) Reset() {
 	}
 	b.srcIdx, b.sources, b.lines = b.srcIdx[:0], b.sources[:0], b.lines[:0]
 	b.rawOff, b.raw = append(b.rawOff[:0], 0), b.raw[:0]
+	b.noRaw = false
 	b.lastSrc, b.lastIdx = "", -1
 	clear(b.srcMap)
 }
+
+// LeaveOutRaw makes b, still empty, carry no raw text: StartRow keeps the
+// origin of each row but not its raw text, and the batch crosses without
+// the _etl_raw column. A transform does it when the engine holds the raw
+// text of its input (plugin.RawHeld). Reset undoes it.
+func (b *Batch) LeaveOutRaw() {
+	if b.rows > 0 {
+		panic(fmt.Sprintf("record: LeaveOutRaw on a batch of %d rows", b.rows))
+	}
+	b.changed()
+	b.noRaw, b.rawOff, b.raw = true, nil, nil
+}
+
+// HasRaw reports whether the batch carries its rows' raw text: false after
+// LeaveOutRaw, or for a batch decoded without the _etl_raw column, whose
+// rows' Raw is empty.
+func (b *Batch) HasRaw() bool { return !b.noRaw }
 
 // Grow makes room for rows more rows of about bytes bytes in all (as Size
 // counts them), so that building a batch of known size copies nothing
@@ -198,8 +219,10 @@ func (b *Batch) Grow(rows, bytes int) {
 	}
 	b.srcIdx = grow(b.srcIdx, rows)
 	b.lines = grow(b.lines, rows)
-	b.rawOff = grow(b.rawOff, rows)
-	b.raw = grow(b.raw, bytes/2)
+	if !b.noRaw {
+		b.rawOff = grow(b.rawOff, rows)
+		b.raw = grow(b.raw, bytes/2)
+	}
 }
 
 // GrowBytes makes room for rows more rows, as Grow does, with the bytes
@@ -220,7 +243,9 @@ func (b *Batch) GrowBytes(rows int, bytes []int, raw int) {
 		}
 	}
 	b.Grow(rows, 0)
-	b.raw = grow(b.raw, raw)
+	if !b.noRaw {
+		b.raw = grow(b.raw, raw)
+	}
 }
 
 // ValueBytes returns the bytes of the values of column col: the text of a
@@ -258,8 +283,9 @@ func grow[T any](s []T, n int) []T {
 	return s
 }
 
-// StartRow begins a new row that came from o with the raw input text raw.
-// It must be followed by one Append call per column.
+// StartRow begins a new row that came from o with the raw input text raw
+// (not kept after LeaveOutRaw). It must be followed by one Append call per
+// column.
 func (b *Batch) StartRow(o Origin, raw []byte) {
 	if b.rows > 0 && b.cur != len(b.cols) {
 		panic(fmt.Sprintf("record: row %d has %d of %d cells", b.rows-1, b.cur, len(b.cols)))
@@ -271,9 +297,13 @@ func (b *Batch) StartRow(o Origin, raw []byte) {
 	}
 	b.srcIdx = append(b.srcIdx, idx)
 	b.lines = append(b.lines, o.Line)
-	appendTo(&b.raw, raw)
-	b.rawOff = append(b.rawOff, int32(len(b.raw)))
-	b.size += 16 + len(raw)
+	if b.noRaw {
+		b.size += 12
+	} else {
+		appendTo(&b.raw, raw)
+		b.rawOff = append(b.rawOff, int32(len(b.raw)))
+		b.size += 16 + len(raw)
+	}
 	b.rows++
 	b.cur = 0
 }
@@ -649,8 +679,8 @@ func (b *Batch) Bool(row, col int) bool {
 	return bit(c.bools, row) && (c.valid == nil || bit(c.valid, row))
 }
 
-// Raw returns the raw input text of row (empty when the batch has no
-// _etl_raw column). The slice aliases the batch.
+// Raw returns the raw input text of row (empty when the batch carries none:
+// see HasRaw). The slice aliases the batch.
 func (b *Batch) Raw(row int) []byte {
 	if len(b.rawOff) <= row {
 		if uint(row) >= uint(b.rows) {

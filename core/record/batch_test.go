@@ -375,8 +375,50 @@ func TestBatchWithoutReservedColumns(t *testing.T) {
 	if b.Len() != 2 || b.Int64(1, 0) != 2 || b.Origin(1) != (Origin{}) || len(b.Raw(1)) != 0 {
 		t.Errorf("got %d rows, %d, %v, %q", b.Len(), b.Int64(1, 0), b.Origin(1), b.Raw(1))
 	}
-	if n := b.Record().NumCols(); n != 4 {
-		t.Errorf("Record has %d columns, want the field and the 3 reserved ones", n)
+	if b.HasRaw() {
+		t.Error("HasRaw: true for a batch without an _etl_raw column")
+	}
+	if n := b.Record().NumCols(); n != 3 {
+		t.Errorf("Record has %d columns, want the field, _etl_source and _etl_line (no raw text to carry)", n)
+	}
+}
+
+// A batch built after LeaveOutRaw keeps each row's origin, not its raw
+// text, and crosses without the _etl_raw column; Reset brings the raw text
+// back.
+func TestLeaveOutRaw(t *testing.T) {
+	schema := Schema{Fields: []Field{{Name: "n", Type: Int64}}}
+	b := NewBatch(schema)
+	b.LeaveOutRaw()
+	for i := range 3 {
+		b.StartRow(Origin{Source: "in/a.csv", Line: int64(i + 2)}, []byte("raw text"))
+		b.AppendInt64(int64(i))
+	}
+	d := roundTrip(t, b)
+	if d.HasRaw() || d.Len() != 3 || d.Origin(2) != (Origin{Source: "in/a.csv", Line: 4}) || d.Int64(2, 0) != 2 || len(d.Raw(2)) != 0 {
+		t.Fatalf("decoded: HasRaw %v, %d rows, %v, %d, raw %q", d.HasRaw(), d.Len(), d.Origin(2), d.Int64(2, 0), d.Raw(2))
+	}
+	if f := d.Record().Schema().Fields(); len(f) != 3 || f[2].Name != LineColumn {
+		t.Errorf("decoded record's fields: %v, want n, _etl_source, _etl_line", f)
+	}
+	if r := d.Reject(1, "X", "why"); r.Raw != "" || r.Origin.Line != 3 {
+		t.Errorf("Reject of a row without raw text: %+v", r)
+	}
+	full := NewBatch(schema)
+	for i := range 3 {
+		full.StartRow(Origin{Source: "in/a.csv", Line: int64(i + 2)}, []byte("raw text"))
+		full.AppendInt64(int64(i))
+	}
+	without, _ := b.MarshalArrow()
+	with, _ := full.MarshalArrow()
+	if len(without) >= len(with) {
+		t.Errorf("encoded without raw text %d bytes, not fewer than the %d with it", len(without), len(with))
+	}
+	b.Reset()
+	b.StartRow(Origin{Source: "in/b.csv", Line: 9}, []byte("kept"))
+	b.AppendInt64(7)
+	if d := roundTrip(t, b); !d.HasRaw() || string(d.Raw(0)) != "kept" {
+		t.Errorf("after Reset: HasRaw %v, raw %q, want the raw text back", d.HasRaw(), d.Raw(0))
 	}
 }
 

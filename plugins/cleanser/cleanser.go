@@ -75,8 +75,9 @@ func nameFields(es plugin.ConfigErrors, conf Config) {
 }
 
 // Process types and checks every row of b. Rows that pass keep their
-// origin and raw text; the others become rejects, the rest of the batch
-// untouched.
+// origin and raw text (not the raw text when the engine holds it:
+// plugin.RawHeld); the others become rejects, with their raw text, the
+// rest of the batch untouched.
 func (c *Cleanser) Process(ctx context.Context, b *record.Batch) (*record.Batch, []record.Reject, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err
@@ -91,6 +92,9 @@ func (c *Cleanser) Process(ctx context.Context, b *record.Batch) (*record.Batch,
 		return nil, nil, fmt.Errorf("cleanser: batch has %d columns, the input schema %d", b.Cols(), p.inCols)
 	}
 	out := record.NewBatch(p.schema)
+	if plugin.RawHeld(ctx) {
+		out.LeaveOutRaw()
+	}
 	p.sizes.Grow(out, b.Len(), b.Size())
 	var rejects []record.Reject
 	now := time.Now().UnixMicro()

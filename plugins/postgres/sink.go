@@ -44,7 +44,8 @@ import (
 )
 
 // Plugin describes the postgres sink to the etl engine.
-var Plugin = plugin.Plugin{Name: "postgres", Version: "0.1.0", Settings: plugin.MustSettingsOf(defaultConfig()), Sink: func() plugin.Sink { return New() }}
+var Plugin = plugin.Plugin{Name: "postgres", Version: "0.1.0", Settings: plugin.MustSettingsOf(defaultConfig()), Sink: func() plugin.Sink { return New() },
+	SinkAsksForRaw: true}
 
 // ErrorTypeDBRejected is the error type of a row the database refused, or
 // one holding a value its column's type cannot hold.
@@ -352,17 +353,45 @@ func (s *Sink) writeOnce(ctx context.Context, req plugin.WriteRequest, pos []rec
 		}
 	}
 	out.dbRejected = len(dbRejects)
-	if len(dbRejects) > 0 {
-		s.logger().Warn("postgres: the database refused rows; they go to the rejects table",
-			"batch", req.BatchID, "rows", len(dbRejects), "first", dbRejects[0].Origin.String(), "reason", dbRejects[0].Reason)
-	}
 	var rejects []record.Reject
 	if n := len(req.Rejects) + len(s.data.refused) + len(dbRejects); n > 0 {
 		rejects = make([]record.Reject, 0, n)
 		rejects = append(append(append(rejects, req.Rejects...), s.data.refused...), dbRejects...)
 	}
+	if req.Batch != nil && !req.Batch.HasRaw() {
+		if err := withRaw(rejects[len(req.Rejects):], req); err != nil {
+			return err // NeedRaw: the deferred rollback undoes the attempt
+		}
+	}
+	if len(dbRejects) > 0 {
+		s.logger().Warn("postgres: the database refused rows; they go to the rejects table",
+			"batch", req.BatchID, "rows", len(dbRejects), "first", dbRejects[0].Origin.String(), "reason", dbRejects[0].Reason)
+	}
 	finished = true
 	return s.commit(ctx, conn, req.BatchID, rejects, names, offsets, dones)
+}
+
+// withRaw gives the rejects made from the rows of a batch without raw text
+// the raw text the engine sent with req, or, when the engine holds it and
+// has not sent it yet, returns plugin.NeedRaw naming their origins, so
+// that nothing is committed and the engine sends it.
+func withRaw(rejects []record.Reject, req plugin.WriteRequest) error {
+	if len(rejects) == 0 {
+		return nil
+	}
+	if req.Raw == nil && req.RawHeld {
+		need := &plugin.NeedRaw{Origins: make([]record.Origin, len(rejects))}
+		for i, r := range rejects {
+			need.Origins[i] = r.Origin
+		}
+		return need
+	}
+	for i := range rejects {
+		if raw, ok := req.Raw[rejects[i].Origin]; ok {
+			rejects[i].Raw = raw
+		}
+	}
+	return nil
 }
 
 // committedRows is what the offsets table holds for the partitions of a
@@ -874,6 +903,9 @@ func (s *Sink) retry(ctx context.Context, what string, f func(context.Context) e
 		}
 		var ce plugin.ConfigErrors
 		if errors.As(err, &ce) {
+			return err
+		}
+		if _, ok := errors.AsType[*plugin.NeedRaw](err); ok {
 			return err
 		}
 		class := classify(err, s.conn == nil || s.conn.IsClosed())

@@ -785,9 +785,15 @@ type DescribeResponse struct {
 	Kinds []string `protobuf:"bytes,3,rep,name=kinds,proto3" json:"kinds,omitempty"`
 	// The keys of the plugin's config block, in the order to show them;
 	// empty when the plugin does not describe them.
-	Settings      []*Setting `protobuf:"bytes,4,rep,name=settings,proto3" json:"settings,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Settings []*Setting `protobuf:"bytes,4,rep,name=settings,proto3" json:"settings,omitempty"`
+	// A sink that sets this takes rows without their raw text and asks for
+	// the raw text of the rows it stores as rejects (WriteResponse.need_raw)
+	// when the engine holds it (WriteRequest.raw_held). The engine then lets
+	// the last transform leave the raw text out of its output
+	// (ProcessRequest.raw_held), which spares carrying it to the sink.
+	SinkAsksForRaw bool `protobuf:"varint,5,opt,name=sink_asks_for_raw,json=sinkAsksForRaw,proto3" json:"sink_asks_for_raw,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *DescribeResponse) Reset() {
@@ -846,6 +852,13 @@ func (x *DescribeResponse) GetSettings() []*Setting {
 		return x.Settings
 	}
 	return nil
+}
+
+func (x *DescribeResponse) GetSinkAsksForRaw() bool {
+	if x != nil {
+		return x.SinkAsksForRaw
+	}
+	return false
 }
 
 // Setting describes one key of a plugin's config block, for
@@ -1516,7 +1529,12 @@ func (x *AckRequest) GetPositions() []*Position {
 type ProcessRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The rows, in the input schema Configure was given. Never empty.
-	Batch         *Batch `protobuf:"bytes,1,opt,name=batch,proto3" json:"batch,omitempty"`
+	Batch *Batch `protobuf:"bytes,1,opt,name=batch,proto3" json:"batch,omitempty"`
+	// The engine holds the raw text of these rows until they are committed
+	// (the transform is the last one and the sink asks for raw text when it
+	// needs it): the output may leave the _etl_raw column out. The rejects
+	// keep their raw text, as always.
+	RawHeld       bool `protobuf:"varint,2,opt,name=raw_held,json=rawHeld,proto3" json:"raw_held,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1556,6 +1574,13 @@ func (x *ProcessRequest) GetBatch() *Batch {
 		return x.Batch
 	}
 	return nil
+}
+
+func (x *ProcessRequest) GetRawHeld() bool {
+	if x != nil {
+		return x.RawHeld
+	}
+	return false
 }
 
 // ProcessResponse is a transform's answer to one batch.
@@ -1834,7 +1859,15 @@ type WriteRequest struct {
 	// batch), refuse the batch with an error (never as a replay) instead of
 	// writing rows twice. Sinks that ignore it stay correct wherever one
 	// process owns each partition.
-	From          []*Position `protobuf:"bytes,5,rep,name=from,proto3" json:"from,omitempty"`
+	From []*Position `protobuf:"bytes,5,rep,name=from,proto3" json:"from,omitempty"`
+	// The engine holds the raw text of the rows of a batch without the
+	// _etl_raw column and gives it on request: a sink that must store such
+	// rows as rejects answers WriteResponse.need_raw, commits nothing, and
+	// gets the same request again with raw filled (and raw_held unset).
+	RawHeld bool `protobuf:"varint,6,opt,name=raw_held,json=rawHeld,proto3" json:"raw_held,omitempty"`
+	// The raw text of the rows need_raw named, by origin; a row the engine
+	// could not find is left out (store it with empty raw text).
+	Raw           []*RawText `protobuf:"bytes,7,rep,name=raw,proto3" json:"raw,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1904,6 +1937,182 @@ func (x *WriteRequest) GetFrom() []*Position {
 	return nil
 }
 
+func (x *WriteRequest) GetRawHeld() bool {
+	if x != nil {
+		return x.RawHeld
+	}
+	return false
+}
+
+func (x *WriteRequest) GetRaw() []*RawText {
+	if x != nil {
+		return x.Raw
+	}
+	return nil
+}
+
+// WriteResponse is a sink's answer to a Write.
+type WriteResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Empty when the batch was committed (or was a replay). Otherwise
+	// nothing was committed: the origins of the rows whose raw text the sink
+	// needs to store them as rejects; only when WriteRequest.raw_held.
+	NeedRaw       []*Origin `protobuf:"bytes,1,rep,name=need_raw,json=needRaw,proto3" json:"need_raw,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WriteResponse) Reset() {
+	*x = WriteResponse{}
+	mi := &file_plugin_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WriteResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WriteResponse) ProtoMessage() {}
+
+func (x *WriteResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WriteResponse.ProtoReflect.Descriptor instead.
+func (*WriteResponse) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *WriteResponse) GetNeedRaw() []*Origin {
+	if x != nil {
+		return x.NeedRaw
+	}
+	return nil
+}
+
+// Origin is where a row came from (its _etl_source and _etl_line).
+type Origin struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Source        []byte                 `protobuf:"bytes,1,opt,name=source,proto3" json:"source,omitempty"`
+	Line          int64                  `protobuf:"varint,2,opt,name=line,proto3" json:"line,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Origin) Reset() {
+	*x = Origin{}
+	mi := &file_plugin_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Origin) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Origin) ProtoMessage() {}
+
+func (x *Origin) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Origin.ProtoReflect.Descriptor instead.
+func (*Origin) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *Origin) GetSource() []byte {
+	if x != nil {
+		return x.Source
+	}
+	return nil
+}
+
+func (x *Origin) GetLine() int64 {
+	if x != nil {
+		return x.Line
+	}
+	return 0
+}
+
+// RawText is the raw input text of the row from an origin.
+type RawText struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Source        []byte                 `protobuf:"bytes,1,opt,name=source,proto3" json:"source,omitempty"`
+	Line          int64                  `protobuf:"varint,2,opt,name=line,proto3" json:"line,omitempty"`
+	Raw           []byte                 `protobuf:"bytes,3,opt,name=raw,proto3" json:"raw,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RawText) Reset() {
+	*x = RawText{}
+	mi := &file_plugin_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RawText) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RawText) ProtoMessage() {}
+
+func (x *RawText) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RawText.ProtoReflect.Descriptor instead.
+func (*RawText) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *RawText) GetSource() []byte {
+	if x != nil {
+		return x.Source
+	}
+	return nil
+}
+
+func (x *RawText) GetLine() int64 {
+	if x != nil {
+		return x.Line
+	}
+	return 0
+}
+
+func (x *RawText) GetRaw() []byte {
+	if x != nil {
+		return x.Raw
+	}
+	return nil
+}
+
 var File_plugin_proto protoreflect.FileDescriptor
 
 const file_plugin_proto_rawDesc = "" +
@@ -1944,12 +2153,13 @@ const file_plugin_proto_rawDesc = "" +
 	"\x05input\x18\x04 \x01(\v2\x15.etl.plugin.v1.SchemaR\x05input\"v\n" +
 	"\x11ConfigureResponse\x12-\n" +
 	"\x06schema\x18\x01 \x01(\v2\x15.etl.plugin.v1.SchemaR\x06schema\x122\n" +
-	"\x06errors\x18\x02 \x03(\v2\x1a.etl.plugin.v1.ConfigErrorR\x06errors\"\x8a\x01\n" +
+	"\x06errors\x18\x02 \x03(\v2\x1a.etl.plugin.v1.ConfigErrorR\x06errors\"\xb5\x01\n" +
 	"\x10DescribeResponse\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x12\x14\n" +
 	"\x05kinds\x18\x03 \x03(\tR\x05kinds\x122\n" +
-	"\bsettings\x18\x04 \x03(\v2\x16.etl.plugin.v1.SettingR\bsettings\"\x93\x01\n" +
+	"\bsettings\x18\x04 \x03(\v2\x16.etl.plugin.v1.SettingR\bsettings\x12)\n" +
+	"\x11sink_asks_for_raw\x18\x05 \x01(\bR\x0esinkAsksForRaw\"\x93\x01\n" +
 	"\aSetting\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x18\n" +
@@ -1997,9 +2207,10 @@ const file_plugin_proto_rawDesc = "" +
 	"\tpositions\x18\x01 \x03(\v2\x17.etl.plugin.v1.PositionR\tpositions\"C\n" +
 	"\n" +
 	"AckRequest\x125\n" +
-	"\tpositions\x18\x01 \x03(\v2\x17.etl.plugin.v1.PositionR\tpositions\"<\n" +
+	"\tpositions\x18\x01 \x03(\v2\x17.etl.plugin.v1.PositionR\tpositions\"W\n" +
 	"\x0eProcessRequest\x12*\n" +
-	"\x05batch\x18\x01 \x01(\v2\x14.etl.plugin.v1.BatchR\x05batch\"n\n" +
+	"\x05batch\x18\x01 \x01(\v2\x14.etl.plugin.v1.BatchR\x05batch\x12\x19\n" +
+	"\braw_held\x18\x02 \x01(\bR\arawHeld\"n\n" +
 	"\x0fProcessResponse\x12*\n" +
 	"\x05batch\x18\x01 \x01(\v2\x14.etl.plugin.v1.BatchR\x05batch\x12/\n" +
 	"\arejects\x18\x02 \x03(\v2\x15.etl.plugin.v1.RejectR\arejects\"f\n" +
@@ -2015,13 +2226,24 @@ const file_plugin_proto_rawDesc = "" +
 	"\tpositions\x18\x02 \x03(\v2\x17.etl.plugin.v1.PositionR\tpositions\x123\n" +
 	"\x16committed_at_unix_nano\x18\x03 \x01(\x03R\x13committedAtUnixNano\x124\n" +
 	"\arejects\x18\x04 \x03(\v2\x1a.etl.plugin.v1.RejectCountR\arejects\x12#\n" +
-	"\rrejects_known\x18\x05 \x01(\bR\frejectsKnown\"\xea\x01\n" +
+	"\rrejects_known\x18\x05 \x01(\bR\frejectsKnown\"\xaf\x02\n" +
 	"\fWriteRequest\x12\x19\n" +
 	"\bbatch_id\x18\x01 \x01(\x03R\abatchId\x12*\n" +
 	"\x05batch\x18\x02 \x01(\v2\x14.etl.plugin.v1.BatchR\x05batch\x12/\n" +
 	"\arejects\x18\x03 \x03(\v2\x15.etl.plugin.v1.RejectR\arejects\x125\n" +
 	"\tpositions\x18\x04 \x03(\v2\x17.etl.plugin.v1.PositionR\tpositions\x12+\n" +
-	"\x04from\x18\x05 \x03(\v2\x17.etl.plugin.v1.PositionR\x04from*\x98\x02\n" +
+	"\x04from\x18\x05 \x03(\v2\x17.etl.plugin.v1.PositionR\x04from\x12\x19\n" +
+	"\braw_held\x18\x06 \x01(\bR\arawHeld\x12(\n" +
+	"\x03raw\x18\a \x03(\v2\x16.etl.plugin.v1.RawTextR\x03raw\"A\n" +
+	"\rWriteResponse\x120\n" +
+	"\bneed_raw\x18\x01 \x03(\v2\x15.etl.plugin.v1.OriginR\aneedRaw\"4\n" +
+	"\x06Origin\x12\x16\n" +
+	"\x06source\x18\x01 \x01(\fR\x06source\x12\x12\n" +
+	"\x04line\x18\x02 \x01(\x03R\x04line\"G\n" +
+	"\aRawText\x12\x16\n" +
+	"\x06source\x18\x01 \x01(\fR\x06source\x12\x12\n" +
+	"\x04line\x18\x02 \x01(\x03R\x04line\x12\x10\n" +
+	"\x03raw\x18\x03 \x01(\fR\x03raw*\x98\x02\n" +
 	"\tFieldType\x12\x15\n" +
 	"\x11FIELD_TYPE_STRING\x10\x00\x12\x14\n" +
 	"\x10FIELD_TYPE_INT64\x10\x01\x12\x16\n" +
@@ -2050,12 +2272,12 @@ const file_plugin_proto_rawDesc = "" +
 	"\tTransform\x12N\n" +
 	"\tConfigure\x12\x1f.etl.plugin.v1.ConfigureRequest\x1a .etl.plugin.v1.ConfigureResponse\x12H\n" +
 	"\aProcess\x12\x1d.etl.plugin.v1.ProcessRequest\x1a\x1e.etl.plugin.v1.ProcessResponse\x123\n" +
-	"\x05Close\x12\x14.etl.plugin.v1.Empty\x1a\x14.etl.plugin.v1.Empty2\x8a\x03\n" +
+	"\x05Close\x12\x14.etl.plugin.v1.Empty\x1a\x14.etl.plugin.v1.Empty2\x92\x03\n" +
 	"\x04Sink\x12N\n" +
 	"\tConfigure\x12\x1f.etl.plugin.v1.ConfigureRequest\x1a .etl.plugin.v1.ConfigureResponse\x12E\n" +
 	"\n" +
-	"Checkpoint\x12\x14.etl.plugin.v1.Empty\x1a!.etl.plugin.v1.CheckpointResponse\x12:\n" +
-	"\x05Write\x12\x1b.etl.plugin.v1.WriteRequest\x1a\x14.etl.plugin.v1.Empty\x123\n" +
+	"Checkpoint\x12\x14.etl.plugin.v1.Empty\x1a!.etl.plugin.v1.CheckpointResponse\x12B\n" +
+	"\x05Write\x12\x1b.etl.plugin.v1.WriteRequest\x1a\x1c.etl.plugin.v1.WriteResponse\x123\n" +
 	"\x05Close\x12\x14.etl.plugin.v1.Empty\x1a\x14.etl.plugin.v1.Empty\x12=\n" +
 	"\x06Status\x12\x14.etl.plugin.v1.Empty\x1a\x1d.etl.plugin.v1.StatusResponse\x12;\n" +
 	"\x05Check\x12\x14.etl.plugin.v1.Empty\x1a\x1c.etl.plugin.v1.CheckResponseB(Z&github.com/seed-etl/etl/core/plugin/pbb\x06proto3"
@@ -2073,7 +2295,7 @@ func file_plugin_proto_rawDescGZIP() []byte {
 }
 
 var file_plugin_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
+var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
 var file_plugin_proto_goTypes = []any{
 	(FieldType)(0),             // 0: etl.plugin.v1.FieldType
 	(*Empty)(nil),              // 1: etl.plugin.v1.Empty
@@ -2103,6 +2325,9 @@ var file_plugin_proto_goTypes = []any{
 	(*RejectCount)(nil),        // 25: etl.plugin.v1.RejectCount
 	(*StatusResponse)(nil),     // 26: etl.plugin.v1.StatusResponse
 	(*WriteRequest)(nil),       // 27: etl.plugin.v1.WriteRequest
+	(*WriteResponse)(nil),      // 28: etl.plugin.v1.WriteResponse
+	(*Origin)(nil),             // 29: etl.plugin.v1.Origin
+	(*RawText)(nil),            // 30: etl.plugin.v1.RawText
 }
 var file_plugin_proto_depIdxs = []int32{
 	0,  // 0: etl.plugin.v1.Field.type:type_name -> etl.plugin.v1.FieldType
@@ -2131,47 +2356,49 @@ var file_plugin_proto_depIdxs = []int32{
 	5,  // 23: etl.plugin.v1.WriteRequest.rejects:type_name -> etl.plugin.v1.Reject
 	4,  // 24: etl.plugin.v1.WriteRequest.positions:type_name -> etl.plugin.v1.Position
 	4,  // 25: etl.plugin.v1.WriteRequest.from:type_name -> etl.plugin.v1.Position
-	1,  // 26: etl.plugin.v1.Info.Describe:input_type -> etl.plugin.v1.Empty
-	9,  // 27: etl.plugin.v1.Source.Configure:input_type -> etl.plugin.v1.ConfigureRequest
-	13, // 28: etl.plugin.v1.Source.Open:input_type -> etl.plugin.v1.OpenRequest
-	14, // 29: etl.plugin.v1.Source.Read:input_type -> etl.plugin.v1.ReadRequest
-	21, // 30: etl.plugin.v1.Source.Ack:input_type -> etl.plugin.v1.AckRequest
-	1,  // 31: etl.plugin.v1.Source.Close:input_type -> etl.plugin.v1.Empty
-	20, // 32: etl.plugin.v1.Source.Backlog:input_type -> etl.plugin.v1.BacklogRequest
-	18, // 33: etl.plugin.v1.Source.Assign:input_type -> etl.plugin.v1.AssignRequest
-	19, // 34: etl.plugin.v1.Source.Release:input_type -> etl.plugin.v1.ReleaseRequest
-	9,  // 35: etl.plugin.v1.Transform.Configure:input_type -> etl.plugin.v1.ConfigureRequest
-	22, // 36: etl.plugin.v1.Transform.Process:input_type -> etl.plugin.v1.ProcessRequest
-	1,  // 37: etl.plugin.v1.Transform.Close:input_type -> etl.plugin.v1.Empty
-	9,  // 38: etl.plugin.v1.Sink.Configure:input_type -> etl.plugin.v1.ConfigureRequest
-	1,  // 39: etl.plugin.v1.Sink.Checkpoint:input_type -> etl.plugin.v1.Empty
-	27, // 40: etl.plugin.v1.Sink.Write:input_type -> etl.plugin.v1.WriteRequest
-	1,  // 41: etl.plugin.v1.Sink.Close:input_type -> etl.plugin.v1.Empty
-	1,  // 42: etl.plugin.v1.Sink.Status:input_type -> etl.plugin.v1.Empty
-	1,  // 43: etl.plugin.v1.Sink.Check:input_type -> etl.plugin.v1.Empty
-	11, // 44: etl.plugin.v1.Info.Describe:output_type -> etl.plugin.v1.DescribeResponse
-	10, // 45: etl.plugin.v1.Source.Configure:output_type -> etl.plugin.v1.ConfigureResponse
-	1,  // 46: etl.plugin.v1.Source.Open:output_type -> etl.plugin.v1.Empty
-	15, // 47: etl.plugin.v1.Source.Read:output_type -> etl.plugin.v1.ReadResponse
-	1,  // 48: etl.plugin.v1.Source.Ack:output_type -> etl.plugin.v1.Empty
-	1,  // 49: etl.plugin.v1.Source.Close:output_type -> etl.plugin.v1.Empty
-	16, // 50: etl.plugin.v1.Source.Backlog:output_type -> etl.plugin.v1.Backlog
-	1,  // 51: etl.plugin.v1.Source.Assign:output_type -> etl.plugin.v1.Empty
-	1,  // 52: etl.plugin.v1.Source.Release:output_type -> etl.plugin.v1.Empty
-	10, // 53: etl.plugin.v1.Transform.Configure:output_type -> etl.plugin.v1.ConfigureResponse
-	23, // 54: etl.plugin.v1.Transform.Process:output_type -> etl.plugin.v1.ProcessResponse
-	1,  // 55: etl.plugin.v1.Transform.Close:output_type -> etl.plugin.v1.Empty
-	10, // 56: etl.plugin.v1.Sink.Configure:output_type -> etl.plugin.v1.ConfigureResponse
-	24, // 57: etl.plugin.v1.Sink.Checkpoint:output_type -> etl.plugin.v1.CheckpointResponse
-	1,  // 58: etl.plugin.v1.Sink.Write:output_type -> etl.plugin.v1.Empty
-	1,  // 59: etl.plugin.v1.Sink.Close:output_type -> etl.plugin.v1.Empty
-	26, // 60: etl.plugin.v1.Sink.Status:output_type -> etl.plugin.v1.StatusResponse
-	8,  // 61: etl.plugin.v1.Sink.Check:output_type -> etl.plugin.v1.CheckResponse
-	44, // [44:62] is the sub-list for method output_type
-	26, // [26:44] is the sub-list for method input_type
-	26, // [26:26] is the sub-list for extension type_name
-	26, // [26:26] is the sub-list for extension extendee
-	0,  // [0:26] is the sub-list for field type_name
+	30, // 26: etl.plugin.v1.WriteRequest.raw:type_name -> etl.plugin.v1.RawText
+	29, // 27: etl.plugin.v1.WriteResponse.need_raw:type_name -> etl.plugin.v1.Origin
+	1,  // 28: etl.plugin.v1.Info.Describe:input_type -> etl.plugin.v1.Empty
+	9,  // 29: etl.plugin.v1.Source.Configure:input_type -> etl.plugin.v1.ConfigureRequest
+	13, // 30: etl.plugin.v1.Source.Open:input_type -> etl.plugin.v1.OpenRequest
+	14, // 31: etl.plugin.v1.Source.Read:input_type -> etl.plugin.v1.ReadRequest
+	21, // 32: etl.plugin.v1.Source.Ack:input_type -> etl.plugin.v1.AckRequest
+	1,  // 33: etl.plugin.v1.Source.Close:input_type -> etl.plugin.v1.Empty
+	20, // 34: etl.plugin.v1.Source.Backlog:input_type -> etl.plugin.v1.BacklogRequest
+	18, // 35: etl.plugin.v1.Source.Assign:input_type -> etl.plugin.v1.AssignRequest
+	19, // 36: etl.plugin.v1.Source.Release:input_type -> etl.plugin.v1.ReleaseRequest
+	9,  // 37: etl.plugin.v1.Transform.Configure:input_type -> etl.plugin.v1.ConfigureRequest
+	22, // 38: etl.plugin.v1.Transform.Process:input_type -> etl.plugin.v1.ProcessRequest
+	1,  // 39: etl.plugin.v1.Transform.Close:input_type -> etl.plugin.v1.Empty
+	9,  // 40: etl.plugin.v1.Sink.Configure:input_type -> etl.plugin.v1.ConfigureRequest
+	1,  // 41: etl.plugin.v1.Sink.Checkpoint:input_type -> etl.plugin.v1.Empty
+	27, // 42: etl.plugin.v1.Sink.Write:input_type -> etl.plugin.v1.WriteRequest
+	1,  // 43: etl.plugin.v1.Sink.Close:input_type -> etl.plugin.v1.Empty
+	1,  // 44: etl.plugin.v1.Sink.Status:input_type -> etl.plugin.v1.Empty
+	1,  // 45: etl.plugin.v1.Sink.Check:input_type -> etl.plugin.v1.Empty
+	11, // 46: etl.plugin.v1.Info.Describe:output_type -> etl.plugin.v1.DescribeResponse
+	10, // 47: etl.plugin.v1.Source.Configure:output_type -> etl.plugin.v1.ConfigureResponse
+	1,  // 48: etl.plugin.v1.Source.Open:output_type -> etl.plugin.v1.Empty
+	15, // 49: etl.plugin.v1.Source.Read:output_type -> etl.plugin.v1.ReadResponse
+	1,  // 50: etl.plugin.v1.Source.Ack:output_type -> etl.plugin.v1.Empty
+	1,  // 51: etl.plugin.v1.Source.Close:output_type -> etl.plugin.v1.Empty
+	16, // 52: etl.plugin.v1.Source.Backlog:output_type -> etl.plugin.v1.Backlog
+	1,  // 53: etl.plugin.v1.Source.Assign:output_type -> etl.plugin.v1.Empty
+	1,  // 54: etl.plugin.v1.Source.Release:output_type -> etl.plugin.v1.Empty
+	10, // 55: etl.plugin.v1.Transform.Configure:output_type -> etl.plugin.v1.ConfigureResponse
+	23, // 56: etl.plugin.v1.Transform.Process:output_type -> etl.plugin.v1.ProcessResponse
+	1,  // 57: etl.plugin.v1.Transform.Close:output_type -> etl.plugin.v1.Empty
+	10, // 58: etl.plugin.v1.Sink.Configure:output_type -> etl.plugin.v1.ConfigureResponse
+	24, // 59: etl.plugin.v1.Sink.Checkpoint:output_type -> etl.plugin.v1.CheckpointResponse
+	28, // 60: etl.plugin.v1.Sink.Write:output_type -> etl.plugin.v1.WriteResponse
+	1,  // 61: etl.plugin.v1.Sink.Close:output_type -> etl.plugin.v1.Empty
+	26, // 62: etl.plugin.v1.Sink.Status:output_type -> etl.plugin.v1.StatusResponse
+	8,  // 63: etl.plugin.v1.Sink.Check:output_type -> etl.plugin.v1.CheckResponse
+	46, // [46:64] is the sub-list for method output_type
+	28, // [28:46] is the sub-list for method input_type
+	28, // [28:28] is the sub-list for extension type_name
+	28, // [28:28] is the sub-list for extension extendee
+	0,  // [0:28] is the sub-list for field type_name
 }
 
 func init() { file_plugin_proto_init() }
@@ -2185,7 +2412,7 @@ func file_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_plugin_proto_rawDesc), len(file_plugin_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   27,
+			NumMessages:   30,
 			NumExtensions: 0,
 			NumServices:   4,
 		},

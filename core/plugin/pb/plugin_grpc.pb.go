@@ -772,7 +772,7 @@ type SinkClient interface {
 	Checkpoint(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*CheckpointResponse, error)
 	// Commits the rows, rejects and positions of one batch in one
 	// transaction; a replayed batch id commits nothing.
-	Write(ctx context.Context, in *WriteRequest, opts ...grpc.CallOption) (*Empty, error)
+	Write(ctx context.Context, in *WriteRequest, opts ...grpc.CallOption) (*WriteResponse, error)
 	// Releases everything the sink holds.
 	Close(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*Empty, error)
 	// Optional (etl status): what is committed for the pipeline, read
@@ -814,9 +814,9 @@ func (c *sinkClient) Checkpoint(ctx context.Context, in *Empty, opts ...grpc.Cal
 	return out, nil
 }
 
-func (c *sinkClient) Write(ctx context.Context, in *WriteRequest, opts ...grpc.CallOption) (*Empty, error) {
+func (c *sinkClient) Write(ctx context.Context, in *WriteRequest, opts ...grpc.CallOption) (*WriteResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(Empty)
+	out := new(WriteResponse)
 	err := c.cc.Invoke(ctx, Sink_Write_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
@@ -872,7 +872,7 @@ type SinkServer interface {
 	Checkpoint(context.Context, *Empty) (*CheckpointResponse, error)
 	// Commits the rows, rejects and positions of one batch in one
 	// transaction; a replayed batch id commits nothing.
-	Write(context.Context, *WriteRequest) (*Empty, error)
+	Write(context.Context, *WriteRequest) (*WriteResponse, error)
 	// Releases everything the sink holds.
 	Close(context.Context, *Empty) (*Empty, error)
 	// Optional (etl status): what is committed for the pipeline, read
@@ -900,7 +900,7 @@ func (UnimplementedSinkServer) Configure(context.Context, *ConfigureRequest) (*C
 func (UnimplementedSinkServer) Checkpoint(context.Context, *Empty) (*CheckpointResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Checkpoint not implemented")
 }
-func (UnimplementedSinkServer) Write(context.Context, *WriteRequest) (*Empty, error) {
+func (UnimplementedSinkServer) Write(context.Context, *WriteRequest) (*WriteResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Write not implemented")
 }
 func (UnimplementedSinkServer) Close(context.Context, *Empty) (*Empty, error) {
