@@ -535,3 +535,71 @@ func TestPostgresCheckpointPreparesTheBatchStatements(t *testing.T) {
 		t.Fatalf("Checkpoint left %d rows in the tables, want none", n)
 	}
 }
+
+// A batch without raw text (the engine holds it) whose rows the database
+// refuses: the sink commits nothing and asks for the raw text of those
+// rows only; given it, it stores them with it. Not offered, it stores them
+// with empty raw text, as a batch from a source without raw text.
+func TestPostgresAsksForTheRawTextOfRefusedRows(t *testing.T) {
+	dsn := pgtest.NewDatabase(t)
+	pgtest.ApplySetup(t, dsn)
+	ctx := ctxT(t)
+	s, _ := newSink(t, dsn, "")
+	if !Plugin.SinkAsksForRaw {
+		t.Error("Plugin.SinkAsksForRaw is false")
+	}
+	batch := func(from int64, badAt int64) (*record.Batch, []string) {
+		b := record.NewBatch(eventsSchema)
+		b.LeaveOutRaw()
+		var want []string
+		for k := from; k < from+20; k++ {
+			e := genEvent(k)
+			if k == badAt {
+				e.action = "CLICK"
+			} else {
+				want = append(want, e.String())
+			}
+			appendEvent(b, e, "x.csv", k+1)
+		}
+		return b, want
+	}
+	b, want := batch(0, 3)
+	earlier := record.Reject{Origin: record.Origin{Source: "x.csv", Line: 30}, Raw: "bad,line", ErrorType: "CSV_PARSE_ERROR", Reason: "2 fields"}
+	req := plugin.WriteRequest{BatchID: 1, Batch: b, Rejects: []record.Reject{earlier}, RawHeld: true,
+		Positions: []record.Position{{Partition: "x.csv", Offset: 20}}}
+	err := s.Write(ctx, req)
+	need, ok := errors.AsType[*plugin.NeedRaw](err)
+	if !ok || len(need.Origins) != 1 || need.Origins[0] != (record.Origin{Source: "x.csv", Line: 4}) {
+		t.Fatalf("Write: %v; want NeedRaw for x.csv:4 alone", err)
+	}
+	if n := queryInt(t, dsn, `SELECT (SELECT count(*) FROM events) + (SELECT count(*) FROM corrupt_records) + (SELECT count(*) FROM etl_offsets WHERE batch_id > 0)`); n != 0 {
+		t.Fatalf("%d rows committed by a Write that asked for raw text, want none", n)
+	}
+	req.RawHeld, req.Raw = false, map[record.Origin]string{{Source: "x.csv", Line: 4}: genEvent(3).csvLine()}
+	if err := s.Write(ctx, req); err != nil {
+		t.Fatalf("Write with the raw text: %v", err)
+	}
+	checkEvents(t, dsn, want)
+	rawAt := func(line int64) string {
+		var raw string
+		conn := connectT(t, dsn)
+		if err := conn.QueryRow(ctx, `SELECT coalesce(corrupt_record, '') FROM corrupt_records WHERE line = $1`, line).Scan(&raw); err != nil {
+			t.Fatalf("corrupt_records at line %d: %v", line, err)
+		}
+		return raw
+	}
+	if got := rawAt(4); got != genEvent(3).csvLine() {
+		t.Errorf("refused row's raw text %q, want %q", got, genEvent(3).csvLine())
+	}
+	if got := rawAt(30); got != "bad,line" {
+		t.Errorf("an earlier step's reject has raw text %q, want its own", got)
+	}
+
+	b, _ = batch(20, 25)
+	if err := s.Write(ctx, plugin.WriteRequest{BatchID: 2, Batch: b, Positions: []record.Position{{Partition: "x.csv", Offset: 40}}}); err != nil {
+		t.Fatalf("Write of a batch without raw text, none held: %v", err)
+	}
+	if got := rawAt(26); got != "" {
+		t.Errorf("raw text %q where none was held, want empty", got)
+	}
+}

@@ -1,0 +1,209 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/seed-etl/etl/core/plugin"
+	"github.com/seed-etl/etl/core/record"
+)
+
+var rawSchema = record.Schema{Fields: []record.Field{{Name: "v", Type: record.String}}}
+
+// rawSource yields batches of 4 rows of rawSchema; row k of the input has
+// the value "bad" when k%4 == 3 (else "ok"), its line k+1 (0 with
+// noLines) and the raw text "raw k".
+type rawSource struct {
+	batches, read int
+	noLines       bool
+}
+
+func (s *rawSource) Configure(context.Context, plugin.Config) (record.Schema, error) {
+	return rawSchema, nil
+}
+func (s *rawSource) Open(context.Context, []record.Position) error { return nil }
+func (s *rawSource) Ack(context.Context, []record.Position) error  { return nil }
+func (s *rawSource) Close(context.Context) error                   { return nil }
+func (s *rawSource) Read(ctx context.Context, req plugin.ReadRequest) (plugin.ReadResult, error) {
+	if s.read == s.batches {
+		return plugin.ReadResult{CaughtUp: true}, nil
+	}
+	b := record.NewBatch(rawSchema)
+	for i := range 4 {
+		k := 4*s.read + i
+		line := int64(k + 1)
+		if s.noLines {
+			line = 0
+		}
+		b.StartRow(record.Origin{Source: "in.csv", Line: line}, []byte(fmt.Sprintf("raw %d", k)))
+		if k%4 == 3 {
+			b.AppendString("bad")
+		} else {
+			b.AppendString("ok")
+		}
+	}
+	s.read++
+	return plugin.ReadResult{Batch: b, Positions: []record.Position{{Partition: "in.csv", Offset: int64(4 * s.read)}}, CaughtUp: s.read == s.batches}, nil
+}
+
+// rawTransform passes rows on, leaving their raw text out when the engine
+// holds it, and notes whether it did.
+type rawTransform struct {
+	mu   sync.Mutex
+	held []bool
+}
+
+func (t *rawTransform) Configure(_ context.Context, _ plugin.Config, in record.Schema) (record.Schema, error) {
+	return in, nil
+}
+func (t *rawTransform) Close(context.Context) error { return nil }
+func (t *rawTransform) Process(ctx context.Context, b *record.Batch) (*record.Batch, []record.Reject, error) {
+	out := record.NewBatch(b.Schema())
+	held := plugin.RawHeld(ctx)
+	if held {
+		out.LeaveOutRaw()
+	}
+	t.mu.Lock()
+	t.held = append(t.held, held)
+	t.mu.Unlock()
+	for row := range b.Len() {
+		out.CopyRow(b, row)
+	}
+	return out, nil, nil
+}
+
+// rawSink stores every "bad" row as a reject, asking for the raw text it
+// lacks as the postgres sink does (or, with again, asking every time).
+type rawSink struct {
+	again   bool
+	mu      sync.Mutex
+	rejects []record.Reject
+	asked   int
+	heldIn  []bool // WriteRequest.RawHeld of each call
+	hadRaw  []bool // Batch.HasRaw of each call
+}
+
+func (s *rawSink) Configure(context.Context, plugin.Config, record.Schema) error { return nil }
+func (s *rawSink) Checkpoint(context.Context) (plugin.Checkpoint, error) {
+	return plugin.Checkpoint{}, nil
+}
+func (s *rawSink) Close(context.Context) error { return nil }
+func (s *rawSink) Write(_ context.Context, req plugin.WriteRequest) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b := req.Batch
+	s.heldIn, s.hadRaw = append(s.heldIn, req.RawHeld), append(s.hadRaw, b.HasRaw())
+	var rejects []record.Reject
+	for row := range b.Len() {
+		if b.Text(row, 0) == "bad" {
+			rejects = append(rejects, b.Reject(row, "BAD", "bad value"))
+		}
+	}
+	if !b.HasRaw() && (req.RawHeld || s.again) && (req.Raw == nil || s.again) {
+		need := &plugin.NeedRaw{}
+		for _, r := range rejects {
+			need.Origins = append(need.Origins, r.Origin)
+		}
+		s.asked++
+		return need
+	}
+	for i := range rejects {
+		if raw, ok := req.Raw[rejects[i].Origin]; ok {
+			rejects[i].Raw = raw
+		}
+	}
+	s.rejects = append(s.rejects, rejects...)
+	return nil
+}
+
+// The last transform leaves the raw text out only when the sink asks for
+// it and the source's rows can be found again by origin; the sink then
+// gets the raw text of the rows it refuses, and only of those.
+func TestRawTextHeldForTheSink(t *testing.T) {
+	cases := []struct {
+		name       string
+		transforms int
+		asks       bool
+		noLines    bool
+		wantHeld   []bool // per transform, for every batch
+		wantAsked  int
+	}{
+		{name: "sink asks, two transforms", transforms: 2, asks: true, wantHeld: []bool{false, true}, wantAsked: 3},
+		{name: "sink asks, one transform", transforms: 1, asks: true, wantHeld: []bool{true}, wantAsked: 3},
+		{name: "sink does not ask", transforms: 2, asks: false, wantHeld: []bool{false, false}},
+		{name: "sink asks, rows without lines", transforms: 1, asks: true, noLines: true, wantHeld: []bool{false}},
+		{name: "sink asks, no transform", transforms: 0, asks: true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			src := &rawSource{batches: 3, noLines: c.noLines}
+			sink := &rawSink{}
+			p := Pipeline{Source: Step[plugin.Source]{Name: "source", Plugin: src}, Sink: Step[plugin.Sink]{Name: "sink", Plugin: sink}, SinkAsksForRaw: c.asks}
+			var ts []*rawTransform
+			for i := range c.transforms {
+				tr := &rawTransform{}
+				ts = append(ts, tr)
+				p.Transforms = append(p.Transforms, Step[plugin.Transform]{Name: fmt.Sprintf("t%d", i), Plugin: tr})
+			}
+			if err := runWithin(t, p); err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			for i, tr := range ts {
+				for _, held := range tr.held {
+					if held != c.wantHeld[i] {
+						t.Errorf("transform %d: RawHeld %v, want %v", i, tr.held, c.wantHeld[i])
+						break
+					}
+				}
+			}
+			if sink.asked != c.wantAsked {
+				t.Errorf("the sink asked for raw text %d times, want %d", sink.asked, c.wantAsked)
+			}
+			if len(sink.rejects) != 3 {
+				t.Fatalf("the sink stored %d rejects, want 3", len(sink.rejects))
+			}
+			for _, r := range sink.rejects {
+				want := fmt.Sprintf("raw %d", r.Origin.Line-1)
+				if c.noLines {
+					want = r.Raw // nothing held: the raw text came with the rows
+				}
+				if r.Raw != want || !strings.HasPrefix(r.Raw, "raw ") {
+					t.Errorf("reject at %v has raw text %q, want %q", r.Origin, r.Raw, want)
+				}
+			}
+		})
+	}
+}
+
+// A sink that asks again once given the raw text ends the run with an
+// error that says so, rather than looping.
+func TestSinkAskingForRawTextAgainFails(t *testing.T) {
+	sink := &rawSink{again: true}
+	p := Pipeline{Source: Step[plugin.Source]{Name: "source", Plugin: &rawSource{batches: 1}}, Sink: Step[plugin.Sink]{Name: "sink", Plugin: sink},
+		Transforms: []Step[plugin.Transform]{{Name: "t", Plugin: &rawTransform{}}}, SinkAsksForRaw: true}
+	err := runWithin(t, p)
+	if err == nil || !strings.Contains(err.Error(), "commit batch 1") || !strings.Contains(err.Error(), "raw text") {
+		t.Fatalf("Run: %v, want an error about asking for raw text again", err)
+	}
+	if sink.asked != 2 || len(sink.rejects) != 0 {
+		t.Errorf("asked %d times, %d rejects stored; want 2 and none", sink.asked, len(sink.rejects))
+	}
+}
+
+// runWithin runs p once; a run that does not end within a minute fails.
+func runWithin(t *testing.T, p Pipeline) error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- Run(context.Background(), p, Options{Once: true, BatchMaxWait: 10 * time.Millisecond}, nil, nil) }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(time.Minute):
+		t.Fatal("Run hangs")
+		return nil
+	}
+}
