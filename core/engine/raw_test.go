@@ -198,7 +198,9 @@ func TestSinkAskingForRawTextAgainFails(t *testing.T) {
 func runWithin(t *testing.T, p Pipeline) error {
 	t.Helper()
 	done := make(chan error, 1)
-	go func() { done <- Run(context.Background(), p, Options{Once: true, BatchMaxWait: 10 * time.Millisecond}, nil, nil) }()
+	go func() {
+		done <- Run(context.Background(), p, Options{Once: true, BatchMaxWait: 10 * time.Millisecond}, nil, nil)
+	}()
 	select {
 	case err := <-done:
 		return err
