@@ -159,6 +159,7 @@ func TestTransformSuiteReportsBrokenTransforms(t *testing.T) {
 		{"keeps every promise", func(*fakeTransform) {}, ""},
 		{"drops raw text", func(f *fakeTransform) { f.dropRaw = true }, `has the raw text "", want its input's "apple"`},
 		{"drops rows it should reject", func(f *fakeTransform) { f.dropRejects = true }, "is neither an output row nor a reject"},
+		{"rejects without raw text when the engine holds it", func(f *fakeTransform) { f.heldNoRaw = true }, "with the raw text held by the engine, other rejects"},
 		{"rejects without a reason", func(f *fakeTransform) { f.noReason = true }, "has no reason"},
 		{"differs on a replay", func(f *fakeTransform) { f.noisy = true }, "processing the same batch again gave other rows"},
 		{"config mistakes without paths", func(f *fakeTransform) { f.plainErrors = true }, "not plugin.ConfigErrors"},

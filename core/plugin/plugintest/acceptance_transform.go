@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/seed-etl/etl/core/internal/wire"
 	"github.com/seed-etl/etl/core/plugin"
 	"github.com/seed-etl/etl/core/record"
 )
@@ -32,6 +33,9 @@ import (
 //   - processing the same batch twice gives the same rows, cells and
 //     rejects both times (a replay after a crash must give what the first
 //     run gave);
+//   - with plugin.RawHeld (the engine holds the raw text), the same rows,
+//     cells and rejects, the rows with their raw text or none at all and
+//     the rejects with theirs;
 //   - Close answers no error, also on an instance that processed nothing.
 //
 // Rows should hold some that the transform accepts and, when it can
@@ -67,6 +71,7 @@ func (s TransformSuite) Run(t testing.TB) {
 	check(t, "EveryRowIsOutputOrReject", s.checkAccounted)
 	check(t, "EmptyBatchGivesNothing", s.checkEmpty)
 	check(t, "SameBatchSameResult", s.checkRepeat)
+	check(t, "RawHeldSameResult", s.checkRawHeld)
 	check(t, "CloseWithoutProcess", s.checkCloseUnused)
 }
 
@@ -93,11 +98,22 @@ type processed struct {
 // process builds a batch of rows and processes it.
 func (s TransformSuite) process(t testing.TB, tr plugin.Transform, rows []Row) processed {
 	t.Helper()
+	return s.processWith(t, tr, rows, false)
+}
+
+// processWith is process, the call marked with rawHeld as the engine marks
+// the last transform's when it holds the raw text.
+func (s TransformSuite) processWith(t testing.TB, tr plugin.Transform, rows []Row, rawHeld bool) processed {
+	t.Helper()
 	b, err := newBatch(s.Schema, rows)
 	if err != nil {
 		t.Fatalf("TransformSuite.Rows: %v", err)
 	}
-	out, rejects, err := tr.Process(callCtx(t, timeout(s.Timeout)), b)
+	ctx := callCtx(t, timeout(s.Timeout))
+	if rawHeld {
+		ctx = wire.WithRawHeld(ctx)
+	}
+	out, rejects, err := tr.Process(ctx, b)
 	if err != nil {
 		t.Fatalf("Process of %d rows: %v", len(rows), err)
 	}
@@ -191,6 +207,33 @@ func (s TransformSuite) checkRepeat(t testing.TB) {
 	third := s.process(t, fresh, rows)
 	if !reflect.DeepEqual(first.rows, third.rows) || !reflect.DeepEqual(first.rejects, third.rejects) {
 		t.Errorf("a new instance gave another result for the same batch:\nfirst %s %+v\nnew   %s %+v", describeRows(first.rows), first.rejects, describeRows(third.rows), third.rejects)
+	}
+}
+
+func (s TransformSuite) checkRawHeld(t testing.TB) {
+	tr, _ := s.configure(t)
+	rows := withOrigins(s.Rows, 0)
+	full := s.process(t, tr, rows)
+	held := s.processWith(t, tr, rows, true)
+	if !reflect.DeepEqual(full.rejects, held.rejects) {
+		t.Errorf("with the raw text held by the engine, other rejects (they keep their raw text):\nwithout %+v\nwith    %+v", full.rejects, held.rejects)
+	}
+	if len(full.rows) != len(held.rows) {
+		t.Fatalf("with the raw text held by the engine, %d rows, without %d", len(held.rows), len(full.rows))
+	}
+	dropped := 0
+	for i, r := range held.rows {
+		f := full.rows[i]
+		if r.Raw == "" && f.Raw != "" {
+			dropped++
+			r.Raw = f.Raw
+		}
+		if !reflect.DeepEqual(f, r) {
+			t.Errorf("with the raw text held by the engine, row %d is %s, without %s", i, describeRows([]gotRow{r}), describeRows([]gotRow{f}))
+		}
+	}
+	if dropped != 0 && dropped != len(held.rows) {
+		t.Errorf("with the raw text held by the engine, %d of %d rows left it out: all or none", dropped, len(held.rows))
 	}
 }
 

@@ -181,6 +181,7 @@ func (s *fakeSource) Close(context.Context) error { return nil }
 // text starts with "bad".
 type fakeTransform struct {
 	dropRaw      bool // output rows without their raw text
+	heldNoRaw    bool // with plugin.RawHeld, rejects without their raw text too
 	dropRejects  bool // rows to reject are dropped instead
 	noReason     bool // rejects without a reason
 	noisy        bool // each call numbers its output differently
@@ -203,9 +204,13 @@ func (f *fakeTransform) Configure(_ context.Context, cfg plugin.Config, in recor
 	return in, nil
 }
 
-func (f *fakeTransform) Process(_ context.Context, b *record.Batch) (*record.Batch, []record.Reject, error) {
+func (f *fakeTransform) Process(ctx context.Context, b *record.Batch) (*record.Batch, []record.Reject, error) {
 	f.calls++
 	out := record.NewBatch(transformSchema)
+	held := plugin.RawHeld(ctx)
+	if held {
+		out.LeaveOutRaw()
+	}
 	var rejects []record.Reject
 	if b.Len() == 0 && f.emptyRejects {
 		rejects = append(rejects, record.Reject{Origin: record.Origin{Source: "nowhere"}, ErrorType: "EMPTY", Reason: "empty"})
@@ -219,6 +224,9 @@ func (f *fakeTransform) Process(_ context.Context, b *record.Batch) (*record.Bat
 			r := b.Reject(i, "BAD_TEXT", "the text says it is bad")
 			if f.noReason {
 				r.Reason = ""
+			}
+			if held && f.heldNoRaw {
+				r.Raw = ""
 			}
 			rejects = append(rejects, r)
 			continue
