@@ -315,8 +315,8 @@ type item struct {
 	bytes  int
 	readAt time.Time
 	// held is the batch as the source read it, kept until the commit for
-	// its rows' raw text when the last transform was told it may leave
-	// the raw text out (rawHeld); nil otherwise.
+	// its rows' raw text when the last transform left the raw text out
+	// (plugin.RawHeld); nil otherwise.
 	held *record.Batch
 }
 
@@ -595,6 +595,9 @@ func transformLoop(ctx context.Context, ts []Step[plugin.Transform], holdRaw boo
 			it.batch = b
 			it.rejects = append(it.rejects, rejects...)
 		}
+		if it.held != nil && (it.batch == nil || it.batch.Len() == 0 || it.batch.HasRaw()) {
+			it.held = nil // the transform kept the raw text (or no row): nothing to hold
+		}
 		select {
 		case out <- it:
 		case <-ctx.Done():
@@ -763,7 +766,7 @@ func commit(ctx context.Context, sink Step[plugin.Sink], opts Options, out *outa
 	}
 	start := time.Now()
 	req := plugin.WriteRequest{BatchID: j.id, Batch: it.batch, Rejects: it.rejects, Positions: it.positions, From: it.from}
-	req.RawHeld = it.held != nil && it.batch != nil && !it.batch.HasRaw()
+	req.RawHeld = it.held != nil
 	err := retryUnavailable(ctx, opts, out, sink.Name, fmt.Sprintf("commit batch %d", j.id), func(ctx context.Context) error {
 		err := sink.Plugin.Write(ctx, req)
 		if need, ok := errors.AsType[*plugin.NeedRaw](err); ok && req.RawHeld {
