@@ -275,7 +275,7 @@ func TestFindOrder(t *testing.T) {
 		{"name from the path", Ref{Path: inSecond}, Location{Name: "y", Path: inSecond}, ""},
 		{"path not executable", Ref{Path: notExec}, Location{}, `plugin "` + notExec + `": not an executable file`},
 		{"missing path", Ref{Path: filepath.Join(first, "nope")}, Location{}, "no such file or directory"},
-		{"nowhere, with a hint", Ref{Name: "prob"}, Location{}, `plugin not found: "prob" is not bundled (have probe) and there is no etl-plugin-prob in ` + first + ", " + second + "; did you mean probe?"},
+		{"nowhere, with a hint", Ref{Name: "prob"}, Location{}, `plugin not found: "prob" is not bundled (have probe, rawprobe) and there is no etl-plugin-prob in ` + first + ", " + second + "; did you mean probe?"},
 		{"not executable is not found", Ref{Name: "noexec"}, Location{}, "plugin not found"},
 	}
 	for _, c := range cases {
