@@ -205,6 +205,15 @@ func checkAgainstManifest(t *testing.T, dsn string, m *events.Manifest) {
 	if dupLines > 0 {
 		t.Errorf("%d lines of input are in corrupt_records more than once", dupLines)
 	}
+	// Every reject keeps its raw text, wherever the raw text travelled
+	// (the engine holds it for the cleanser and the sink).
+	var noRaw int
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM corrupt_records WHERE coalesce(corrupt_record, '') = ''`).Scan(&noRaw); err != nil {
+		t.Fatal(err)
+	}
+	if noRaw > 0 {
+		t.Errorf("%d rows of corrupt_records have no raw text", noRaw)
+	}
 
 	if len(m.Samples) == 0 {
 		t.Fatal("the manifest holds no samples to check")

@@ -106,6 +106,11 @@ type Pipeline struct {
 	// holds each batch's raw text, as the source read it, until the batch
 	// commits, and lets the last transform leave it out of its output.
 	SinkAsksForRaw bool
+	// TransformsNeedNoRaw says no transform reads the raw text of its input
+	// (plugin.Plugin.TransformNeedsNoRaw). With SinkAsksForRaw, the
+	// transforms then get batches without it too, and the engine fills in
+	// the raw text of their rejects.
+	TransformsNeedNoRaw bool
 }
 
 // writers returns every instance of the sink.
@@ -434,7 +439,7 @@ func Run(ctx context.Context, p Pipeline, opts Options, stop <-chan struct{}, st
 	go func() {
 		defer wg.Done()
 		defer close(transformed)
-		if err := transformLoop(ctx, p.Transforms, p.SinkAsksForRaw, read, transformed); err != nil {
+		if err := transformLoop(ctx, p, read, transformed); err != nil {
 			fail(err)
 		}
 	}()
@@ -575,22 +580,35 @@ func readLoop(ctx context.Context, src Step[plugin.Source], opts Options, rb *re
 
 // transformLoop passes each batch through every transform in order; the
 // rejects of each travel on with the batch. When the sink asks for raw
-// text (holdRaw), the last transform may leave it out of its output: the
-// item holds the source's batch for it until the commit.
-func transformLoop(ctx context.Context, ts []Step[plugin.Transform], holdRaw bool, in <-chan *item, out chan<- *item) error {
+// text, the item holds the source's batch until the commit, for its raw
+// text, and the last transform may leave the raw text out of its output;
+// when no transform reads raw text either, every transform gets the
+// batch without it, and the rejects they return without it get theirs
+// from the held batch.
+func transformLoop(ctx context.Context, p Pipeline, in <-chan *item, out chan<- *item) error {
+	ts := p.Transforms
 	for it := range in {
+		hold := p.SinkAsksForRaw && len(ts) > 0 && it.batch != nil && rawFindable(it.batch)
 		for i, t := range ts {
 			if it.batch == nil || it.batch.Len() == 0 {
 				break
 			}
-			callCtx := ctx
-			if holdRaw && i == len(ts)-1 && rawFindable(it.batch) {
-				it.held = it.batch
+			callCtx, in := ctx, it.batch
+			if hold && (p.TransformsNeedNoRaw || i == len(ts)-1) {
+				if it.held == nil {
+					it.held = it.batch
+				}
 				callCtx = host.WithRawHeld(ctx)
+				if p.TransformsNeedNoRaw && i == 0 {
+					in = in.WithoutRaw()
+				}
 			}
-			b, rejects, err := t.Plugin.Process(callCtx, it.batch)
+			b, rejects, err := t.Plugin.Process(callCtx, in)
 			if err != nil {
 				return t.err("process a batch", err)
+			}
+			if it.held != nil && !in.HasRaw() {
+				fillRaw(rejects, it.held)
 			}
 			it.batch = b
 			it.rejects = append(it.rejects, rejects...)
@@ -828,11 +846,12 @@ func merge(batches [][]record.Position) []record.Position {
 }
 
 // rawFindable reports whether the raw text of b's rows can be found again
-// by origin, so that the engine can hold it for the sink: b carries raw
+// by origin, so that the engine can hold it for the sink: b is well formed
+// (the engine reads it, a source's bytes may be anything), carries raw
 // text and every row has a line (a source's origins are unique; line 0
 // means unknown).
 func rawFindable(b *record.Batch) bool {
-	if !b.HasRaw() {
+	if b.Check() != nil || !b.HasRaw() {
 		return false
 	}
 	for i := range b.Len() {
@@ -841,6 +860,26 @@ func rawFindable(b *record.Batch) bool {
 		}
 	}
 	return true
+}
+
+// fillRaw gives each reject without raw text the raw text of its origin in
+// held, where held has it.
+func fillRaw(rejects []record.Reject, held *record.Batch) {
+	var origins []record.Origin
+	for _, r := range rejects {
+		if r.Raw == "" {
+			origins = append(origins, r.Origin)
+		}
+	}
+	if len(origins) == 0 {
+		return
+	}
+	raw := rawOf(held, origins)
+	for i := range rejects {
+		if rejects[i].Raw == "" {
+			rejects[i].Raw = raw[rejects[i].Origin]
+		}
+	}
 }
 
 // rawOf returns the raw text of the rows of held that come from origins.

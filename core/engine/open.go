@@ -111,6 +111,7 @@ func configureSteps(ctx context.Context, s *spec.Spec, h *host.Host, logger *slo
 
 	// Transforms, each fed the schema of the step before.
 	in.TransformsConfigured = make([]bool, len(s.Transforms))
+	in.Pipeline.TransformsNeedNoRaw = len(s.Transforms) > 0 // until one does
 	for i := range s.Transforms {
 		ok := false
 		schema, known, ok = c.transform(ctx, i, schema, known)
@@ -213,7 +214,11 @@ func (c *configurer) transform(ctx context.Context, i int, schema record.Schema,
 	st := &in.Spec.Transforms[i]
 	p := c.start(ctx, st)
 	if p == nil {
+		in.Pipeline.TransformsNeedNoRaw = false
 		return schema, known, false
+	}
+	if !p.Info.TransformNeedsNoRaw {
+		in.Pipeline.TransformsNeedNoRaw = false
 	}
 	t, err := p.Transform()
 	if err != nil {

@@ -51,10 +51,13 @@ func (s *rawSource) Read(ctx context.Context, req plugin.ReadRequest) (plugin.Re
 }
 
 // rawTransform passes rows on, leaving their raw text out when the engine
-// holds it, and notes whether it did.
+// holds it, and notes whether it did and whether its input had raw text;
+// with rejectBad it rejects the "bad" rows itself.
 type rawTransform struct {
-	mu   sync.Mutex
-	held []bool
+	rejectBad bool
+	mu        sync.Mutex
+	held      []bool
+	inRaw     []bool
 }
 
 func (t *rawTransform) Configure(_ context.Context, _ plugin.Config, in record.Schema) (record.Schema, error) {
@@ -68,12 +71,17 @@ func (t *rawTransform) Process(ctx context.Context, b *record.Batch) (*record.Ba
 		out.LeaveOutRaw()
 	}
 	t.mu.Lock()
-	t.held = append(t.held, held)
+	t.held, t.inRaw = append(t.held, held), append(t.inRaw, b.HasRaw())
 	t.mu.Unlock()
+	var rejects []record.Reject
 	for row := range b.Len() {
+		if t.rejectBad && b.Text(row, 0) == "bad" {
+			rejects = append(rejects, b.Reject(row, "BAD", "bad value"))
+			continue
+		}
 		out.CopyRow(b, row)
 	}
-	return out, nil, nil
+	return out, rejects, nil
 }
 
 // rawSink stores every "bad" row as a reject, asking for the raw text it
@@ -103,7 +111,7 @@ func (s *rawSink) Write(_ context.Context, req plugin.WriteRequest) error {
 			rejects = append(rejects, b.Reject(row, "BAD", "bad value"))
 		}
 	}
-	if !b.HasRaw() && (req.RawHeld || s.again) && (req.Raw == nil || s.again) {
+	if len(rejects) > 0 && !b.HasRaw() && (req.RawHeld || s.again) && (req.Raw == nil || s.again) {
 		need := &plugin.NeedRaw{}
 		for _, r := range rejects {
 			need.Origins = append(need.Origins, r.Origin)
@@ -116,7 +124,7 @@ func (s *rawSink) Write(_ context.Context, req plugin.WriteRequest) error {
 			rejects[i].Raw = raw
 		}
 	}
-	s.rejects = append(s.rejects, rejects...)
+	s.rejects = append(append(s.rejects, req.Rejects...), rejects...)
 	return nil
 }
 
@@ -129,23 +137,28 @@ func TestRawTextHeldForTheSink(t *testing.T) {
 		transforms int
 		asks       bool
 		noLines    bool
+		needNoRaw  bool   // every transform reads no raw text; the first rejects the bad rows
 		wantHeld   []bool // per transform, for every batch
+		wantInRaw  []bool // per transform: its input had raw text
 		wantAsked  int
 	}{
-		{name: "sink asks, two transforms", transforms: 2, asks: true, wantHeld: []bool{false, true}, wantAsked: 3},
-		{name: "sink asks, one transform", transforms: 1, asks: true, wantHeld: []bool{true}, wantAsked: 3},
-		{name: "sink does not ask", transforms: 2, asks: false, wantHeld: []bool{false, false}},
-		{name: "sink asks, rows without lines", transforms: 1, asks: true, noLines: true, wantHeld: []bool{false}},
+		{name: "sink asks, two transforms", transforms: 2, asks: true, wantHeld: []bool{false, true}, wantInRaw: []bool{true, true}, wantAsked: 3},
+		{name: "sink asks, one transform", transforms: 1, asks: true, wantHeld: []bool{true}, wantInRaw: []bool{true}, wantAsked: 3},
+		{name: "sink does not ask", transforms: 2, asks: false, wantHeld: []bool{false, false}, wantInRaw: []bool{true, true}},
+		{name: "sink asks, rows without lines", transforms: 1, asks: true, noLines: true, wantHeld: []bool{false}, wantInRaw: []bool{true}},
+		{name: "sink asks, transforms need no raw text", transforms: 2, asks: true, needNoRaw: true, wantHeld: []bool{true, true}, wantInRaw: []bool{false, false}},
+		{name: "transforms need no raw text, sink does not ask", transforms: 2, needNoRaw: true, wantHeld: []bool{false, false}, wantInRaw: []bool{true, true}},
 		{name: "sink asks, no transform", transforms: 0, asks: true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			src := &rawSource{batches: 3, noLines: c.noLines}
 			sink := &rawSink{}
-			p := Pipeline{Source: Step[plugin.Source]{Name: "source", Plugin: src}, Sink: Step[plugin.Sink]{Name: "sink", Plugin: sink}, SinkAsksForRaw: c.asks}
+			p := Pipeline{Source: Step[plugin.Source]{Name: "source", Plugin: src}, Sink: Step[plugin.Sink]{Name: "sink", Plugin: sink},
+				SinkAsksForRaw: c.asks, TransformsNeedNoRaw: c.needNoRaw}
 			var ts []*rawTransform
 			for i := range c.transforms {
-				tr := &rawTransform{}
+				tr := &rawTransform{rejectBad: c.needNoRaw && i == 0}
 				ts = append(ts, tr)
 				p.Transforms = append(p.Transforms, Step[plugin.Transform]{Name: fmt.Sprintf("t%d", i), Plugin: tr})
 			}
@@ -153,9 +166,12 @@ func TestRawTextHeldForTheSink(t *testing.T) {
 				t.Fatalf("Run: %v", err)
 			}
 			for i, tr := range ts {
-				for _, held := range tr.held {
-					if held != c.wantHeld[i] {
-						t.Errorf("transform %d: RawHeld %v, want %v", i, tr.held, c.wantHeld[i])
+				if len(tr.held) != 3 {
+					t.Errorf("transform %d processed %d batches, want 3", i, len(tr.held))
+				}
+				for k := range tr.held {
+					if tr.held[k] != c.wantHeld[i] || tr.inRaw[k] != c.wantInRaw[i] {
+						t.Errorf("transform %d: RawHeld %v, input with raw text %v; want %v and %v", i, tr.held, tr.inRaw, c.wantHeld[i], c.wantInRaw[i])
 						break
 					}
 				}

@@ -21,6 +21,9 @@ type Info struct {
 	// SinkAsksForRaw says its sink asks for the raw text of the rows it
 	// stores as rejects (plugin.Plugin.SinkAsksForRaw).
 	SinkAsksForRaw bool
+	// TransformNeedsNoRaw says its transform reads no raw text
+	// (plugin.Plugin.TransformNeedsNoRaw).
+	TransformNeedsNoRaw bool
 }
 
 // infoDispenser dispenses an Info client in the engine.
@@ -44,7 +47,7 @@ func (c *infoClient) Describe(ctx context.Context) (Info, error) {
 	if err != nil {
 		return Info{}, wire.UnwrapStatus(err)
 	}
-	return Info{Name: r.Name, Version: r.Version, Kinds: r.Kinds, Settings: settingsFromPB(r.Settings), SinkAsksForRaw: r.SinkAsksForRaw}, nil
+	return Info{Name: r.Name, Version: r.Version, Kinds: r.Kinds, Settings: settingsFromPB(r.Settings), SinkAsksForRaw: r.SinkAsksForRaw, TransformNeedsNoRaw: r.TransformNeedsNoRaw}, nil
 }
 
 // settingsFromPB is the settings a Describe answer holds.

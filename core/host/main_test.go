@@ -19,7 +19,7 @@ import (
 // under the name etl-plugin-probe (a link to it), it serves the probe as
 // an external plugin.
 var testPlugins = map[string]plugin.Plugin{"probe": probePlugin, "rawprobe": {Name: "rawprobe", Version: "1.0.0",
-	Transform: func() plugin.Transform { return &rawProbe{} }, Sink: func() plugin.Sink { return &rawSinkProbe{} }, SinkAsksForRaw: true}}
+	Transform: func() plugin.Transform { return &rawProbe{} }, Sink: func() plugin.Sink { return &rawSinkProbe{} }, SinkAsksForRaw: true, TransformNeedsNoRaw: true}}
 
 var probePlugin = plugin.Plugin{Name: "probe", Version: "1.2.3", Transform: func() plugin.Transform { return &probe{} }}
 

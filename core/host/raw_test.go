@@ -62,11 +62,11 @@ func (*rawSinkProbe) Write(_ context.Context, req plugin.WriteRequest) error {
 // _etl_raw column, WriteResponse.need_raw and WriteRequest.raw.
 func TestRawTextCrossesTheWire(t *testing.T) {
 	p := startProbe(t, Ref{Name: "rawprobe"}, StartOptions{})
-	if !p.Info.SinkAsksForRaw {
-		t.Error("Describe: SinkAsksForRaw false, the plugin sets it")
+	if !p.Info.SinkAsksForRaw || !p.Info.TransformNeedsNoRaw {
+		t.Errorf("Describe: SinkAsksForRaw %v, TransformNeedsNoRaw %v; the plugin sets both", p.Info.SinkAsksForRaw, p.Info.TransformNeedsNoRaw)
 	}
-	if q := startProbe(t, Ref{}, StartOptions{}); q.Info.SinkAsksForRaw {
-		t.Error("Describe: SinkAsksForRaw true for a plugin without a sink")
+	if q := startProbe(t, Ref{}, StartOptions{}); q.Info.SinkAsksForRaw || q.Info.TransformNeedsNoRaw {
+		t.Error("Describe: SinkAsksForRaw or TransformNeedsNoRaw true for a plugin that sets neither")
 	}
 	ctx := context.Background()
 	schema := record.Schema{Fields: []record.Field{{Name: "v", Type: record.String}}}
@@ -85,6 +85,10 @@ func TestRawTextCrossesTheWire(t *testing.T) {
 	kept, _, err := tr.Process(ctx, in)
 	if err != nil || !kept.HasRaw() || string(kept.Raw(2)) != "line 4" {
 		t.Fatalf("Process without raw_held: %v; want the raw text kept", err)
+	}
+	bare, _, err := tr.Process(WithRawHeld(ctx), in.WithoutRaw())
+	if err != nil || bare.HasRaw() || bare.Len() != 3 || bare.Origin(1) != (record.Origin{Source: "in.csv", Line: 3}) {
+		t.Fatalf("Process of a batch without raw text: %v; want its 3 rows with their origins", err)
 	}
 	out, _, err := tr.Process(WithRawHeld(ctx), in)
 	if err != nil || out.HasRaw() || out.Len() != 3 || out.Origin(2) != (record.Origin{Source: "in.csv", Line: 4}) {

@@ -34,6 +34,12 @@ type Plugin struct {
 	// rejects. The engine then lets the last transform leave raw text out
 	// of its output (RawHeld) and keeps it itself until the batch commits.
 	SinkAsksForRaw bool
+	// TransformNeedsNoRaw says the transform reads no raw text of its
+	// input rows (Batch.Raw), its rejects included: when every transform
+	// of a pipeline says so and the sink asks for raw text, the engine
+	// sends the transforms batches without it (RawHeld) and fills in the
+	// raw text of the rejects they return without it.
+	TransformNeedsNoRaw bool
 }
 
 // Kinds returns the kinds the plugin implements, e.g. ["source"].

@@ -32,5 +32,5 @@ type infoServer struct {
 
 func (s *infoServer) Describe(context.Context, *pb.Empty) (*pb.DescribeResponse, error) {
 	return &pb.DescribeResponse{Name: s.p.Name, Version: s.p.Version, Kinds: s.p.Kinds(), Settings: settingsToPB(s.p.Settings),
-		SinkAsksForRaw: s.p.Sink != nil && s.p.SinkAsksForRaw}, nil
+		SinkAsksForRaw: s.p.Sink != nil && s.p.SinkAsksForRaw, TransformNeedsNoRaw: s.p.Transform != nil && s.p.TransformNeedsNoRaw}, nil
 }

@@ -175,6 +175,20 @@ func (b *Batch) LeaveOutRaw() {
 	b.noRaw, b.rawOff, b.raw = true, nil, nil
 }
 
+// WithoutRaw returns a batch of the same rows, origins and cells as b
+// but no raw text, sharing b's memory: encoding it copies none of the
+// cells. A decoded b must have passed Check. b must not change while the
+// result is in use, nor the result be appended to.
+func (b *Batch) WithoutRaw() *Batch {
+	if b.rows > 0 && b.cur != len(b.cols) {
+		panic(fmt.Sprintf("record: WithoutRaw of a batch whose last row has %d of %d cells", b.cur, len(b.cols)))
+	}
+	b.mustCheck()
+	return &Batch{schema: b.schema, cols: b.cols, rows: b.rows, cur: b.cur, srcIdx: b.srcIdx, sources: b.sources,
+		lastSrc: b.lastSrc, lastIdx: b.lastIdx, lines: b.lines, noRaw: true, checked: true,
+		size: b.Size() - len(b.raw) - 4*len(b.rawOff)}
+}
+
 // HasRaw reports whether the batch carries its rows' raw text: false after
 // LeaveOutRaw, or for a batch decoded without the _etl_raw column, whose
 // rows' Raw is empty.

@@ -587,3 +587,29 @@ func TestArrowPartsAliasTheColumns(t *testing.T) {
 		t.Error("MarshalArrow differs from the joined parts")
 	}
 }
+
+// WithoutRaw gives the rows, origins and cells of a batch without its raw
+// text, and leaves the batch as it was.
+func TestWithoutRaw(t *testing.T) {
+	b := roundTrip(t, sampleBatch())
+	w := b.WithoutRaw()
+	d := roundTrip(t, w)
+	if d.HasRaw() || !b.HasRaw() || d.Len() != b.Len() || d.Cols() != b.Cols() {
+		t.Fatalf("HasRaw %v (the batch's %v), %d rows of %d columns; want no raw text and the batch's %d rows of %d", d.HasRaw(), b.HasRaw(), d.Len(), d.Cols(), b.Len(), b.Cols())
+	}
+	for r := range b.Len() {
+		if d.Origin(r) != b.Origin(r) || len(d.Raw(r)) != 0 {
+			t.Errorf("row %d: origin %v raw %q; want %v and no raw text (the batch's %q)", r, d.Origin(r), d.Raw(r), b.Origin(r), b.Raw(r))
+		}
+		for c := range b.Cols() {
+			if d.IsNull(r, c) != b.IsNull(r, c) || string(d.Bytes(r, c)) != string(b.Bytes(r, c)) {
+				t.Errorf("cell (%d, %d): %q, want %q", r, c, d.Bytes(r, c), b.Bytes(r, c))
+			}
+		}
+	}
+	full, _ := b.MarshalArrow()
+	bare, _ := w.MarshalArrow()
+	if len(bare) >= len(full) {
+		t.Errorf("without raw text %d bytes, not fewer than %d", len(bare), len(full))
+	}
+}

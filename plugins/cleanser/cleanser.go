@@ -16,7 +16,8 @@ import (
 )
 
 // Plugin is the cleanser as the etl binary bundles it.
-var Plugin = plugin.Plugin{Name: "cleanser", Version: "0.1.0", Settings: plugin.MustSettingsOf(Config{}), Transform: func() plugin.Transform { return New() }}
+var Plugin = plugin.Plugin{Name: "cleanser", Version: "0.1.0", Settings: plugin.MustSettingsOf(Config{}), Transform: func() plugin.Transform { return New() },
+	TransformNeedsNoRaw: true}
 
 // Cleanser is the cleanser transform. Its methods may be called from
 // several goroutines; batches are processed one at a time.

@@ -792,8 +792,14 @@ type DescribeResponse struct {
 	// the last transform leave the raw text out of its output
 	// (ProcessRequest.raw_held), which spares carrying it to the sink.
 	SinkAsksForRaw bool `protobuf:"varint,5,opt,name=sink_asks_for_raw,json=sinkAsksForRaw,proto3" json:"sink_asks_for_raw,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// A transform that sets this reads no raw text (_etl_raw) of its input:
+	// when every transform of a pipeline sets it and the sink asks for raw
+	// text, the engine holds the raw text from the source on, sends the
+	// transforms batches without it (ProcessRequest.raw_held), and gives the
+	// rejects they return without raw text the raw text of their origin.
+	TransformNeedsNoRaw bool `protobuf:"varint,6,opt,name=transform_needs_no_raw,json=transformNeedsNoRaw,proto3" json:"transform_needs_no_raw,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *DescribeResponse) Reset() {
@@ -857,6 +863,13 @@ func (x *DescribeResponse) GetSettings() []*Setting {
 func (x *DescribeResponse) GetSinkAsksForRaw() bool {
 	if x != nil {
 		return x.SinkAsksForRaw
+	}
+	return false
+}
+
+func (x *DescribeResponse) GetTransformNeedsNoRaw() bool {
+	if x != nil {
+		return x.TransformNeedsNoRaw
 	}
 	return false
 }
@@ -1531,9 +1544,13 @@ type ProcessRequest struct {
 	// The rows, in the input schema Configure was given. Never empty.
 	Batch *Batch `protobuf:"bytes,1,opt,name=batch,proto3" json:"batch,omitempty"`
 	// The engine holds the raw text of these rows until they are committed
-	// (the transform is the last one and the sink asks for raw text when it
-	// needs it): the output may leave the _etl_raw column out. The rejects
-	// keep their raw text, as always.
+	// (the transform is the last one, or every transform sets
+	// DescribeResponse.transform_needs_no_raw, and the sink asks for raw text
+	// when it needs it): the output may leave the _etl_raw column out. The
+	// batch itself comes without it only to a transform that set
+	// transform_needs_no_raw; the engine then fills in the raw text of the
+	// rejects returned without it. Otherwise the rejects keep their raw
+	// text, as always.
 	RawHeld       bool `protobuf:"varint,2,opt,name=raw_held,json=rawHeld,proto3" json:"raw_held,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2153,13 +2170,14 @@ const file_plugin_proto_rawDesc = "" +
 	"\x05input\x18\x04 \x01(\v2\x15.etl.plugin.v1.SchemaR\x05input\"v\n" +
 	"\x11ConfigureResponse\x12-\n" +
 	"\x06schema\x18\x01 \x01(\v2\x15.etl.plugin.v1.SchemaR\x06schema\x122\n" +
-	"\x06errors\x18\x02 \x03(\v2\x1a.etl.plugin.v1.ConfigErrorR\x06errors\"\xb5\x01\n" +
+	"\x06errors\x18\x02 \x03(\v2\x1a.etl.plugin.v1.ConfigErrorR\x06errors\"\xea\x01\n" +
 	"\x10DescribeResponse\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x12\x14\n" +
 	"\x05kinds\x18\x03 \x03(\tR\x05kinds\x122\n" +
 	"\bsettings\x18\x04 \x03(\v2\x16.etl.plugin.v1.SettingR\bsettings\x12)\n" +
-	"\x11sink_asks_for_raw\x18\x05 \x01(\bR\x0esinkAsksForRaw\"\x93\x01\n" +
+	"\x11sink_asks_for_raw\x18\x05 \x01(\bR\x0esinkAsksForRaw\x123\n" +
+	"\x16transform_needs_no_raw\x18\x06 \x01(\bR\x13transformNeedsNoRaw\"\x93\x01\n" +
 	"\aSetting\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x18\n" +
