@@ -36,10 +36,11 @@ func TestAcceptance(t *testing.T) {
 	}
 	in = append(in, plugintest.Row{Raw: "52,view,7,,,2024-03-01T14:05:09Z,", Cells: []any{"52", "view", "7", nil, nil, "2024-03-01T14:05:09Z", nil}})
 	plugintest.TransformSuite{
-		New:    func() plugin.Transform { return New() },
-		Config: string(ecommerceConfig(t)),
-		Schema: textSchema(ecommerceColumns...),
-		Rows:   in,
+		New:        func() plugin.Transform { return New() },
+		NeedsNoRaw: Plugin.TransformNeedsNoRaw,
+		Config:     string(ecommerceConfig(t)),
+		Schema:     textSchema(ecommerceColumns...),
+		Rows:       in,
 		BadConfigs: []plugintest.BadConfig{
 			{Name: "no fields", Config: "fields: []\n", Paths: []string{"fields"}},
 			{Name: "unknown key", Config: "fields:\n  - {name: user_id, type: int64, colour: red}\n", Paths: []string{"fields[0].colour"}},

@@ -177,6 +177,22 @@ func TestTransformSuiteReportsBrokenTransforms(t *testing.T) {
 	}
 }
 
+// A transform said to need no raw text is also given batches without it:
+// one that reads it anyway fails.
+func TestTransformSuiteChecksNeedsNoRaw(t *testing.T) {
+	for _, readsRaw := range []bool{false, true} {
+		t.Run(fmt.Sprintf("reads raw text %v", readsRaw), func(t *testing.T) {
+			suite := transformSuite(func() *fakeTransform { return &fakeTransform{readsRaw: readsRaw} })
+			suite.NeedsNoRaw = true
+			want := ""
+			if readsRaw {
+				want = "from the batch without raw text, other rejects"
+			}
+			wantFailure(t, failures(t, suite.Run), want)
+		})
+	}
+}
+
 func sinkSuite(snk func() *fakeSink) plugintest.SinkSuite {
 	return plugintest.SinkSuite{
 		New:         func() plugin.Sink { return snk() },

@@ -3,6 +3,7 @@ package plugintest
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -35,7 +36,8 @@ import (
 //     run gave);
 //   - with plugin.RawHeld (the engine holds the raw text), the same rows,
 //     cells and rejects, the rows with their raw text or none at all and
-//     the rejects with theirs;
+//     the rejects with theirs; with NeedsNoRaw, the same again from the
+//     batch without raw text (the rejects then without it too);
 //   - Close answers no error, also on an instance that processed nothing.
 //
 // Rows should hold some that the transform accepts and, when it can
@@ -55,6 +57,9 @@ type TransformSuite struct {
 	// Timeout bounds each call into the transform (default
 	// DefaultTimeout).
 	Timeout time.Duration
+	// NeedsNoRaw says the transform's Plugin sets TransformNeedsNoRaw: the
+	// suite then also gives it batches without raw text.
+	NeedsNoRaw bool
 }
 
 // Run runs the suite, each check as a subtest when t is a *testing.T.
@@ -98,16 +103,21 @@ type processed struct {
 // process builds a batch of rows and processes it.
 func (s TransformSuite) process(t testing.TB, tr plugin.Transform, rows []Row) processed {
 	t.Helper()
-	return s.processWith(t, tr, rows, false)
+	return s.processWith(t, tr, rows, false, false)
 }
 
 // processWith is process, the call marked with rawHeld as the engine marks
-// the last transform's when it holds the raw text.
-func (s TransformSuite) processWith(t testing.TB, tr plugin.Transform, rows []Row, rawHeld bool) processed {
+// the last transform's when it holds the raw text (and, with bare, the
+// batch without its raw text, as the engine sends it to a transform that
+// needs none).
+func (s TransformSuite) processWith(t testing.TB, tr plugin.Transform, rows []Row, rawHeld, bare bool) processed {
 	t.Helper()
 	b, err := newBatch(s.Schema, rows)
 	if err != nil {
 		t.Fatalf("TransformSuite.Rows: %v", err)
+	}
+	if bare {
+		b = b.WithoutRaw()
 	}
 	ctx := callCtx(t, timeout(s.Timeout))
 	if rawHeld {
@@ -214,7 +224,7 @@ func (s TransformSuite) checkRawHeld(t testing.TB) {
 	tr, _ := s.configure(t)
 	rows := withOrigins(s.Rows, 0)
 	full := s.process(t, tr, rows)
-	held := s.processWith(t, tr, rows, true)
+	held := s.processWith(t, tr, rows, true, false)
 	if !reflect.DeepEqual(full.rejects, held.rejects) {
 		t.Errorf("with the raw text held by the engine, other rejects (they keep their raw text):\nwithout %+v\nwith    %+v", full.rejects, held.rejects)
 	}
@@ -234,6 +244,27 @@ func (s TransformSuite) checkRawHeld(t testing.TB) {
 	}
 	if dropped != 0 && dropped != len(held.rows) {
 		t.Errorf("with the raw text held by the engine, %d of %d rows left it out: all or none", dropped, len(held.rows))
+	}
+	if !s.NeedsNoRaw {
+		return
+	}
+	bare := s.processWith(t, tr, rows, true, true)
+	want := slices.Clone(full.rejects)
+	for i := range want {
+		want[i].Raw = ""
+	}
+	if !reflect.DeepEqual(want, bare.rejects) {
+		t.Errorf("from the batch without raw text, other rejects (the same, less their raw text):\nwant %+v\ngot  %+v", want, bare.rejects)
+	}
+	if len(bare.rows) != len(full.rows) {
+		t.Fatalf("from the batch without raw text, %d rows, with it %d", len(bare.rows), len(full.rows))
+	}
+	for i, r := range bare.rows {
+		f := full.rows[i]
+		f.Raw = ""
+		if !reflect.DeepEqual(f, r) {
+			t.Errorf("from the batch without raw text, row %d is %s, with it %s", i, describeRows([]gotRow{r}), describeRows([]gotRow{f}))
+		}
 	}
 }
 

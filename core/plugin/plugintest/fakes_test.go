@@ -182,6 +182,7 @@ func (s *fakeSource) Close(context.Context) error { return nil }
 type fakeTransform struct {
 	dropRaw      bool // output rows without their raw text
 	heldNoRaw    bool // with plugin.RawHeld, rejects without their raw text too
+	readsRaw     bool // rejects every row whose raw text is empty
 	dropRejects  bool // rows to reject are dropped instead
 	noReason     bool // rejects without a reason
 	noisy        bool // each call numbers its output differently
@@ -217,6 +218,10 @@ func (f *fakeTransform) Process(ctx context.Context, b *record.Batch) (*record.B
 	}
 	for i := 0; i < b.Len(); i++ {
 		text := b.Text(i, 0)
+		if f.readsRaw && len(b.Raw(i)) == 0 {
+			rejects = append(rejects, b.Reject(i, "NO_RAW", "the raw text is empty"))
+			continue
+		}
 		if strings.HasPrefix(text, "bad") {
 			if f.dropRejects {
 				continue
