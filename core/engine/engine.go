@@ -607,14 +607,17 @@ func transformLoop(ctx context.Context, p Pipeline, in <-chan *item, out chan<- 
 			if err != nil {
 				return t.err("process a batch", err)
 			}
-			if it.held != nil && !in.HasRaw() {
+			if it.held != nil {
 				fillRaw(rejects, it.held)
 			}
 			it.batch = b
 			it.rejects = append(it.rejects, rejects...)
 		}
-		if it.held != nil && (it.batch == nil || it.batch.Len() == 0 || it.batch.HasRaw()) {
-			it.held = nil // the transform kept the raw text (or no row): nothing to hold
+		if it.held != nil && (it.batch == nil || it.batch.Len() == 0 || !p.TransformsNeedNoRaw && it.batch.HasRaw()) {
+			// No row left, or the last transform kept the raw text it was
+			// given: nothing to hold. (A transform given no raw text may
+			// still send an _etl_raw column, of empty raw text.)
+			it.held = nil
 		}
 		select {
 		case out <- it:

@@ -55,9 +55,12 @@ func (s *rawSource) Read(ctx context.Context, req plugin.ReadRequest) (plugin.Re
 // with rejectBad it rejects the "bad" rows itself.
 type rawTransform struct {
 	rejectBad bool
-	mu        sync.Mutex
-	held      []bool
-	inRaw     []bool
+	// keepColumn sends an _etl_raw column even when the engine holds the
+	// raw text: of empty raw text, when the input had none.
+	keepColumn bool
+	mu         sync.Mutex
+	held       []bool
+	inRaw      []bool
 }
 
 func (t *rawTransform) Configure(_ context.Context, _ plugin.Config, in record.Schema) (record.Schema, error) {
@@ -67,7 +70,7 @@ func (t *rawTransform) Close(context.Context) error { return nil }
 func (t *rawTransform) Process(ctx context.Context, b *record.Batch) (*record.Batch, []record.Reject, error) {
 	out := record.NewBatch(b.Schema())
 	held := plugin.RawHeld(ctx)
-	if held {
+	if held && !t.keepColumn {
 		out.LeaveOutRaw()
 	}
 	t.mu.Lock()
@@ -111,11 +114,13 @@ func (s *rawSink) Write(_ context.Context, req plugin.WriteRequest) error {
 			rejects = append(rejects, b.Reject(row, "BAD", "bad value"))
 		}
 	}
-	if len(rejects) > 0 && !b.HasRaw() && (req.RawHeld || s.again) && (req.Raw == nil || s.again) {
-		need := &plugin.NeedRaw{}
-		for _, r := range rejects {
+	need := &plugin.NeedRaw{}
+	for _, r := range rejects {
+		if r.Raw == "" {
 			need.Origins = append(need.Origins, r.Origin)
 		}
+	}
+	if len(need.Origins) > 0 && (req.RawHeld || s.again) && (req.Raw == nil || s.again) {
 		s.asked++
 		return need
 	}
@@ -138,6 +143,7 @@ func TestRawTextHeldForTheSink(t *testing.T) {
 		asks       bool
 		noLines    bool
 		needNoRaw  bool   // every transform reads no raw text; the first rejects the bad rows
+		keepColumn bool   // the transforms send an _etl_raw column all the same
 		wantHeld   []bool // per transform, for every batch
 		wantInRaw  []bool // per transform: its input had raw text
 		wantAsked  int
@@ -148,6 +154,8 @@ func TestRawTextHeldForTheSink(t *testing.T) {
 		{name: "sink asks, rows without lines", transforms: 1, asks: true, noLines: true, wantHeld: []bool{false}, wantInRaw: []bool{true}},
 		{name: "sink asks, transforms need no raw text", transforms: 2, asks: true, needNoRaw: true, wantHeld: []bool{true, true}, wantInRaw: []bool{false, false}},
 		{name: "transforms need no raw text, sink does not ask", transforms: 2, needNoRaw: true, wantHeld: []bool{false, false}, wantInRaw: []bool{true, true}},
+		{name: "transforms need no raw text but send an empty raw column", transforms: 1, asks: true, needNoRaw: true, keepColumn: true,
+			wantHeld: []bool{true}, wantInRaw: []bool{false}, wantAsked: 3},
 		{name: "sink asks, no transform", transforms: 0, asks: true},
 	}
 	for _, c := range cases {
@@ -158,7 +166,7 @@ func TestRawTextHeldForTheSink(t *testing.T) {
 				SinkAsksForRaw: c.asks, TransformsNeedNoRaw: c.needNoRaw}
 			var ts []*rawTransform
 			for i := range c.transforms {
-				tr := &rawTransform{rejectBad: c.needNoRaw && i == 0}
+				tr := &rawTransform{rejectBad: c.needNoRaw && !c.keepColumn && i == 0, keepColumn: c.keepColumn}
 				ts = append(ts, tr)
 				p.Transforms = append(p.Transforms, Step[plugin.Transform]{Name: fmt.Sprintf("t%d", i), Plugin: tr})
 			}

@@ -209,9 +209,10 @@ type WriteRequest struct {
 	// error instead of writing rows twice.
 	From []record.Position
 	// RawHeld says the engine holds the raw text of the rows of a Batch
-	// without it (Batch.HasRaw false) and gives it on request: a sink that
-	// must store such rows as rejects returns NeedRaw with their origins,
-	// committing nothing, and gets the request again with Raw.
+	// without it (Batch.HasRaw false, or rows of empty raw text) and gives
+	// it on request: a sink that must store such rows as rejects returns
+	// NeedRaw with their origins, committing nothing, and gets the request
+	// again with Raw.
 	RawHeld bool
 	// Raw is the raw text of the rows a NeedRaw named, by origin; a row the
 	// engine could not find is not in it (store it with empty raw text).

@@ -19,8 +19,8 @@ func RawHeld(ctx context.Context) bool { return wire.RawHeld(ctx) }
 
 // NeedRaw is what a sink's Write returns, having committed nothing, when
 // rows it must store as rejects came without their raw text (a batch
-// without it, record.Batch.HasRaw false) and the engine holds it
-// (WriteRequest.RawHeld). The engine then calls Write again with the same
+// without it, record.Batch.HasRaw false, or rows of empty raw text) and
+// the engine holds it (WriteRequest.RawHeld). The engine then calls Write again with the same
 // request and WriteRequest.Raw holding the raw text of Origins. Only a
 // sink whose Plugin sets SinkAsksForRaw gets batches without raw text
 // from the engine.

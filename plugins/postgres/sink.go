@@ -358,7 +358,7 @@ func (s *Sink) writeOnce(ctx context.Context, req plugin.WriteRequest, pos []rec
 		rejects = make([]record.Reject, 0, n)
 		rejects = append(append(append(rejects, req.Rejects...), s.data.refused...), dbRejects...)
 	}
-	if req.Batch != nil && !req.Batch.HasRaw() {
+	if req.RawHeld || req.Raw != nil {
 		if err := withRaw(rejects[len(req.Rejects):], req); err != nil {
 			return err // NeedRaw: the deferred rollback undoes the attempt
 		}
@@ -371,25 +371,25 @@ func (s *Sink) writeOnce(ctx context.Context, req plugin.WriteRequest, pos []rec
 	return s.commit(ctx, conn, req.BatchID, rejects, names, offsets, dones)
 }
 
-// withRaw gives the rejects made from the rows of a batch without raw text
-// the raw text the engine sent with req, or, when the engine holds it and
-// has not sent it yet, returns plugin.NeedRaw naming their origins, so
-// that nothing is committed and the engine sends it.
+// withRaw gives the rejects made from rows of the batch that came without
+// raw text (a batch without it, as the engine sends it when it holds the
+// raw text) the raw text the engine sent with req, or, when the engine
+// holds it and has not sent it yet, returns plugin.NeedRaw naming their
+// origins, so that nothing is committed and the engine sends it.
 func withRaw(rejects []record.Reject, req plugin.WriteRequest) error {
-	if len(rejects) == 0 {
-		return nil
-	}
-	if req.Raw == nil && req.RawHeld {
-		need := &plugin.NeedRaw{Origins: make([]record.Origin, len(rejects))}
-		for i, r := range rejects {
-			need.Origins[i] = r.Origin
-		}
-		return need
-	}
+	var need []record.Origin
 	for i := range rejects {
-		if raw, ok := req.Raw[rejects[i].Origin]; ok {
+		if rejects[i].Raw != "" {
+			continue
+		}
+		if req.Raw == nil {
+			need = append(need, rejects[i].Origin)
+		} else if raw, ok := req.Raw[rejects[i].Origin]; ok {
 			rejects[i].Raw = raw
 		}
+	}
+	if len(need) > 0 && req.RawHeld {
+		return &plugin.NeedRaw{Origins: need}
 	}
 	return nil
 }

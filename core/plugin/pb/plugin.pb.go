@@ -1877,10 +1877,11 @@ type WriteRequest struct {
 	// writing rows twice. Sinks that ignore it stay correct wherever one
 	// process owns each partition.
 	From []*Position `protobuf:"bytes,5,rep,name=from,proto3" json:"from,omitempty"`
-	// The engine holds the raw text of the rows of a batch without the
-	// _etl_raw column and gives it on request: a sink that must store such
-	// rows as rejects answers WriteResponse.need_raw, commits nothing, and
-	// gets the same request again with raw filled (and raw_held unset).
+	// The engine holds the raw text of the rows of the batch (which may come
+	// without the _etl_raw column) and gives it on request: a sink that must
+	// store rows without raw text as rejects answers WriteResponse.need_raw,
+	// commits nothing, and gets the same request again with raw filled (and
+	// raw_held unset).
 	RawHeld bool `protobuf:"varint,6,opt,name=raw_held,json=rawHeld,proto3" json:"raw_held,omitempty"`
 	// The raw text of the rows need_raw named, by origin; a row the engine
 	// could not find is left out (store it with empty raw text).
