@@ -10,20 +10,22 @@ import (
 
 // RawHeld reports whether the engine holds the raw text of the rows of the
 // batch that a transform's Process call with ctx was given, until they are
-// committed: the transform is the last of the pipeline and the sink asks
-// for raw text when it needs some (Plugin.SinkAsksForRaw). The transform
-// may then leave raw text out of its output (record.Batch.LeaveOutRaw),
-// which spares carrying it to the sink; its rejects keep their raw text, as
-// always.
+// committed: the sink asks for raw text when it needs some
+// (Plugin.SinkAsksForRaw) and the transform is the last of the pipeline,
+// or every transform reads no raw text (Plugin.TransformNeedsNoRaw; the
+// batch then comes without it, and the engine fills in the raw text of the
+// rejects returned without it). The transform may then leave raw text out
+// of its output (record.Batch.LeaveOutRaw), which spares carrying it to
+// the sink.
 func RawHeld(ctx context.Context) bool { return wire.RawHeld(ctx) }
 
 // NeedRaw is what a sink's Write returns, having committed nothing, when
 // rows it must store as rejects came without their raw text (a batch
 // without it, record.Batch.HasRaw false, or rows of empty raw text) and
-// the engine holds it (WriteRequest.RawHeld). The engine then calls Write again with the same
-// request and WriteRequest.Raw holding the raw text of Origins. Only a
-// sink whose Plugin sets SinkAsksForRaw gets batches without raw text
-// from the engine.
+// the engine holds it (WriteRequest.RawHeld). The engine then calls Write
+// again with the same request and WriteRequest.Raw holding the raw text of
+// Origins. Only a sink whose Plugin sets SinkAsksForRaw gets batches
+// without raw text from the engine.
 type NeedRaw struct {
 	// Origins are where the rows whose raw text is needed came from.
 	Origins []record.Origin
