@@ -319,8 +319,8 @@ type item struct {
 	from   []record.Position
 	bytes  int
 	readAt time.Time
-	// held is the batch as the source read it, kept until the commit for
-	// its rows' raw text when the last transform left the raw text out
+	// held is the batch as the source read it (checked), kept until the
+	// commit for its rows' raw text while the sink may need it
 	// (plugin.RawHeld); nil otherwise.
 	held *record.Batch
 }
@@ -588,16 +588,15 @@ func readLoop(ctx context.Context, src Step[plugin.Source], opts Options, rb *re
 func transformLoop(ctx context.Context, p Pipeline, in <-chan *item, out chan<- *item) error {
 	ts := p.Transforms
 	for it := range in {
-		hold := p.SinkAsksForRaw && len(ts) > 0 && it.batch != nil && rawFindable(it.batch)
+		if p.SinkAsksForRaw && len(ts) > 0 && it.batch != nil && rawFindable(it.batch) {
+			it.held = it.batch // the source's, checked
+		}
 		for i, t := range ts {
 			if it.batch == nil || it.batch.Len() == 0 {
 				break
 			}
 			callCtx, in := ctx, it.batch
-			if hold && (p.TransformsNeedNoRaw || i == len(ts)-1) {
-				if it.held == nil {
-					it.held = it.batch
-				}
+			if it.held != nil && (p.TransformsNeedNoRaw || i == len(ts)-1) {
 				callCtx = host.WithRawHeld(ctx)
 				if p.TransformsNeedNoRaw && i == 0 {
 					in = in.WithoutRaw()
@@ -789,17 +788,20 @@ func commit(ctx context.Context, sink Step[plugin.Sink], opts Options, out *outa
 	req := plugin.WriteRequest{BatchID: j.id, Batch: it.batch, Rejects: it.rejects, Positions: it.positions, From: it.from}
 	req.RawHeld = it.held != nil
 	err := retryUnavailable(ctx, opts, out, sink.Name, fmt.Sprintf("commit batch %d", j.id), func(ctx context.Context) error {
-		err := sink.Plugin.Write(ctx, req)
-		if need, ok := errors.AsType[*plugin.NeedRaw](err); ok && req.RawHeld {
+		for {
+			err := sink.Plugin.Write(ctx, req)
+			need, ok := errors.AsType[*plugin.NeedRaw](err)
+			if !ok {
+				return err
+			}
 			// Nothing was committed: the same batch again, with the raw
-			// text it asked for (and a retry after an outage has it too).
-			req.RawHeld, req.Raw = false, rawOf(it.held, need.Origins)
-			err = sink.Plugin.Write(ctx, req)
+			// text asked for (kept for a retry after an outage, and added
+			// to when a later attempt has the destination refuse other
+			// rows). Asking for raw text already given would never end.
+			if !req.RawHeld || !addRaw(&req.Raw, it.held, need.Origins) {
+				return fmt.Errorf("asked for the raw text of %d rows, which the engine did not offer or had given: %w", len(need.Origins), err)
+			}
 		}
-		if _, ok := errors.AsType[*plugin.NeedRaw](err); ok {
-			return errors.New("asked for raw text the engine did not offer, or again after it was given")
-		}
-		return err
 	})
 	it.held = nil
 	if err == errStoppedInOutage {
@@ -851,16 +853,24 @@ func merge(batches [][]record.Position) []record.Position {
 // rawFindable reports whether the raw text of b's rows can be found again
 // by origin, so that the engine can hold it for the sink: b is well formed
 // (the engine reads it, a source's bytes may be anything), carries raw
-// text and every row has a line (a source's origins are unique; line 0
-// means unknown).
+// text, and each row has a line (0 means unknown) above the one before it
+// from the same source, so that no two rows share an origin.
 func rawFindable(b *record.Batch) bool {
 	if b.Check() != nil || !b.HasRaw() {
 		return false
 	}
+	last := map[string]int64{}
+	prevSrc, prevLine := "", int64(0)
 	for i := range b.Len() {
-		if b.Origin(i).Line <= 0 {
+		o := b.Origin(i)
+		if o.Source != prevSrc {
+			last[prevSrc] = prevLine
+			prevSrc, prevLine = o.Source, last[o.Source]
+		}
+		if o.Line <= prevLine {
 			return false
 		}
+		prevLine = o.Line
 	}
 	return true
 }
@@ -883,6 +893,28 @@ func fillRaw(rejects []record.Reject, held *record.Batch) {
 			rejects[i].Raw = raw[rejects[i].Origin]
 		}
 	}
+}
+
+// addRaw adds to *raw the raw text in held of the origins not in it yet
+// ("" for one held does not have), and reports whether there were any.
+func addRaw(raw *map[record.Origin]string, held *record.Batch, origins []record.Origin) bool {
+	var missing []record.Origin
+	for _, o := range origins {
+		if _, ok := (*raw)[o]; !ok {
+			missing = append(missing, o)
+		}
+	}
+	if len(missing) == 0 {
+		return false
+	}
+	if *raw == nil {
+		*raw = make(map[record.Origin]string, len(missing))
+	}
+	found := rawOf(held, missing)
+	for _, o := range missing {
+		(*raw)[o] = found[o]
+	}
+	return true
 }
 
 // rawOf returns the raw text of the rows of held that come from origins.

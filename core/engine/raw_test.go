@@ -20,6 +20,7 @@ var rawSchema = record.Schema{Fields: []record.Field{{Name: "v", Type: record.St
 type rawSource struct {
 	batches, read int
 	noLines       bool
+	sameLine      bool // every row of a batch at one line: origins not unique
 }
 
 func (s *rawSource) Configure(context.Context, plugin.Config) (record.Schema, error) {
@@ -38,6 +39,9 @@ func (s *rawSource) Read(ctx context.Context, req plugin.ReadRequest) (plugin.Re
 		line := int64(k + 1)
 		if s.noLines {
 			line = 0
+		}
+		if s.sameLine {
+			line = int64(4*s.read + 1)
 		}
 		b.StartRow(record.Origin{Source: "in.csv", Line: line}, []byte(fmt.Sprintf("raw %d", k)))
 		if k%4 == 3 {
@@ -90,12 +94,13 @@ func (t *rawTransform) Process(ctx context.Context, b *record.Batch) (*record.Ba
 // rawSink stores every "bad" row as a reject, asking for the raw text it
 // lacks as the postgres sink does (or, with again, asking every time).
 type rawSink struct {
-	again   bool
-	mu      sync.Mutex
-	rejects []record.Reject
-	asked   int
-	heldIn  []bool // WriteRequest.RawHeld of each call
-	hadRaw  []bool // Batch.HasRaw of each call
+	again    bool
+	mu       sync.Mutex
+	rejects  []record.Reject
+	asked    int
+	heldIn   []bool // WriteRequest.RawHeld of each call
+	hadRaw   []bool // Batch.HasRaw of each call
+	accepted int    // rows committed, not "bad"
 }
 
 func (s *rawSink) Configure(context.Context, plugin.Config, record.Schema) error { return nil }
@@ -130,6 +135,7 @@ func (s *rawSink) Write(_ context.Context, req plugin.WriteRequest) error {
 		}
 	}
 	s.rejects = append(append(s.rejects, req.Rejects...), rejects...)
+	s.accepted += b.Len() - len(rejects)
 	return nil
 }
 
@@ -142,25 +148,31 @@ func TestRawTextHeldForTheSink(t *testing.T) {
 		transforms int
 		asks       bool
 		noLines    bool
+		sameLine   bool
 		needNoRaw  bool   // every transform reads no raw text; the first rejects the bad rows
 		keepColumn bool   // the transforms send an _etl_raw column all the same
 		wantHeld   []bool // per transform, for every batch
 		wantInRaw  []bool // per transform: its input had raw text
 		wantAsked  int
+		// wantSinkHeld and wantSinkRaw: every WriteRequest.RawHeld, and
+		// whether every batch the sink got carried raw text.
+		wantSinkHeld, wantSinkRaw bool
 	}{
-		{name: "sink asks, two transforms", transforms: 2, asks: true, wantHeld: []bool{false, true}, wantInRaw: []bool{true, true}, wantAsked: 3},
-		{name: "sink asks, one transform", transforms: 1, asks: true, wantHeld: []bool{true}, wantInRaw: []bool{true}, wantAsked: 3},
-		{name: "sink does not ask", transforms: 2, asks: false, wantHeld: []bool{false, false}, wantInRaw: []bool{true, true}},
-		{name: "sink asks, rows without lines", transforms: 1, asks: true, noLines: true, wantHeld: []bool{false}, wantInRaw: []bool{true}},
-		{name: "sink asks, transforms need no raw text", transforms: 2, asks: true, needNoRaw: true, wantHeld: []bool{true, true}, wantInRaw: []bool{false, false}},
-		{name: "transforms need no raw text, sink does not ask", transforms: 2, needNoRaw: true, wantHeld: []bool{false, false}, wantInRaw: []bool{true, true}},
+		{name: "sink asks, two transforms", transforms: 2, asks: true, wantHeld: []bool{false, true}, wantInRaw: []bool{true, true}, wantAsked: 3, wantSinkHeld: true},
+		{name: "sink asks, one transform", transforms: 1, asks: true, wantHeld: []bool{true}, wantInRaw: []bool{true}, wantAsked: 3, wantSinkHeld: true},
+		{name: "sink does not ask", transforms: 2, asks: false, wantHeld: []bool{false, false}, wantInRaw: []bool{true, true}, wantSinkRaw: true},
+		{name: "sink asks, rows without lines", transforms: 1, asks: true, noLines: true, wantHeld: []bool{false}, wantInRaw: []bool{true}, wantSinkRaw: true},
+		{name: "sink asks, rows sharing an origin", transforms: 1, asks: true, sameLine: true, wantHeld: []bool{false}, wantInRaw: []bool{true}, wantSinkRaw: true},
+		{name: "sink asks, transforms need no raw text", transforms: 2, asks: true, needNoRaw: true, wantHeld: []bool{true, true}, wantInRaw: []bool{false, false}, wantSinkHeld: true},
+		{name: "transforms need no raw text, sink does not ask", transforms: 2, needNoRaw: true, wantHeld: []bool{false, false}, wantInRaw: []bool{true, true}, wantSinkRaw: true},
 		{name: "transforms need no raw text but send an empty raw column", transforms: 1, asks: true, needNoRaw: true, keepColumn: true,
-			wantHeld: []bool{true}, wantInRaw: []bool{false}, wantAsked: 3},
-		{name: "sink asks, no transform", transforms: 0, asks: true},
+			wantHeld: []bool{true}, wantInRaw: []bool{false}, wantAsked: 3, wantSinkHeld: true, wantSinkRaw: true},
+		{name: "the last transform keeps the raw text", transforms: 1, asks: true, keepColumn: true, wantHeld: []bool{true}, wantInRaw: []bool{true}, wantSinkRaw: true},
+		{name: "sink asks, no transform", transforms: 0, asks: true, wantSinkRaw: true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			src := &rawSource{batches: 3, noLines: c.noLines}
+			src := &rawSource{batches: 3, noLines: c.noLines, sameLine: c.sameLine}
 			sink := &rawSink{}
 			p := Pipeline{Source: Step[plugin.Source]{Name: "source", Plugin: src}, Sink: Step[plugin.Sink]{Name: "sink", Plugin: sink},
 				SinkAsksForRaw: c.asks, TransformsNeedNoRaw: c.needNoRaw}
@@ -187,12 +199,20 @@ func TestRawTextHeldForTheSink(t *testing.T) {
 			if sink.asked != c.wantAsked {
 				t.Errorf("the sink asked for raw text %d times, want %d", sink.asked, c.wantAsked)
 			}
+			if len(sink.heldIn) != 3+c.wantAsked || sink.accepted != 9 {
+				t.Errorf("%d writes, %d rows accepted; want %d and 9", len(sink.heldIn), sink.accepted, 3+c.wantAsked)
+			}
+			for i := range sink.heldIn {
+				if sink.heldIn[i] != c.wantSinkHeld || sink.hadRaw[i] != c.wantSinkRaw {
+					t.Errorf("write %d: RawHeld %v, batch with raw text %v; want %v and %v", i, sink.heldIn[i], sink.hadRaw[i], c.wantSinkHeld, c.wantSinkRaw)
+				}
+			}
 			if len(sink.rejects) != 3 {
 				t.Fatalf("the sink stored %d rejects, want 3", len(sink.rejects))
 			}
 			for _, r := range sink.rejects {
 				want := fmt.Sprintf("raw %d", r.Origin.Line-1)
-				if c.noLines {
+				if c.noLines || c.sameLine {
 					want = r.Raw // nothing held: the raw text came with the rows
 				}
 				if r.Raw != want || !strings.HasPrefix(r.Raw, "raw ") {

@@ -13,9 +13,10 @@ import (
 )
 
 // rawProbe is a transform that leaves raw text out when the engine holds
-// it, and a sink that asks for the raw text of every row of a batch
-// without it, then fails the Write with what it was given, so that a test
-// sees what crossed.
+// it and rejects its first row with a reason saying whether its input had
+// raw text; rawSinkProbe a sink that asks for the raw text of every row of
+// a batch without it (offered or not), then fails the Write with what it
+// was given: so that a test sees what crossed.
 type rawProbe struct{}
 
 func (*rawProbe) Configure(_ context.Context, _ plugin.Config, in record.Schema) (record.Schema, error) {
@@ -27,10 +28,11 @@ func (*rawProbe) Process(ctx context.Context, b *record.Batch) (*record.Batch, [
 	if plugin.RawHeld(ctx) {
 		out.LeaveOutRaw()
 	}
-	for row := range b.Len() {
+	rejects := []record.Reject{b.Reject(0, "PROBE", fmt.Sprintf("input with raw text %v", b.HasRaw()))}
+	for row := 1; row < b.Len(); row++ {
 		out.CopyRow(b, row)
 	}
-	return out, nil, nil
+	return out, rejects, nil
 }
 
 // rawSinkProbe is rawProbe's sink.
@@ -42,7 +44,7 @@ func (*rawSinkProbe) Checkpoint(context.Context) (plugin.Checkpoint, error) {
 	return plugin.Checkpoint{}, nil
 }
 func (*rawSinkProbe) Write(_ context.Context, req plugin.WriteRequest) error {
-	if req.Raw == nil && req.RawHeld && !req.Batch.HasRaw() {
+	if req.Raw == nil && !req.Batch.HasRaw() {
 		need := &plugin.NeedRaw{}
 		for row := range req.Batch.Len() {
 			need.Origins = append(need.Origins, req.Batch.Origin(row))
@@ -82,17 +84,18 @@ func TestRawTextCrossesTheWire(t *testing.T) {
 		in.StartRow(record.Origin{Source: "in.csv", Line: int64(i + 2)}, fmt.Appendf(nil, "line %d", i+2))
 		in.AppendString("x")
 	}
-	kept, _, err := tr.Process(ctx, in)
-	if err != nil || !kept.HasRaw() || string(kept.Raw(2)) != "line 4" {
-		t.Fatalf("Process without raw_held: %v; want the raw text kept", err)
+	kept, rj, err := tr.Process(ctx, in)
+	if err != nil || !kept.HasRaw() || string(kept.Raw(1)) != "line 4" || len(rj) != 1 || rj[0].Reason != "input with raw text true" || rj[0].Raw != "line 2" {
+		t.Fatalf("Process without raw_held: %v, rejects %+v; want the raw text kept", err, rj)
 	}
-	bare, _, err := tr.Process(WithRawHeld(ctx), in.WithoutRaw())
-	if err != nil || bare.HasRaw() || bare.Len() != 3 || bare.Origin(1) != (record.Origin{Source: "in.csv", Line: 3}) {
-		t.Fatalf("Process of a batch without raw text: %v; want its 3 rows with their origins", err)
+	bare, rj, err := tr.Process(WithRawHeld(ctx), in.WithoutRaw())
+	if err != nil || bare.HasRaw() || bare.Len() != 2 || bare.Origin(0) != (record.Origin{Source: "in.csv", Line: 3}) ||
+		len(rj) != 1 || rj[0].Reason != "input with raw text false" {
+		t.Fatalf("Process of a batch without raw text: %v, rejects %+v; want its 2 other rows with their origins, the input seen without raw text", err, rj)
 	}
 	out, _, err := tr.Process(WithRawHeld(ctx), in)
-	if err != nil || out.HasRaw() || out.Len() != 3 || out.Origin(2) != (record.Origin{Source: "in.csv", Line: 4}) {
-		t.Fatalf("Process with raw_held: %v, HasRaw %v; want 3 rows with their origins and no raw text", err, out != nil && out.HasRaw())
+	if err != nil || out.HasRaw() || out.Len() != 2 || out.Origin(1) != (record.Origin{Source: "in.csv", Line: 4}) {
+		t.Fatalf("Process with raw_held: %v, HasRaw %v; want 2 rows with their origins and no raw text", err, out != nil && out.HasRaw())
 	}
 
 	sink, err := p.Sink()
@@ -105,8 +108,8 @@ func TestRawTextCrossesTheWire(t *testing.T) {
 	req := plugin.WriteRequest{BatchID: 1, Batch: out, RawHeld: true}
 	err = sink.Write(ctx, req)
 	need, ok := errors.AsType[*plugin.NeedRaw](err)
-	if !ok || len(need.Origins) != 3 || need.Origins[1] != (record.Origin{Source: "in.csv", Line: 3}) {
-		t.Fatalf("Write of a batch without raw text: %v; want NeedRaw for its 3 rows", err)
+	if !ok || len(need.Origins) != 2 || need.Origins[0] != (record.Origin{Source: "in.csv", Line: 3}) {
+		t.Fatalf("Write of a batch without raw text: %v; want NeedRaw for its 2 rows", err)
 	}
 	req.RawHeld, req.Raw = false, map[record.Origin]string{{Source: "in.csv", Line: 3}: "line 3", {Source: "in.csv", Line: 4}: "line 4"}
 	if err := sink.Write(ctx, req); err == nil || !strings.Contains(err.Error(), "held false, given in.csv:3=line 3 in.csv:4=line 4") {
@@ -114,7 +117,8 @@ func TestRawTextCrossesTheWire(t *testing.T) {
 	}
 	// Not offered: the sink's NeedRaw is a plain failure.
 	req.Raw = nil
-	if err := sink.Write(ctx, req); err == nil || !strings.Contains(err.Error(), "held false, given") {
-		t.Errorf("Write without raw_held: %v", err)
+	err = sink.Write(ctx, req)
+	if _, ok := errors.AsType[*plugin.NeedRaw](err); ok || err == nil || !strings.Contains(err.Error(), "the raw text of 2 rows is needed") {
+		t.Errorf("Write without raw_held, the sink asking: %v; want a failure, not NeedRaw", err)
 	}
 }

@@ -212,7 +212,7 @@ type WriteRequest struct {
 	// without it (Batch.HasRaw false, or rows of empty raw text) and gives
 	// it on request: a sink that must store such rows as rejects returns
 	// NeedRaw with their origins, committing nothing, and gets the request
-	// again with Raw.
+	// again with Raw (and RawHeld still set).
 	RawHeld bool
 	// Raw is the raw text of the rows a NeedRaw named, by origin; a row the
 	// engine could not find is not in it (store it with empty raw text).

@@ -24,8 +24,9 @@ func RawHeld(ctx context.Context) bool { return wire.RawHeld(ctx) }
 // without it, record.Batch.HasRaw false, or rows of empty raw text) and
 // the engine holds it (WriteRequest.RawHeld). The engine then calls Write
 // again with the same request and WriteRequest.Raw holding the raw text of
-// Origins. Only a sink whose Plugin sets SinkAsksForRaw gets batches
-// without raw text from the engine.
+// Origins (and RawHeld still set: the sink may ask again for other
+// origins, not for those given). The engine offers it, and drops raw text
+// on the sink's behalf, only for a sink whose Plugin sets SinkAsksForRaw.
 type NeedRaw struct {
 	// Origins are where the rows whose raw text is needed came from.
 	Origins []record.Origin

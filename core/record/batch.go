@@ -186,7 +186,7 @@ func (b *Batch) WithoutRaw() *Batch {
 	b.mustCheck()
 	return &Batch{schema: b.schema, cols: b.cols, rows: b.rows, cur: b.cur, srcIdx: b.srcIdx, sources: b.sources,
 		lastSrc: b.lastSrc, lastIdx: b.lastIdx, lines: b.lines, noRaw: true, checked: true,
-		size: b.Size() - len(b.raw) - 4*len(b.rawOff)}
+		size: b.Size() - len(b.raw) - 4*min(b.rows, len(b.rawOff))}
 }
 
 // HasRaw reports whether the batch carries its rows' raw text: false after

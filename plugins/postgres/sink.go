@@ -373,19 +373,20 @@ func (s *Sink) writeOnce(ctx context.Context, req plugin.WriteRequest, pos []rec
 
 // withRaw gives the rejects made from rows of the batch that came without
 // raw text (a batch without it, as the engine sends it when it holds the
-// raw text) the raw text the engine sent with req, or, when the engine
-// holds it and has not sent it yet, returns plugin.NeedRaw naming their
-// origins, so that nothing is committed and the engine sends it.
+// raw text) the raw text the engine sent with req, or, for those whose raw
+// text the engine holds and has not sent yet, returns plugin.NeedRaw
+// naming their origins, so that nothing is committed and the engine sends
+// it.
 func withRaw(rejects []record.Reject, req plugin.WriteRequest) error {
 	var need []record.Origin
 	for i := range rejects {
 		if rejects[i].Raw != "" {
 			continue
 		}
-		if req.Raw == nil {
+		if raw, ok := req.Raw[rejects[i].Origin]; ok {
+			rejects[i].Raw = raw // "" when the engine has none either
+		} else {
 			need = append(need, rejects[i].Origin)
-		} else if raw, ok := req.Raw[rejects[i].Origin]; ok {
-			rejects[i].Raw = raw
 		}
 	}
 	if len(need) > 0 && req.RawHeld {

@@ -575,7 +575,7 @@ func TestPostgresAsksForTheRawTextOfRefusedRows(t *testing.T) {
 	if n := queryInt(t, dsn, `SELECT (SELECT count(*) FROM events) + (SELECT count(*) FROM corrupt_records) + (SELECT count(*) FROM etl_offsets WHERE batch_id > 0)`); n != 0 {
 		t.Fatalf("%d rows committed by a Write that asked for raw text, want none", n)
 	}
-	req.RawHeld, req.Raw = false, map[record.Origin]string{{Source: "x.csv", Line: 4}: genEvent(3).csvLine()}
+	req.Raw = map[record.Origin]string{{Source: "x.csv", Line: 4}: genEvent(3).csvLine()} // raw_held still set, as the engine sends it
 	if err := s.Write(ctx, req); err != nil {
 		t.Fatalf("Write with the raw text: %v", err)
 	}

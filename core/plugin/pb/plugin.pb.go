@@ -1880,11 +1880,11 @@ type WriteRequest struct {
 	// The engine holds the raw text of the rows of the batch (which may come
 	// without the _etl_raw column) and gives it on request: a sink that must
 	// store rows without raw text as rejects answers WriteResponse.need_raw,
-	// commits nothing, and gets the same request again with raw filled (and
-	// raw_held unset).
+	// commits nothing, and gets the same request again with raw filled
+	// (raw_held still set: it may ask again, for origins not given yet).
 	RawHeld bool `protobuf:"varint,6,opt,name=raw_held,json=rawHeld,proto3" json:"raw_held,omitempty"`
-	// The raw text of the rows need_raw named, by origin; a row the engine
-	// could not find is left out (store it with empty raw text).
+	// The raw text of the rows need_raw named, by origin; empty for a row
+	// the engine could not find (store it so).
 	Raw           []*RawText `protobuf:"bytes,7,rep,name=raw,proto3" json:"raw,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
