@@ -918,14 +918,16 @@ func addRaw(raw *map[record.Origin]string, held *record.Batch, origins []record.
 }
 
 // rawOf returns the raw text of the rows of held that come from origins.
+// A row's line is looked up first, its source (a longer key) only then.
 func rawOf(held *record.Batch, origins []record.Origin) map[record.Origin]string {
 	want := make(map[record.Origin]bool, len(origins))
+	lines := make(map[int64]bool, len(origins))
 	for _, o := range origins {
-		want[o] = true
+		want[o], lines[o.Line] = true, true
 	}
 	raw := make(map[record.Origin]string, len(origins))
 	for i := 0; held != nil && i < held.Len() && len(raw) < len(want); i++ {
-		if o := held.Origin(i); want[o] {
+		if o := held.Origin(i); lines[o.Line] && want[o] {
 			raw[o] = string(held.Raw(i))
 		}
 	}
