@@ -46,7 +46,8 @@ func TestAcceptanceWithPostgres(t *testing.T) {
 			{Cells: []any{43, "PURCHASE", 8, `Mug, "deluxe"`, "5.00", at(2), nil}},
 			{Cells: []any{44, "ADD_TO_CART", 9, "Tab\tand\nnewline", "0.00", at(3), "s-3"}},
 		},
-		Refused: &plugintest.Row{Cells: []any{45, "VIEW", 10, "Negative Mug", "-1.00", at(4), "s-4"}},
+		Refused:    &plugintest.Row{Cells: []any{45, "VIEW", 10, "Negative Mug", "-1.00", at(4), "s-4"}},
+		AsksForRaw: postgres.Plugin.SinkAsksForRaw,
 		BadConfigs: []plugintest.BadConfig{
 			{Name: "empty", Config: "", Paths: []string{"dsn", "table"}},
 			{Name: "unknown key", Config: "dsn: postgres://127.0.0.1/x\ntable: events\ntabel: events\n", Paths: []string{"tabel"}},

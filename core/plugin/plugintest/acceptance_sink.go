@@ -2,8 +2,10 @@ package plugintest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -39,6 +41,10 @@ import (
 //   - with Refused, a batch holding a row the destination refuses either
 //     fails and leaves nothing of it, or commits all of it with the row
 //     among the rejects;
+//   - with Refused and AsksForRaw, the same batch without raw text and
+//     with WriteRequest.RawHeld is answered plugin.NeedRaw naming the
+//     refused row's origin, leaving nothing of it; given the raw text, it
+//     commits, the refused row among the rejects;
 //   - Close answers no error, also on an instance that wrote nothing.
 type SinkSuite struct {
 	// New returns a new, unconfigured instance of the sink.
@@ -56,6 +62,10 @@ type SinkSuite struct {
 	// Refused, when not nil, is a row the destination refuses (e.g. one
 	// that breaks a check constraint).
 	Refused *Row
+	// AsksForRaw says the sink's Plugin sets SinkAsksForRaw: given a batch
+	// without raw text, it answers NeedRaw for the rows it stores as
+	// rejects.
+	AsksForRaw bool
 	// BadConfigs are configurations with mistakes, configured over Schema
 	// and never written with.
 	BadConfigs []BadConfig
@@ -84,6 +94,7 @@ func (s SinkSuite) Run(t testing.TB) {
 	check(t, "ReplayedBatchChangesNothing", s.checkReplay)
 	check(t, "CancelledWriteIsAllOrNothing", s.checkCancelled)
 	check(t, "RefusedRowIsAllOrNothing", s.checkRefused)
+	check(t, "RefusedRowWithoutRawTextIsAskedFor", s.checkAsksForRaw)
 	check(t, "CloseWithoutWrite", s.checkCloseUnused)
 }
 
@@ -320,6 +331,45 @@ func (s SinkSuite) checkRefused(t testing.TB) {
 	want.rows--
 	want.rejects++
 	r.wantState(t, "after a Write with a refused row answered no error", want)
+}
+
+func (s SinkSuite) checkAsksForRaw(t testing.TB) {
+	if !s.AsksForRaw || s.Refused == nil {
+		t.Skip("AsksForRaw not set, or no Refused row given")
+	}
+	r := s.start(t)
+	st := r.batch1(t)
+	snk := r.open(t)
+	rows := append(append([]Row(nil), s.Rows...), *s.Refused)
+	two := r.request(t, 2, rows, 100, record.Position{Partition: partitionA, Offset: 300})
+	raw := map[record.Origin]string{}
+	for i := range two.Batch.Len() {
+		raw[two.Batch.Origin(i)] = string(two.Batch.Raw(i))
+	}
+	refused := two.Batch.Origin(len(rows) - 1)
+	two.Batch, two.RawHeld = two.Batch.WithoutRaw(), true
+	err := snk.Write(r.ctx(t), two)
+	need, ok := errors.AsType[*plugin.NeedRaw](err)
+	switch {
+	case err == nil:
+		t.Fatalf("a batch without raw text whose row from %v the destination refuses was committed without asking for the raw text (plugin.NeedRaw)", refused)
+	case !ok:
+		t.Fatalf("a batch without raw text whose row from %v the destination refuses: Write failed (%v), want plugin.NeedRaw", refused, err)
+	case !slices.Contains(need.Origins, refused):
+		t.Errorf("NeedRaw names %v, not the refused row's origin %v", need.Origins, refused)
+	}
+	r.wantState(t, "after a Write that answered NeedRaw", st)
+	two.Raw = map[record.Origin]string{}
+	for _, o := range need.Origins {
+		two.Raw[o] = raw[o]
+	}
+	if err := snk.Write(r.ctx(t), two); err != nil {
+		t.Fatalf("Write given the raw text it asked for: %v", err)
+	}
+	want := wrote(st, two)
+	want.rows--
+	want.rejects++
+	r.wantState(t, "after the Write given the raw text", want)
 }
 
 func (s SinkSuite) checkCloseUnused(t testing.TB) {

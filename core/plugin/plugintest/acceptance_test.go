@@ -208,6 +208,27 @@ func sinkSuite(snk func() *fakeSink) plugintest.SinkSuite {
 	}
 }
 
+// A sink said to ask for raw text must ask for that of a refused row given
+// without it, commit nothing then, and commit once given it.
+func TestSinkSuiteChecksAsksForRaw(t *testing.T) {
+	cases := []struct {
+		name string
+		sink fakeSink
+		want string
+	}{
+		{"asks", fakeSink{asksForRaw: true}, ""},
+		{"commits without asking", fakeSink{neverAsks: true}, "was committed without asking for the raw text"},
+		{"fails the batch instead", fakeSink{}, "Write failed (row 3 refused), want plugin.NeedRaw"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			suite := sinkSuite(func() *fakeSink { s := tc.sink; return &s })
+			suite.AsksForRaw = true
+			wantFailure(t, failures(t, suite.Run), tc.want)
+		})
+	}
+}
+
 func TestSinkSuiteReportsBrokenSinks(t *testing.T) {
 	cases := []struct {
 		name   string

@@ -285,6 +285,10 @@ type fakeSink struct {
 	partialOnRefused  bool // writes the rows before the refused one
 	forgetPartitions  bool // a batch's positions replace all others
 	noBatchID         bool // Checkpoint answers batch id 0
+	// asksForRaw stores a refused row as a reject, asking for its raw
+	// text when it has none and the engine holds it; neverAsks does the
+	// same without asking.
+	asksForRaw, neverAsks bool
 
 	dst *destination
 }
@@ -341,7 +345,16 @@ func (s *fakeSink) Write(ctx context.Context, req plugin.WriteRequest) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	refused := 0
 	for i := 0; i < rows; i++ {
+		if req.Batch.Text(i, 0) == "refuse" && (s.asksForRaw || s.neverAsks) {
+			_, given := req.Raw[req.Batch.Origin(i)]
+			if len(req.Batch.Raw(i)) == 0 && !given && req.RawHeld && !s.neverAsks {
+				return &plugin.NeedRaw{Origins: []record.Origin{req.Batch.Origin(i)}}
+			}
+			refused++
+			continue
+		}
 		if req.Batch.Text(i, 0) == "refuse" {
 			if s.partialOnRefused {
 				d.rows += i
@@ -350,9 +363,9 @@ func (s *fakeSink) Write(ctx context.Context, req plugin.WriteRequest) error {
 		}
 	}
 	if !s.partialOnCancel {
-		d.rows += rows
+		d.rows += rows - refused
 	}
-	d.rejects += len(req.Rejects)
+	d.rejects += len(req.Rejects) + refused
 	if s.forgetPartitions {
 		clear(d.positions)
 	}
