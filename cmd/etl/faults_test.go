@@ -1076,7 +1076,7 @@ func checkConstraint(r *faultRun, w want) {
 			if inEvents != 0 || inRejects != 1 {
 				t.Errorf("%s line %d (price %s): %d rows in events and %d DB_REJECTED in corrupt_records, want 0 and 1", s.File, s.Line, w.Price, inEvents, inRejects)
 			} else if !strings.Contains(raw, strconv.FormatInt(w.ProductID, 10)) || !strings.Contains(raw, strconv.FormatInt(w.UserID, 10)) ||
-				!strings.Contains(raw, w.SessionID) || !strings.Contains(raw, w.ProductName) {
+				!strings.Contains(raw, w.SessionID) || !strings.Contains(raw, strings.ReplaceAll(w.ProductName, `"`, `""`)) { // as CSV quotes it
 				t.Errorf("%s line %d: DB_REJECTED raw text %q, want the input line (user %d, product %d %q, session %q)", s.File, s.Line, raw, w.UserID, w.ProductID, w.ProductName, w.SessionID)
 			}
 		} else if inEvents == 0 || inRejects != 0 {
