@@ -313,40 +313,49 @@ func (s SinkSuite) checkCancelled(t testing.TB) {
 	r.wantState(t, "after a write that followed a cancelled one", st)
 }
 
+// refusedBatch writes batch 1 to a fresh destination and returns it, what
+// it then holds, a new instance, and batch 2: the Rows and, last, the
+// Refused row.
+func (s SinkSuite) refusedBatch(t testing.TB) (*sinkRun, state, plugin.Sink, plugin.WriteRequest) {
+	t.Helper()
+	r := s.start(t)
+	st := r.batch1(t)
+	rows := append(append([]Row(nil), s.Rows...), *s.Refused)
+	return r, st, r.open(t), r.request(t, 2, rows, 100, record.Position{Partition: partitionA, Offset: 300})
+}
+
+// wroteRefused returns st after req committed with its last row refused:
+// that row among the rejects.
+func wroteRefused(st state, req plugin.WriteRequest) state {
+	st = wrote(st, req)
+	st.rows--
+	st.rejects++
+	return st
+}
+
 func (s SinkSuite) checkRefused(t testing.TB) {
 	if s.Refused == nil {
 		t.Skip("no Refused row given")
 	}
-	r := s.start(t)
-	st := r.batch1(t)
-	snk := r.open(t)
-	rows := append(append([]Row(nil), s.Rows...), *s.Refused)
-	two := r.request(t, 2, rows, 100, record.Position{Partition: partitionA, Offset: 300})
+	r, st, snk, two := s.refusedBatch(t)
 	if err := snk.Write(r.ctx(t), two); err != nil {
 		r.wantState(t, fmt.Sprintf("after a Write with a refused row failed (%v)", err), st)
 		return
 	}
 	// Committed: all of it, the refused row as a reject.
-	want := wrote(st, two)
-	want.rows--
-	want.rejects++
-	r.wantState(t, "after a Write with a refused row answered no error", want)
+	r.wantState(t, "after a Write with a refused row answered no error", wroteRefused(st, two))
 }
 
 func (s SinkSuite) checkAsksForRaw(t testing.TB) {
 	if !s.AsksForRaw || s.Refused == nil {
 		t.Skip("AsksForRaw not set, or no Refused row given")
 	}
-	r := s.start(t)
-	st := r.batch1(t)
-	snk := r.open(t)
-	rows := append(append([]Row(nil), s.Rows...), *s.Refused)
-	two := r.request(t, 2, rows, 100, record.Position{Partition: partitionA, Offset: 300})
+	r, st, snk, two := s.refusedBatch(t)
 	raw := map[record.Origin]string{}
 	for i := range two.Batch.Len() {
 		raw[two.Batch.Origin(i)] = string(two.Batch.Raw(i))
 	}
-	refused := two.Batch.Origin(len(rows) - 1)
+	refused := two.Batch.Origin(two.Batch.Len() - 1)
 	two.Batch, two.RawHeld = two.Batch.WithoutRaw(), true
 	err := snk.Write(r.ctx(t), two)
 	need, ok := errors.AsType[*plugin.NeedRaw](err)
@@ -366,10 +375,7 @@ func (s SinkSuite) checkAsksForRaw(t testing.TB) {
 	if err := snk.Write(r.ctx(t), two); err != nil {
 		t.Fatalf("Write given the raw text it asked for: %v", err)
 	}
-	want := wrote(st, two)
-	want.rows--
-	want.rejects++
-	r.wantState(t, "after the Write given the raw text", want)
+	r.wantState(t, "after the Write given the raw text", wroteRefused(st, two))
 }
 
 func (s SinkSuite) checkCloseUnused(t testing.TB) {
