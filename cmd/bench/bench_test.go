@@ -172,3 +172,48 @@ func TestMedianBy(t *testing.T) {
 		}
 	}
 }
+
+func TestChunkLinesHoldsRowsEach(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		lines int
+		rows  int
+		want  []int // lines per file
+	}{
+		{"even", 10, 5, []int{5, 5}},
+		{"rest in the last", 11, 5, []int{5, 5, 1}},
+		{"fewer lines than a batch", 3, 5, []int{3}},
+		{"empty", 0, 5, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "clean.csv")
+			var text strings.Builder
+			for i := range tc.lines {
+				fmt.Fprintf(&text, "%d,row %d\n", i, i)
+			}
+			if err := os.WriteFile(path, []byte(text.String()), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			files, err := chunkLines(path, tc.rows)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []int
+			var joined strings.Builder
+			for _, f := range files {
+				data, err := os.ReadFile(f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, strings.Count(string(data), "\n"))
+				joined.Write(data)
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("lines per file = %v, want %v", got, tc.want)
+			}
+			if joined.String() != text.String() {
+				t.Errorf("files joined differ from the input")
+			}
+		})
+	}
+}

@@ -125,13 +125,22 @@ func psql(ctx context.Context, bin, dsn, command string) error {
 	return err
 }
 
-// psqlCPU runs one psql command against dsn and returns psql's CPU
-// seconds (user and system, its rusage).
-func psqlCPU(ctx context.Context, bin, dsn, command string) (float64, error) {
-	cmd := exec.CommandContext(ctx, bin, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", dsn, "-c", command)
+// psqlCPU runs psql commands against dsn, one after the other in one
+// psql (each in its own transaction: psql commits each -c), and returns
+// psql's CPU seconds (user and system, its rusage).
+func psqlCPU(ctx context.Context, bin, dsn string, commands ...string) (float64, error) {
+	args := []string{"-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", dsn}
+	for _, c := range commands {
+		args = append(args, "-c", c)
+	}
+	cmd := exec.CommandContext(ctx, bin, args...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return 0, fmt.Errorf("psql -c %q: %v\n%s", command, err, strings.TrimSpace(string(out)))
+		first := ""
+		if len(commands) > 0 {
+			first = commands[0]
+		}
+		return 0, fmt.Errorf("psql -c %q (%d commands): %v\n%s", first, len(commands), err, strings.TrimSpace(string(out)))
 	}
 	return cpuOf(cmd.ProcessState), nil
 }

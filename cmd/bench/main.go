@@ -83,9 +83,12 @@ type results struct {
 	// Streams2 is psql with two \copy streams at once: not the target's
 	// ceiling, but what PostgreSQL itself reaches with parallel writers.
 	Streams2 *ceilingResult `json:"psql_2_streams,omitempty"`
+	// Parallel is the parallel copy: two psql, each committing batches
+	// of 5,000 rows, the way timescaledb-parallel-copy loads.
+	Parallel *ceilingResult `json:"parallel_copy,omitempty"`
 	Pgloader *ceilingResult `json:"pgloader,omitempty"`
-	// Contenders are etl, psql (1 and 2 streams) and pgloader side by
-	// side: medians, per-row figures, every round.
+	// Contenders are etl, psql (1 and 2 streams), the parallel copy and
+	// pgloader side by side: medians, per-row figures, every round.
 	Contenders []contender    `json:"contenders,omitempty"`
 	Latency    *latencyResult `json:"latency,omitempty"`
 	Upsert     *upsertResult  `json:"upsert,omitempty"` // upsert.go
@@ -205,7 +208,7 @@ func measure(ctx context.Context, b *bench, serverURL, setupPath, tmp string, st
 		if err != nil {
 			return nil, err
 		}
-		res.Throughput, res.Ceiling, res.Streams2, res.Pgloader, res.Contenders = l.Pipeline, l.Ceiling, l.Streams2, l.Pgloader, l.Contenders
+		res.Throughput, res.Ceiling, res.Streams2, res.Parallel, res.Pgloader, res.Contenders = l.Pipeline, l.Ceiling, l.Streams2, l.Parallel, l.Pgloader, l.Contenders
 		if b.upsert {
 			if res.Upsert, err = upsertMeasure(ctx, b, srv, dir, logf); err != nil {
 				return nil, err
@@ -285,6 +288,9 @@ func printTable(w io.Writer, r *results) {
 				value = "unknown"
 			}
 			fmt.Fprintf(w, "  %-47s %-10s %-26s %s\n", t.Name, value, t.Want, t.verdict())
+		}
+		if par := contenderNamed(r.Contenders, nameParallel); par != nil {
+			fmt.Fprintf(w, "  (the parallel copy of the clean rows, the fastest raw loader of the issue's table, reached %.2f x psql 1 stream here)\n", par.XPsql)
 		}
 	}
 }

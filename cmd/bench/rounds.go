@@ -15,16 +15,20 @@ import (
 // load is the throughput part of a run: the pipeline over the
 // pre-generated files, psql's single-stream \copy of the same rows (the
 // ceiling), psql with two streams at once (what PostgreSQL itself
-// reaches with as many COPY streams as the default writers) and pgloader
-// when installed, each repeated b.repeat times, alternating, every time
+// reaches with as many COPY streams as the default writers), the parallel
+// copy (two workers committing batches of 5,000 rows, the way
+// timescaledb-parallel-copy loads: the fastest raw loader of issue 18's
+// table, which the module proxy here does not serve) and pgloader when
+// installed, each repeated b.repeat times, alternating, every time
 // into a fresh database. Each figure is the median of its rounds: one run
 // on a shared machine can be 15% off.
 type load struct {
 	Pipeline *throughputResult
 	Ceiling  *ceilingResult
 	Streams2 *ceilingResult
+	Parallel *ceilingResult
 	Pgloader *ceilingResult // nil: not installed
-	// Contenders are the four side by side, each with its rounds.
+	// Contenders are the five side by side, each with its rounds.
 	Contenders []contender
 }
 
@@ -33,6 +37,7 @@ const (
 	nameETL      = "etl"
 	namePsql1    = `psql \copy, 1 stream`
 	namePsql2    = `psql \copy, 2 streams`
+	nameParallel = `parallel copy, 2 x 5,000`
 	namePgloader = "pgloader"
 )
 
@@ -106,9 +111,9 @@ func runLoad(ctx context.Context, b *bench, srv *server, dir string, logf func(s
 		return nil, err
 	}
 	var pipes []*throughputResult
-	var ceils, twos, pgls []*ceilingResult
+	var ceils, twos, pars, pgls []*ceilingResult
 	l := &load{}
-	var clean []string // the clean rows: one file, then its two halves
+	var clean *cleanFiles
 	for i := 1; i <= b.repeat; i++ {
 		if i > 1 {
 			if err := unarchive(m, inbox, archive); err != nil {
@@ -129,19 +134,24 @@ func runLoad(ctx context.Context, b *bench, srv *server, dir string, logf func(s
 			return nil, err
 		}
 		logf("round %d/%d: pipeline %.1fs, %.0f rows/s into events", i, b.repeat, p.Seconds, p.EventsRowsPerS)
-		c, err := ceiling(ctx, b, srv, clean[:1], p.Accepted)
+		c, err := ceiling(ctx, b, srv, [][]string{{clean.whole}}, p.Accepted)
 		if err != nil {
 			return nil, err
 		}
 		logf("round %d/%d: psql \\copy %.1fs, %.0f rows/s", i, b.repeat, c.Seconds, c.RowsPerS)
-		two, err := ceiling(ctx, b, srv, clean[1:], p.Accepted)
+		two, err := ceiling(ctx, b, srv, [][]string{clean.halves[:1], clean.halves[1:]}, p.Accepted)
 		if err != nil {
 			return nil, err
 		}
 		logf("round %d/%d: psql \\copy, 2 streams %.1fs, %.0f rows/s", i, b.repeat, two.Seconds, two.RowsPerS)
-		pipes, ceils, twos = append(pipes, p), append(ceils, c), append(twos, two)
+		par, err := ceiling(ctx, b, srv, clean.batches, p.Accepted)
+		if err != nil {
+			return nil, err
+		}
+		logf("round %d/%d: %s (%d transactions) %.1fs, %.0f rows/s", i, b.repeat, nameParallel, par.Transactions, par.Seconds, par.RowsPerS)
+		pipes, ceils, twos, pars = append(pipes, p), append(ceils, c), append(twos, two), append(pars, par)
 		if b.pgloader != "" {
-			pgl, err := pgloaderLoad(ctx, b, srv, clean[0], dir, p.Accepted)
+			pgl, err := pgloaderLoad(ctx, b, srv, clean.whole, dir, p.Accepted)
 			if err != nil {
 				return nil, err
 			}
@@ -152,6 +162,7 @@ func runLoad(ctx context.Context, b *bench, srv *server, dir string, logf func(s
 	l.Pipeline = medianBy(pipes, func(r *throughputResult) float64 { return r.EventsRowsPerS })
 	l.Ceiling = medianBy(ceils, func(r *ceilingResult) float64 { return r.RowsPerS })
 	l.Streams2 = medianBy(twos, func(r *ceilingResult) float64 { return r.RowsPerS })
+	l.Parallel = medianBy(pars, func(r *ceilingResult) float64 { return r.RowsPerS })
 	// Memory is the worst round's.
 	for _, p := range pipes {
 		if p.PSSPeakBytes > l.Pipeline.PSSPeakBytes || (p.PSSPeakBytes == l.Pipeline.PSSPeakBytes && memSum(p.Memory) > memSum(l.Pipeline.Memory)) {
@@ -162,6 +173,7 @@ func runLoad(ctx context.Context, b *bench, srv *server, dir string, logf func(s
 		summarize(nameETL, l.Pipeline.Accepted, mapRuns(pipes, pipelineRun)),
 		summarize(namePsql1, l.Ceiling.Rows, mapRuns(ceils, ceilingRun)),
 		summarize(namePsql2, l.Streams2.Rows, mapRuns(twos, ceilingRun)),
+		summarize(nameParallel, l.Parallel.Rows, mapRuns(pars, ceilingRun)),
 	}
 	if pgls != nil {
 		l.Pgloader = medianBy(pgls, func(r *ceilingResult) float64 { return r.RowsPerS })
@@ -207,6 +219,23 @@ func splitLines(path string, n int) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	per := st.Size() / int64(n)
+	return splitFile(path, "", n, func(part int, bytes int64, _ int) bool { return part < n && bytes >= per })
+}
+
+// chunkLines writes the lines of path into files of rows lines each
+// (path.batch1, path.batch2, ...; the last holds what is left) and returns
+// their paths.
+func chunkLines(path string, rows int) ([]string, error) {
+	return splitFile(path, "batch", 0, func(_ int, _ int64, lines int) bool { return lines >= rows })
+}
+
+// splitFile writes the lines of path, in order and each whole, into files
+// path.PREFIX1, path.PREFIX2, ... and returns their paths. A line goes to
+// a new file when full says the current one (its number from 1, the bytes
+// and lines it holds) is full. At least least files are written, the last
+// ones empty when the lines run out first.
+func splitFile(path, prefix string, least int, full func(part int, bytes int64, lines int) bool) ([]string, error) {
 	in, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -214,33 +243,56 @@ func splitLines(path string, n int) ([]string, error) {
 	defer in.Close()
 	r := bufio.NewReaderSize(in, 1<<20)
 	var out []string
-	for i := 1; i <= n; i++ {
-		name := fmt.Sprintf("%s.%d", path, i)
-		f, err := os.Create(name)
-		if err != nil {
-			return nil, err
+	var f *os.File
+	var w *bufio.Writer
+	var bytes int64
+	lines := 0
+	done := func() error { // closes the current file
+		if f == nil {
+			return nil
 		}
-		w := bufio.NewWriterSize(f, 1<<20)
-		var written int64
-		var rerr error
-		for rerr == nil && (i == n || written < st.Size()/int64(n)) {
-			var line []byte
-			line, rerr = r.ReadBytes('\n')
+		err := w.Flush()
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		f = nil
+		return err
+	}
+	next := func() error { // closes the current file, opens the next
+		if err := done(); err != nil {
+			return err
+		}
+		name := fmt.Sprintf("%s.%s%d", path, prefix, len(out)+1)
+		var err error
+		if f, err = os.Create(name); err != nil {
+			return err
+		}
+		out, w, bytes, lines = append(out, name), bufio.NewWriterSize(f, 1<<20), 0, 0
+		return nil
+	}
+	for {
+		line, rerr := r.ReadBytes('\n')
+		if len(line) > 0 {
+			if f == nil || full(len(out), bytes, lines) {
+				if err := next(); err != nil {
+					return nil, err
+				}
+			}
 			w.Write(line)
-			written += int64(len(line))
+			bytes, lines = bytes+int64(len(line)), lines+1
 		}
-		if rerr != nil && rerr != io.EOF {
-			f.Close()
+		if rerr == io.EOF {
+			break
+		}
+		if rerr != nil {
+			done()
 			return nil, rerr
 		}
-		if err := w.Flush(); err != nil {
-			f.Close()
-			return nil, err
-		}
-		if err := f.Close(); err != nil {
-			return nil, err
-		}
-		out = append(out, name)
 	}
-	return out, nil
+	for len(out) < least {
+		if err := next(); err != nil {
+			return nil, err
+		}
+	}
+	return out, done()
 }
