@@ -31,6 +31,7 @@ func (s *rawSource) Ack(context.Context, []record.Position) error  { return nil 
 func (s *rawSource) Close(context.Context) error                   { return nil }
 func (s *rawSource) Read(ctx context.Context, req plugin.ReadRequest) (plugin.ReadResult, error) {
 	if s.read == s.batches {
+		time.Sleep(time.Millisecond) // a streaming run polls on
 		return plugin.ReadResult{CaughtUp: true}, nil
 	}
 	b := record.NewBatch(rawSchema)
@@ -235,6 +236,63 @@ func TestSinkAskingForRawTextAgainFails(t *testing.T) {
 	}
 	if sink.asked != 2 || len(sink.rejects) != 0 {
 		t.Errorf("asked %d times, %d rejects stored; want 2 and none", sink.asked, len(sink.rejects))
+	}
+}
+
+// outageSink is a rawSink whose destination goes away once, at the first
+// write that brings raw text it asked for: that write fails as
+// unavailable, and the engine's retry must bring the raw text again.
+type outageSink struct {
+	*rawSink
+	down bool // the outage happened
+}
+
+func (s *outageSink) Write(ctx context.Context, req plugin.WriteRequest) error {
+	s.mu.Lock()
+	fail := req.Raw != nil && !s.down
+	s.down = s.down || fail
+	s.mu.Unlock()
+	if fail {
+		return fmt.Errorf("connection reset by peer (%w)", plugin.ErrUnavailable)
+	}
+	return s.rawSink.Write(ctx, req)
+}
+
+// A write given the raw text it asked for that meets an outage is retried
+// with that raw text: the sink does not have to ask again, and every
+// refused row is stored once, with its raw text.
+func TestRawTextKeptAcrossAnOutage(t *testing.T) {
+	sink := &outageSink{rawSink: &rawSink{}}
+	p := Pipeline{Source: Step[plugin.Source]{Name: "source", Plugin: &rawSource{batches: 3}}, Sink: Step[plugin.Sink]{Name: "sink", Plugin: sink},
+		Transforms: []Step[plugin.Transform]{{Name: "t", Plugin: &rawTransform{}}}, SinkAsksForRaw: true}
+	stop := make(chan struct{})
+	done := make(chan error, 1)
+	opts := Options{BatchMaxWait: 10 * time.Millisecond, RetryBackoff: 5 * time.Millisecond, RetryBackoffMax: 20 * time.Millisecond}
+	go func() { done <- Run(context.Background(), p, opts, stop, nil) }()
+	waitUntil(t, "every batch committed", func() bool {
+		sink.mu.Lock()
+		defer sink.mu.Unlock()
+		return sink.accepted == 9
+	})
+	close(stop)
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if !sink.down {
+		t.Fatal("no write met the outage")
+	}
+	// 3 writes asked for raw text and 3 brought it (the one that met the
+	// outage before them does not count: it never reached the rows).
+	if sink.asked != 3 || len(sink.heldIn) != 6 {
+		t.Errorf("the sink asked %d times in %d writes that reached it, want 3 in 6", sink.asked, len(sink.heldIn))
+	}
+	if len(sink.rejects) != 3 {
+		t.Fatalf("the sink stored %d rejects, want 3", len(sink.rejects))
+	}
+	for _, r := range sink.rejects {
+		if want := fmt.Sprintf("raw %d", r.Origin.Line-1); r.Raw != want {
+			t.Errorf("reject at %v has raw text %q, want %q", r.Origin, r.Raw, want)
+		}
 	}
 }
 
