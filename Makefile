@@ -73,13 +73,13 @@ test-faults: ## the fault suite: the pipeline under kills, outages, locks, a ful
 
 # bench: cmd/bench on the local PostgreSQL (as `make test` gets it): throughput
 # of `etl run --once` over BENCH_ROWS rows against psql's \copy of the same
-# rows, latency at 20,000 events/s (files, and BENCH_KAFKA of the Kafka
+# rows (1 and 2 streams), the parallel copy and pgloader, latency at 20,000 events/s (files, and BENCH_KAFKA of the Kafka
 # pipeline on devkafka; 0 skips it), peak memory; one table, and
 # bench-results.json. BENCH_FLAGS passes more flags (bin/bench --help).
 BENCH_ROWS ?= 2000000
 BENCH_KAFKA ?= 30s
 BENCH_FLAGS ?=
-bench: build ## measure etl vs psql \copy and pgloader (rows/s, own and PostgreSQL CPU), latency and memory; writes bench-results.json
+bench: build ## measure etl vs psql \copy, the parallel copy and pgloader (rows/s, own and PostgreSQL CPU), latency and memory; writes bench-results.json
 	$(GO) build -o $(BIN)/bench ./cmd/bench
 	eval "$$(sql/devdb.sh env)" && $(BIN)/bench --rows $(BENCH_ROWS) --kafka-latency-duration $(BENCH_KAFKA) $(BENCH_FLAGS)
 
