@@ -16,8 +16,9 @@ const eventColumns = "user_id, action, product_id, product_name, price, event_ti
 // pgloader.
 type ceilingResult struct {
 	Streams int `json:"streams"`
-	// Transactions is how many transactions the streams committed in all.
-	Transactions int     `json:"transactions"`
+	// Transactions is how many transactions psql's streams committed in
+	// all (absent for pgloader, which commits as it sees fit).
+	Transactions int     `json:"transactions,omitempty"`
 	Rows         int64   `json:"rows"`
 	CSVBytes     int64   `json:"csv_bytes"`
 	Seconds      float64 `json:"seconds"`
@@ -28,10 +29,12 @@ type ceilingResult struct {
 	PGCPUSeconds *float64 `json:"postgres_cpu_seconds"`
 }
 
-// parallelWorkers and parallelRows are how the parallel copy loads: as
-// timescaledb-parallel-copy does by default, in batches of 5,000 rows,
-// each its own COPY and transaction, here by two workers (the pipeline's
-// writers), taking the batches in turn.
+// parallelWorkers and parallelRows are how the parallel copy loads, as
+// timescaledb-parallel-copy does with --workers 2 and its default batch
+// size: batches of 5,000 rows, each its own COPY and transaction, two
+// workers (as many as the pipeline's writers). Here the batches are cut
+// beforehand and dealt in turn (the tool's workers take them from a
+// shared queue as they read the file).
 const (
 	parallelWorkers = 2
 	parallelRows    = 5000
@@ -74,7 +77,7 @@ func exportClean(ctx context.Context, b *bench, dsn, dir string) (*cleanFiles, e
 // hold want rows: one psql per stream, all at once, each copying its
 // files one after the other, a transaction each.
 func ceiling(ctx context.Context, b *bench, srv *server, streams [][]string, want int64) (*ceilingResult, error) {
-	r := &ceilingResult{Streams: len(streams)}
+	r := &ceilingResult{}
 	for _, files := range streams {
 		for _, f := range files {
 			st, err := os.Stat(f)
@@ -97,12 +100,11 @@ func ceiling(ctx context.Context, b *bench, srv *server, streams [][]string, wan
 	dones := make(chan done, len(streams))
 	stop := srv.cpu.cpuWindow()
 	start := time.Now()
-	started := 0
 	for _, files := range streams {
 		if len(files) == 0 {
 			continue // fewer batches than workers
 		}
-		started++
+		r.Streams++
 		var copies []string
 		for _, f := range files {
 			copies = append(copies, `\copy events (`+eventColumns+`) FROM '`+f+`' WITH (FORMAT csv)`)
@@ -112,7 +114,7 @@ func ceiling(ctx context.Context, b *bench, srv *server, streams [][]string, wan
 			dones <- done{cpu, err}
 		}()
 	}
-	for range started {
+	for range r.Streams {
 		d := <-dones
 		if d.err != nil && err == nil {
 			err = d.err

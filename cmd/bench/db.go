@@ -126,21 +126,20 @@ func psql(ctx context.Context, bin, dsn, command string) error {
 }
 
 // psqlCPU runs psql commands against dsn, one after the other in one
-// psql (each in its own transaction: psql commits each -c), and returns
-// psql's CPU seconds (user and system, its rusage).
+// psql, read as a script from its standard input (each in its own
+// transaction: psql commits each; the first that fails stops it), and
+// returns psql's CPU seconds (user and system, its rusage).
 func psqlCPU(ctx context.Context, bin, dsn string, commands ...string) (float64, error) {
-	args := []string{"-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", dsn}
-	for _, c := range commands {
-		args = append(args, "-c", c)
-	}
-	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd := exec.CommandContext(ctx, bin, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", dsn, "-f", "-")
+	cmd.Stdin = strings.NewReader(strings.Join(commands, "\n") + "\n")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		first := ""
 		if len(commands) > 0 {
 			first = commands[0]
 		}
-		return 0, fmt.Errorf("psql -c %q (%d commands): %v\n%s", first, len(commands), err, strings.TrimSpace(string(out)))
+		// psql names the failing line of the script (psql:<stdin>:N:).
+		return 0, fmt.Errorf("psql, %d commands, the first %q: %v\n%s", len(commands), first, err, strings.TrimSpace(string(out)))
 	}
 	return cpuOf(cmd.ProcessState), nil
 }

@@ -227,14 +227,16 @@ func splitLines(path string, n int) ([]string, error) {
 // (path.batch1, path.batch2, ...; the last holds what is left) and returns
 // their paths.
 func chunkLines(path string, rows int) ([]string, error) {
+	rows = max(rows, 1)
 	return splitFile(path, "batch", 0, func(_ int, _ int64, lines int) bool { return lines >= rows })
 }
 
 // splitFile writes the lines of path, in order and each whole, into files
-// path.PREFIX1, path.PREFIX2, ... and returns their paths. A line goes to
-// a new file when full says the current one (its number from 1, the bytes
-// and lines it holds) is full. At least least files are written, the last
-// ones empty when the lines run out first.
+// path.PREFIX1, path.PREFIX2, ... and returns their paths. Before each
+// line, while full says the current file (its number from 1, the bytes
+// and lines it holds) is full, the next one is begun; full must say an
+// empty file is not, from some file on. At least least files are written,
+// the last ones empty when the lines run out first.
 func splitFile(path, prefix string, least int, full func(part int, bytes int64, lines int) bool) ([]string, error) {
 	in, err := os.Open(path)
 	if err != nil {
@@ -273,7 +275,7 @@ func splitFile(path, prefix string, least int, full func(part int, bytes int64, 
 	for {
 		line, rerr := r.ReadBytes('\n')
 		if len(line) > 0 {
-			if f == nil || full(len(out), bytes, lines) {
+			for f == nil || full(len(out), bytes, lines) {
 				if err := next(); err != nil {
 					return nil, err
 				}

@@ -269,14 +269,25 @@ func TestRawTextKeptAcrossAnOutage(t *testing.T) {
 	done := make(chan error, 1)
 	opts := Options{BatchMaxWait: 10 * time.Millisecond, RetryBackoff: 5 * time.Millisecond, RetryBackoffMax: 20 * time.Millisecond}
 	go func() { done <- Run(context.Background(), p, opts, stop, nil) }()
+	var runErr error
+	ended := false
 	waitUntil(t, "every batch committed", func() bool {
+		select {
+		case runErr = <-done: // the run ended early: say why, not that it timed out
+			ended = true
+			return true
+		default:
+		}
 		sink.mu.Lock()
 		defer sink.mu.Unlock()
 		return sink.accepted == 9
 	})
-	close(stop)
-	if err := <-done; err != nil {
-		t.Fatalf("Run: %v", err)
+	if !ended {
+		close(stop)
+		runErr = <-done
+	}
+	if runErr != nil || sink.accepted != 9 {
+		t.Fatalf("Run: %v, with %d rows accepted, want nil and 9", runErr, sink.accepted)
 	}
 	if !sink.down {
 		t.Fatal("no write met the outage")
@@ -285,6 +296,11 @@ func TestRawTextKeptAcrossAnOutage(t *testing.T) {
 	// outage before them does not count: it never reached the rows).
 	if sink.asked != 3 || len(sink.heldIn) != 6 {
 		t.Errorf("the sink asked %d times in %d writes that reached it, want 3 in 6", sink.asked, len(sink.heldIn))
+	}
+	for i := range sink.heldIn {
+		if !sink.heldIn[i] || sink.hadRaw[i] {
+			t.Errorf("write %d: RawHeld %v, batch with raw text %v; want true and false", i, sink.heldIn[i], sink.hadRaw[i])
+		}
 	}
 	if len(sink.rejects) != 3 {
 		t.Fatalf("the sink stored %d rejects, want 3", len(sink.rejects))
